@@ -1,0 +1,315 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clvstream/clvstream/internal/scoring"
+	"github.com/clvstream/clvstream/pkg/customer"
+)
+
+// ErrFenced means another generation owns the partition: the caller must
+// stop working on it. It is permanent for the caller.
+var ErrFenced = errors.New("state: partition owned by another generation")
+
+// ErrOffsetConflict means the stored offsets are not where the batch started:
+// someone else applied records. Permanent for the caller's task.
+var ErrOffsetConflict = errors.New("state: stored offset differs from the batch's start")
+
+// Store reads and writes task state in Redis. It is safe for concurrent use;
+// the single-writer rule per partition is enforced by the fence, not by the
+// Store.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	lease  time.Duration
+	now    func() time.Time
+}
+
+// New returns a store with key prefix prefix (e.g. "clv") and owner lease
+// lease (how long a silent owner keeps the partition against a claim from
+// an older or unrelated generation).
+func New(rdb redis.UniversalClient, prefix string, lease time.Duration) *Store {
+	return &Store{rdb: rdb, prefix: prefix, lease: lease, now: time.Now}
+}
+
+// Keys are the Redis keys of one partition.
+type Keys struct{ Meta, Customers, Due, Outbox string }
+
+// Keys returns the keys of partition p.
+func (s *Store) Keys(p int) Keys {
+	tag := fmt.Sprintf("{%s:%d}", s.prefix, p)
+	return Keys{Meta: tag + ":meta", Customers: tag + ":customers", Due: tag + ":due", Outbox: tag + ":outbox"}
+}
+
+// Checkpoint is what a task resumes from.
+type Checkpoint struct {
+	// Offsets maps input topic to the next offset to apply; a topic with
+	// no entry has never been applied.
+	Offsets    map[string]int64
+	Watermark  int64
+	Population scoring.Population
+}
+
+var claimScript = redis.NewScript(`
+local gen = tonumber(ARGV[1])
+local now = tonumber(ARGV[3])
+local cur = redis.call('HGET', KEYS[1], 'gen')
+local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+if cur and tonumber(cur) > gen and lease > now then
+  return redis.error_reply('FENCED partition owned by generation ' .. cur)
+end
+redis.call('HSET', KEYS[1], 'gen', gen, 'owner', ARGV[2], 'lease_until', now + tonumber(ARGV[4]))
+return redis.call('HGETALL', KEYS[1])
+`)
+
+// Claim makes generation gen (of member owner) the owner of partition p and
+// returns the checkpoint to resume from. It returns ErrFenced while a newer
+// generation holds an unexpired lease.
+func (s *Store) Claim(ctx context.Context, p int, gen int32, owner string) (Checkpoint, error) {
+	k := s.Keys(p)
+	res, err := claimScript.Run(ctx, s.rdb, []string{k.Meta}, gen, owner, s.now().UnixMilli(), s.lease.Milliseconds()).StringSlice()
+	if err != nil {
+		if strings.Contains(err.Error(), "FENCED") {
+			return Checkpoint{}, fmt.Errorf("claim partition %d: %w: %v", p, ErrFenced, err)
+		}
+		return Checkpoint{}, fmt.Errorf("claim partition %d: %w", p, err)
+	}
+	cp := Checkpoint{Offsets: map[string]int64{}}
+	for i := 0; i+1 < len(res); i += 2 {
+		f, v := res[i], res[i+1]
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch {
+		case strings.HasPrefix(f, "off:"):
+			cp.Offsets[strings.TrimPrefix(f, "off:")] = n
+		case f == "wm":
+			cp.Watermark = n
+		case f == "pop_span":
+			cp.Population.SpanDays = n
+		case f == "pop_repeats":
+			cp.Population.Repeats = n
+		}
+	}
+	return cp, nil
+}
+
+// Load returns the stored states of ids in partition p; unknown customers
+// get a fresh State.
+func (s *Store) Load(ctx context.Context, p int, ids []string) (map[string]*customer.State, error) {
+	out := make(map[string]*customer.State, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.Keys(p).Customers, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load %d customers of partition %d: %w", len(ids), p, err)
+	}
+	for i, v := range vals {
+		st := &customer.State{ID: ids[i]}
+		if str, ok := v.(string); ok {
+			if err := json.Unmarshal([]byte(str), st); err != nil {
+				return nil, fmt.Errorf("decode state of customer in partition %d: %w", p, err)
+			}
+		}
+		out[ids[i]] = st
+	}
+	return out, nil
+}
+
+// OffsetRange is the move of one input topic's applied offset in a batch:
+// From is the stored offset the batch started from (-1 when none was
+// stored), To the next offset to apply after the batch.
+type OffsetRange struct{ From, To int64 }
+
+// OutboxRecord is one record for the outbox relay.
+type OutboxRecord struct {
+	Key   string
+	Value []byte
+}
+
+// Batch is everything one batch commit writes.
+type Batch struct {
+	Gen       int32
+	Offsets   map[string]OffsetRange
+	States    []*customer.State
+	Due       map[string]int64 // customer -> next due (Unix ms); 0 removes
+	Outbox    []OutboxRecord
+	Watermark int64
+	PopDelta  scoring.Population
+}
+
+var commitScript = redis.NewScript(`
+local gen = ARGV[1]
+local cur = redis.call('HGET', KEYS[1], 'gen')
+if cur ~= gen then
+  return redis.error_reply('FENCED partition owned by generation ' .. tostring(cur))
+end
+local i = 6
+local n = tonumber(ARGV[5])
+for j = 1, n do
+  local field = 'off:' .. ARGV[i]
+  local stored = redis.call('HGET', KEYS[1], field)
+  if (stored or '-1') ~= ARGV[i+1] then
+    return redis.error_reply('OFFSET ' .. ARGV[i] .. ' stored ' .. tostring(stored) .. ' batch from ' .. ARGV[i+1])
+  end
+  i = i + 3
+end
+i = 6
+for j = 1, n do
+  redis.call('HSET', KEYS[1], 'off:' .. ARGV[i], ARGV[i+2])
+  i = i + 3
+end
+n = tonumber(ARGV[i]); i = i + 1
+for j = 1, n do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for j = 1, n do
+  if ARGV[i+1] == '0' then
+    redis.call('ZREM', KEYS[3], ARGV[i])
+  else
+    redis.call('ZADD', KEYS[3], ARGV[i+1], ARGV[i])
+  end
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for j = 1, n do
+  redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1])
+  i = i + 2
+end
+local wm = tonumber(ARGV[2])
+if wm > tonumber(redis.call('HGET', KEYS[1], 'wm') or '0') then
+  redis.call('HSET', KEYS[1], 'wm', ARGV[2])
+end
+redis.call('HINCRBY', KEYS[1], 'pop_span', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'pop_repeats', ARGV[4])
+redis.call('HSET', KEYS[1], 'lease_until', ARGV[i])
+return 'OK'
+`)
+
+// Commit applies b to partition p atomically (see the package doc). It
+// returns an error wrapping ErrFenced or ErrOffsetConflict when the batch
+// must not be applied; other errors are Redis errors worth retrying.
+func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
+	k := s.Keys(p)
+	args := []any{strconv.Itoa(int(b.Gen)), b.Watermark, b.PopDelta.SpanDays, b.PopDelta.Repeats, len(b.Offsets)}
+	for topic, r := range b.Offsets {
+		args = append(args, topic, strconv.FormatInt(r.From, 10), r.To)
+	}
+	args = append(args, len(b.States))
+	for _, st := range b.States {
+		js, err := json.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		args = append(args, st.ID, js)
+	}
+	args = append(args, len(b.Due))
+	for id, due := range b.Due {
+		args = append(args, id, due)
+	}
+	args = append(args, len(b.Outbox))
+	for _, r := range b.Outbox {
+		args = append(args, r.Key, r.Value)
+	}
+	args = append(args, s.now().Add(s.lease).UnixMilli())
+	err := commitScript.Run(ctx, s.rdb, []string{k.Meta, k.Customers, k.Due, k.Outbox}, args...).Err()
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(err.Error(), "FENCED"):
+		return fmt.Errorf("commit partition %d: %w: %v", p, ErrFenced, err)
+	case strings.Contains(err.Error(), "OFFSET"):
+		return fmt.Errorf("commit partition %d: %w: %v", p, ErrOffsetConflict, err)
+	default:
+		return fmt.Errorf("commit partition %d: %w", p, err)
+	}
+}
+
+// Due returns up to limit customers of partition p whose next re-score time
+// is at or before now (Unix ms), earliest first.
+func (s *Store) Due(ctx context.Context, p int, now int64, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.Keys(p).Due, &redis.ZRangeBy{Min: "1", Max: strconv.FormatInt(now, 10), Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("due customers of partition %d: %w", p, err)
+	}
+	return ids, nil
+}
+
+// OutboxEntry is a record read from the outbox.
+type OutboxEntry struct {
+	ID string
+	OutboxRecord
+}
+
+// ReadOutbox returns up to count of the oldest outbox records of partition p.
+func (s *Store) ReadOutbox(ctx context.Context, p int, count int64) ([]OutboxEntry, error) {
+	msgs, err := s.rdb.XRangeN(ctx, s.Keys(p).Outbox, "-", "+", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read outbox of partition %d: %w", p, err)
+	}
+	out := make([]OutboxEntry, 0, len(msgs))
+	for _, m := range msgs {
+		k, _ := m.Values["k"].(string)
+		v, _ := m.Values["v"].(string)
+		out = append(out, OutboxEntry{ID: m.ID, OutboxRecord: OutboxRecord{Key: k, Value: []byte(v)}})
+	}
+	return out, nil
+}
+
+// AckOutbox deletes delivered outbox records of partition p.
+func (s *Store) AckOutbox(ctx context.Context, p int, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.rdb.XDel(ctx, s.Keys(p).Outbox, ids...).Err(); err != nil {
+		return fmt.Errorf("ack outbox of partition %d: %w", p, err)
+	}
+	return nil
+}
+
+// OutboxLen returns the number of undelivered outbox records of partition p.
+func (s *Store) OutboxLen(ctx context.Context, p int) (int64, error) {
+	return s.rdb.XLen(ctx, s.Keys(p).Outbox).Result()
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+// Each calls fn for every stored customer state of every partition. It
+// reads with SCAN/HSCAN, so it does not block Redis, and sees a state as of
+// some instant during the walk.
+func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) error) error {
+	pattern := fmt.Sprintf("{%s:*}:customers", s.prefix)
+	iter := s.rdb.Scan(ctx, 0, pattern, 100).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		var p int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
+			continue
+		}
+		hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
+		for hi.Next(ctx) {
+			hi.Next(ctx)
+			st := &customer.State{}
+			if err := json.Unmarshal([]byte(hi.Val()), st); err != nil {
+				return fmt.Errorf("decode state in %s: %w", key, err)
+			}
+			if err := fn(p, st); err != nil {
+				return err
+			}
+		}
+		if err := hi.Err(); err != nil {
+			return fmt.Errorf("scan %s: %w", key, err)
+		}
+	}
+	return iter.Err()
+}

@@ -1,0 +1,142 @@
+package stream
+
+import (
+	"fmt"
+	"time"
+)
+
+// Topics names the topics the pipeline reads and writes.
+type Topics struct {
+	Purchases      string `yaml:"purchases"`
+	Tickets        string `yaml:"tickets"`
+	Emails         string `yaml:"emails"`
+	SegmentChanges string `yaml:"segment_changes"`
+	DeadLetter     string `yaml:"dead_letter"`
+}
+
+// Inputs returns the input topics, skipping unset ones.
+func (t Topics) Inputs() []string {
+	var out []string
+	for _, n := range []string{t.Purchases, t.Tickets, t.Emails} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Config configures the pipeline. Zero values mean the defaults in
+// WithDefaults.
+type Config struct {
+	// Brokers are the Kafka bootstrap addresses.
+	Brokers []string `yaml:"brokers"`
+	// GroupID is the consumer group (default "clvstream").
+	GroupID string `yaml:"group_id"`
+	// Topics names the topics (defaults clv.purchases, clv.tickets,
+	// clv.emails, clv.segment-changes, clv.dead-letter).
+	Topics Topics `yaml:"topics"`
+	// Partitioner is the producers' partitioner: murmur2 (default, Java
+	// clients) or fnv1a (kafka-go Hash, Sarama).
+	Partitioner string `yaml:"partitioner"`
+	// StartOffset is where a partition with no offset stored in Redis
+	// starts: earliest (default) or latest.
+	StartOffset string `yaml:"start_offset"`
+	// BatchSize is the maximum number of records per batch commit
+	// (default 500).
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval bounds how long a record waits in a partial batch
+	// (default 200ms).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// RescoreInterval is how often a task pops customers due for
+	// re-scoring (default 1s).
+	RescoreInterval time.Duration `yaml:"rescore_interval"`
+	// RescoreBatch is the maximum number of due customers re-scored per
+	// tick (default 1000).
+	RescoreBatch int `yaml:"rescore_batch"`
+	// AllowedLateness is how far behind the latest event time an event may
+	// arrive and still be scored in order (default 1h).
+	AllowedLateness time.Duration `yaml:"allowed_lateness"`
+	// ReplayThreshold: when a task's latest event time is older than this
+	// behind the wall clock, the task's clock is the event-time watermark
+	// instead of the wall clock (default 24h).
+	ReplayThreshold time.Duration `yaml:"replay_threshold"`
+	// SessionTimeout and HeartbeatInterval are the consumer-group session
+	// settings (defaults 10s and 1s): a dead instance's partitions move
+	// after SessionTimeout.
+	SessionTimeout    time.Duration `yaml:"session_timeout"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// RebalanceTimeout is how long members get to rejoin (default 15s).
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// ShutdownTimeout bounds the final flush, outbox drain and group leave
+	// on shutdown or rebalance (default 15s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// OwnerLease is how long a silent owner keeps its partitions against a
+	// claim from an unrelated generation (default 60s).
+	OwnerLease time.Duration `yaml:"owner_lease"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	str := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	str(&c.GroupID, "clvstream")
+	str(&c.Topics.Purchases, "clv.purchases")
+	str(&c.Topics.Tickets, "clv.tickets")
+	str(&c.Topics.Emails, "clv.emails")
+	str(&c.Topics.SegmentChanges, "clv.segment-changes")
+	str(&c.Topics.DeadLetter, "clv.dead-letter")
+	str(&c.Partitioner, "murmur2")
+	str(&c.StartOffset, "earliest")
+	if c.BatchSize == 0 {
+		c.BatchSize = 500
+	}
+	if c.RescoreBatch == 0 {
+		c.RescoreBatch = 1000
+	}
+	dur(&c.FlushInterval, 200*time.Millisecond)
+	dur(&c.RescoreInterval, time.Second)
+	dur(&c.AllowedLateness, time.Hour)
+	dur(&c.ReplayThreshold, 24*time.Hour)
+	dur(&c.SessionTimeout, 10*time.Second)
+	dur(&c.HeartbeatInterval, time.Second)
+	dur(&c.RebalanceTimeout, 15*time.Second)
+	dur(&c.ShutdownTimeout, 15*time.Second)
+	dur(&c.OwnerLease, 60*time.Second)
+	return c
+}
+
+// Validate reports the first invalid field of c (defaults applied), named
+// by its YAML path under "kafka".
+func (c Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return fmt.Errorf("kafka.brokers: at least one broker address is required, e.g. [\"localhost:9092\"]")
+	}
+	if _, err := NewPartitioner(c.Partitioner); err != nil {
+		return fmt.Errorf("kafka.partitioner: %w", err)
+	}
+	if c.StartOffset != "earliest" && c.StartOffset != "latest" {
+		return fmt.Errorf("kafka.start_offset: %q must be earliest or latest", c.StartOffset)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		return fmt.Errorf("kafka.batch_size: %d must be between 1 and 100000", c.BatchSize)
+	}
+	if c.HeartbeatInterval >= c.SessionTimeout {
+		return fmt.Errorf("kafka.heartbeat_interval: %s must be shorter than kafka.session_timeout (%s)", c.HeartbeatInterval, c.SessionTimeout)
+	}
+	seen := map[string]string{}
+	for field, name := range map[string]string{"purchases": c.Topics.Purchases, "tickets": c.Topics.Tickets, "emails": c.Topics.Emails, "segment_changes": c.Topics.SegmentChanges, "dead_letter": c.Topics.DeadLetter} {
+		if other, dup := seen[name]; dup {
+			return fmt.Errorf("kafka.topics.%s: %q is also kafka.topics.%s; every topic must be distinct", field, name, other)
+		}
+		seen[name] = field
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package stream
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+// Metrics are the pipeline's Prometheus metrics.
+type Metrics struct {
+	Records        *prometheus.CounterVec
+	DeadLetters    *prometheus.CounterVec
+	SegmentChanges *prometheus.CounterVec
+	BatchSeconds   prometheus.Histogram
+	RedisSeconds   *prometheus.HistogramVec
+	RelaySeconds   prometheus.Histogram
+	RelayRecords   prometheus.Counter
+	Lag            *prometheus.GaugeVec
+	OutboxBacklog  *prometheus.GaugeVec
+	Assigned       prometheus.Gauge
+	Rebalances     prometheus.Counter
+	RedisErrors    *prometheus.CounterVec
+	Rescored       *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_records_total",
+			Help: "Input records by topic, event type and outcome (applied, duplicate, replayed, ignored_erased, dead_lettered).",
+		}, []string{"topic", "type", "outcome"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_dead_letter_total",
+			Help: "Records written to the dead-letter topic, by reason.",
+		}, []string{"reason"}),
+		SegmentChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_segment_transitions_total",
+			Help: "Segment changes committed to the outbox, by previous segment, new segment and cause.",
+		}, []string{"from", "to", "cause"}),
+		BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "clvstream_batch_duration_seconds",
+			Help:    "Time to process one batch: decode, load, apply, score, dead-letter and commit.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		RedisSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "clvstream_redis_call_duration_seconds",
+			Help:    "Latency of Redis calls by operation (load, commit, due).",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
+		}, []string{"op"}),
+		RelaySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "clvstream_relay_write_duration_seconds",
+			Help:    "Time to produce one outbox batch to the segment-changes topic.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		RelayRecords: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_relay_records_total",
+			Help: "Segment-change records produced by the outbox relay and acknowledged by the broker.",
+		}),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "clvstream_consumer_lag_records",
+			Help: "Records between the last fetched offset and the end of the partition.",
+		}, []string{"topic", "partition"}),
+		OutboxBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "clvstream_outbox_backlog_records",
+			Help: "Segment changes waiting in the outbox of a partition.",
+		}, []string{"partition"}),
+		Assigned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "clvstream_assigned_partitions",
+			Help: "Input partition numbers (tasks) owned by this instance.",
+		}),
+		Rebalances: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_rebalances_total",
+			Help: "Consumer-group generations joined by this instance.",
+		}),
+		RedisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_redis_errors_total",
+			Help: "Failed Redis calls by operation.",
+		}, []string{"op"}),
+		Rescored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_rescored_customers_total",
+			Help: "Customers re-scored because they were due, by whether their segment changed.",
+		}, []string{"changed"}),
+	}
+	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
+		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored)
+	for _, r := range event.Reasons {
+		m.DeadLetters.WithLabelValues(string(r))
+	}
+	return m
+}

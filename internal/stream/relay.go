@@ -1,0 +1,111 @@
+package stream
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// relayBatch is the number of outbox records produced per round.
+const relayBatch = 1000
+
+// relayLoop moves the partition's outbox to the segment-changes topic until
+// ctx ends. It wakes on a commit (kick) or every second.
+func (t *task) relayLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := t.relayOnce(ctx)
+		wait := time.Second
+		switch {
+		case err != nil && ctx.Err() == nil:
+			t.log.Warn("outbox relay failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
+			wait = backoff
+			backoff = min(2*backoff, 10*time.Second)
+		case err == nil:
+			backoff = 100 * time.Millisecond
+			if n == relayBatch {
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.kick:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// relayOnce produces up to relayBatch outbox records, oldest first, and
+// deletes them from the outbox once the broker acknowledged all of them. A
+// crash in between re-sends them with the same event ids.
+func (t *task) relayOnce(ctx context.Context) (int, error) {
+	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, relayBatch)
+	if err != nil || len(entries) == 0 {
+		t.observeBacklog(ctx)
+		return 0, err
+	}
+	msgs := make([]kafka.Message, len(entries))
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		msgs[i] = kafka.Message{
+			Key:     []byte(e.Key),
+			Value:   e.Value,
+			Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}},
+		}
+		ids[i] = e.ID
+	}
+	start := time.Now()
+	if err := t.s.out.WriteMessages(ctx, msgs...); err != nil {
+		return 0, err
+	}
+	t.s.d.Metrics.RelaySeconds.Observe(time.Since(start).Seconds())
+	t.s.d.Metrics.RelayRecords.Add(float64(len(msgs)))
+	if err := t.s.d.Store.AckOutbox(ctx, t.p, ids); err != nil {
+		return 0, err
+	}
+	t.observeBacklog(ctx)
+	return len(entries), nil
+}
+
+func (t *task) observeBacklog(ctx context.Context) {
+	if n, err := t.s.d.Store.OutboxLen(ctx, t.p); err == nil {
+		t.s.d.Metrics.OutboxBacklog.WithLabelValues(strconv.Itoa(t.p)).Set(float64(n))
+	}
+}
+
+// Dead-letter header names.
+const (
+	HeaderErrorClass      = "clv.error.class"
+	HeaderErrorMessage    = "clv.error.message"
+	HeaderSourceTopic     = "clv.source.topic"
+	HeaderSourcePartition = "clv.source.partition"
+	HeaderSourceOffset    = "clv.source.offset"
+)
+
+// deadLetter produces the rejected records of a batch, with their original
+// key, value and headers plus the error and source headers, and waits for
+// the broker's acknowledgement: offsets move past a record only once it is
+// either applied or dead-lettered.
+func (t *task) deadLetter(ctx context.Context, dead []deadRecord) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, len(dead))
+	for i, d := range dead {
+		h := append([]kafka.Header{}, d.msg.Headers...)
+		h = append(h,
+			kafka.Header{Key: HeaderErrorClass, Value: []byte(d.err.Reason)},
+			kafka.Header{Key: HeaderErrorMessage, Value: []byte(d.err.Error())},
+			kafka.Header{Key: HeaderSourceTopic, Value: []byte(d.msg.Topic)},
+			kafka.Header{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(d.msg.Partition))},
+			kafka.Header{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(d.msg.Offset, 10))},
+		)
+		msgs[i] = kafka.Message{Key: d.msg.Key, Value: d.msg.Value, Headers: h}
+		t.log.Info("dead-lettered record", zap.String("topic", d.msg.Topic), zap.Int64("offset", d.msg.Offset), zap.String("reason", string(d.err.Reason)), zap.String("error", d.err.Error()))
+	}
+	return t.s.dlq.WriteMessages(ctx, msgs...)
+}

@@ -1,0 +1,214 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/clvstream/clvstream/internal/scoring"
+	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+// Deps are the collaborators of a Service.
+type Deps struct {
+	Log     *zap.Logger
+	Metrics *Metrics
+	Store   *state.Store
+	Scorer  *scoring.Scorer
+	Decoder *event.Decoder
+	// Dialer is used for the consumer group and readers; nil means
+	// kafka-go's default (plaintext).
+	Dialer *kafka.Dialer
+	// Transport is used by the writers; nil means kafka-go's default.
+	Transport kafka.RoundTripper
+	// InstanceID names this instance in the owner fence and logs.
+	InstanceID string
+}
+
+// Service runs the pipeline. Create it with New and run it with Run.
+type Service struct {
+	cfg      Config
+	d        Deps
+	log      *zap.Logger
+	part     Partitioner
+	out      *kafka.Writer
+	dlq      *kafka.Writer
+	nParts   int
+	assigned atomic.Int32
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Log == nil || d.Metrics == nil || d.Store == nil || d.Scorer == nil || d.Decoder == nil {
+		return nil, errors.New("stream: Log, Metrics, Store, Scorer and Decoder are required")
+	}
+	part, _ := NewPartitioner(cfg.Partitioner)
+	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}
+	s.out = s.newWriter(cfg.Topics.SegmentChanges)
+	s.dlq = s.newWriter(cfg.Topics.DeadLetter)
+	return s, nil
+}
+
+// newWriter returns a producer for topic. The settings are deliberate, not
+// kafka-go's defaults: RequireAll so an acknowledged segment change or
+// dead letter survives a broker failure (we delete the outbox entry or move
+// the offset only after that acknowledgement); the input partitioner so
+// changes of one customer stay in one partition, in order, and land where a
+// Java consumer expects them; a 5 ms BatchTimeout instead of 1 s because
+// every write is synchronous and waits for the batch to fill or time out;
+// BatchSize 1000 so one relay round is one request per partition; and
+// MaxAttempts 5 with the error returned to us, since the outbox (or the
+// unflushed batch) is our retry buffer.
+func (s *Service) newWriter(topic string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:                   kafka.TCP(s.cfg.Brokers...),
+		Topic:                  topic,
+		Balancer:               s.part,
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           5 * time.Millisecond,
+		BatchSize:              1000,
+		BatchBytes:             16 << 20,
+		MaxAttempts:            5,
+		WriteTimeout:           10 * time.Second,
+		AllowAutoTopicCreation: false,
+		Transport:              s.d.Transport,
+	}
+}
+
+// Ready reports whether the service owns at least one partition.
+func (s *Service) Ready() bool { return s.assigned.Load() > 0 }
+
+// CheckTopics verifies that the input topics exist and are co-partitioned
+// and that the output topics exist, and returns the input partition count.
+func (s *Service) CheckTopics(ctx context.Context) (int, error) {
+	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 10 * time.Second, Transport: s.d.Transport}
+	inputs := s.cfg.Topics.Inputs()
+	all := append(append([]string{}, inputs...), s.cfg.Topics.SegmentChanges, s.cfg.Topics.DeadLetter)
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: all})
+	if err != nil {
+		return 0, fmt.Errorf("read topic metadata from %v: %w", s.cfg.Brokers, err)
+	}
+	counts := map[string]int{}
+	for _, t := range md.Topics {
+		if t.Error == nil {
+			counts[t.Name] = len(t.Partitions)
+		}
+	}
+	for _, name := range all {
+		if counts[name] == 0 {
+			return 0, fmt.Errorf("topic %q does not exist (or has no partitions): create it before starting clvstream", name)
+		}
+	}
+	n := counts[inputs[0]]
+	for _, name := range inputs[1:] {
+		if counts[name] != n {
+			return 0, fmt.Errorf("input topics are not co-partitioned: %q has %d partitions, %q has %d; give every input topic the same partition count and keying", inputs[0], n, name, counts[name])
+		}
+	}
+	return n, nil
+}
+
+// Run consumes until ctx is cancelled, then finishes the current batches,
+// drains the outboxes and leaves the group within ShutdownTimeout.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.out.Close()
+	defer s.dlq.Close()
+	n, err := s.CheckTopics(ctx)
+	if err != nil {
+		return err
+	}
+	s.nParts = n
+	start := kafka.FirstOffset
+	if s.cfg.StartOffset == "latest" {
+		start = kafka.LastOffset
+	}
+	sugar := s.log.Sugar()
+	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                s.cfg.GroupID,
+		Brokers:           s.cfg.Brokers,
+		Dialer:            s.d.Dialer,
+		Topics:            s.cfg.Topics.Inputs(),
+		GroupBalancers:    []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
+		HeartbeatInterval: s.cfg.HeartbeatInterval,
+		SessionTimeout:    s.cfg.SessionTimeout,
+		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		StartOffset:       start,
+		Logger:            kafka.LoggerFunc(func(msg string, args ...any) { sugar.Debugf(msg, args...) }),
+		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { sugar.Warnf(msg, args...) }),
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer group %q: %w", s.cfg.GroupID, err)
+	}
+	var tasks sync.WaitGroup
+	for {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.log.Warn("consumer group join failed; retrying", zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		s.d.Metrics.Rebalances.Inc()
+		parts := assignedPartitions(gen)
+		s.log.Info("joined generation", zap.Int32("generation", gen.ID), zap.Ints("partitions", parts))
+		for _, p := range parts {
+			p := p
+			tasks.Add(1)
+			gen.Start(func(genCtx context.Context) {
+				defer tasks.Done()
+				s.assigned.Add(1)
+				defer s.assigned.Add(-1)
+				t := newTask(s, gen, p)
+				if err := t.run(ctx, genCtx); err != nil {
+					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))
+				}
+			})
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		tasks.Wait()
+		_ = group.Close() // leaves the group
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.log.Info("left consumer group")
+	case <-time.After(s.cfg.ShutdownTimeout + 5*time.Second):
+		s.log.Warn("shutdown timeout: leaving without waiting for all tasks")
+	}
+	return nil
+}
+
+// assignedPartitions returns the partition numbers assigned in gen, sorted.
+func assignedPartitions(gen *kafka.Generation) []int {
+	set := map[int]bool{}
+	for _, as := range gen.Assignments {
+		for _, a := range as {
+			set[a.ID] = true
+		}
+	}
+	out := make([]int, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Ints(out)
+	return out
+}

@@ -1,0 +1,560 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/clvstream/clvstream/internal/scoring"
+	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/pkg/customer"
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+// task owns partition p of every input topic for one generation.
+type task struct {
+	s       *Service
+	gen     *kafka.Generation
+	p       int
+	log     *zap.Logger
+	topics  []string
+	applied map[string]int64 // next offset to apply per topic; -1 when none stored
+	maxEv   int64            // latest event time seen (Unix ms)
+	pop     scoring.Population
+	pending []kafka.Message
+	records chan kafka.Message
+	kick    chan struct{} // wakes the relay after a commit
+	readers []*kafka.Reader
+}
+
+func newTask(s *Service, gen *kafka.Generation, p int) *task {
+	var topics []string
+	for topic, as := range gen.Assignments {
+		for _, a := range as {
+			if a.ID == p {
+				topics = append(topics, topic)
+			}
+		}
+	}
+	return &task{
+		s: s, gen: gen, p: p, topics: topics,
+		log:     s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
+		applied: map[string]int64{},
+		records: make(chan kafka.Message, s.cfg.BatchSize),
+		kick:    make(chan struct{}, 1),
+	}
+}
+
+// run is the task's select loop. It returns when svcCtx (shutdown) or
+// genCtx (rebalance) ends, after a final flush and outbox drain bounded by
+// ShutdownTimeout, or when the partition is fenced.
+func (t *task) run(svcCtx, genCtx context.Context) error {
+	ctx, cancel := context.WithCancel(genCtx)
+	defer cancel()
+	stop := context.AfterFunc(svcCtx, cancel)
+	defer stop()
+
+	if err := t.claim(ctx); err != nil {
+		return err
+	}
+	readCtx, stopReaders := context.WithCancel(ctx)
+	defer stopReaders()
+	for _, topic := range t.topics {
+		t.startReader(readCtx, topic)
+	}
+	defer func() {
+		for _, r := range t.readers {
+			_ = r.Close()
+		}
+	}()
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); t.relayLoop(relayCtx) }()
+
+	flushT := time.NewTicker(t.s.cfg.FlushInterval)
+	defer flushT.Stop()
+	rescoreT := time.NewTicker(t.s.cfg.RescoreInterval)
+	defer rescoreT.Stop()
+	var runErr error
+loop:
+	for {
+		in := t.records
+		if len(t.pending) >= t.s.cfg.BatchSize {
+			in = nil // back-pressure while a batch cannot be committed
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case m := <-in:
+			t.pending = append(t.pending, m)
+			if len(t.pending) >= t.s.cfg.BatchSize {
+				runErr = t.flush(ctx)
+			}
+		case <-flushT.C:
+			runErr = t.flush(ctx)
+		case <-rescoreT.C:
+			if runErr = t.flush(ctx); runErr == nil {
+				runErr = t.rescoreDue(ctx)
+			}
+			t.observeLag()
+		}
+		if errors.Is(runErr, state.ErrFenced) || errors.Is(runErr, state.ErrOffsetConflict) {
+			break loop
+		}
+		if runErr != nil {
+			t.log.Warn("batch failed; will retry", zap.Error(runErr))
+			runErr = nil
+		}
+	}
+	stopReaders()
+	stopRelay()
+	<-relayDone
+	if runErr != nil {
+		return runErr
+	}
+	// Final flush and drain, bounded: on shutdown the batch is finished and
+	// committed; on a rebalance the fence decides whether it still may be.
+	fctx, fcancel := context.WithTimeout(context.Background(), t.s.cfg.ShutdownTimeout)
+	defer fcancel()
+	if err := t.flush(fctx); err != nil {
+		t.log.Warn("final flush failed; records will be redelivered", zap.Error(err))
+	}
+	for {
+		n, err := t.relayOnce(fctx)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// claim takes ownership of the partition in Redis, retrying while another
+// generation's lease runs or Redis is unavailable.
+func (t *task) claim(ctx context.Context) error {
+	for {
+		cp, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
+		if err == nil {
+			for _, topic := range t.topics {
+				if off, ok := cp.Offsets[topic]; ok {
+					t.applied[topic] = off
+				} else {
+					t.applied[topic] = -1
+				}
+			}
+			t.maxEv = cp.Watermark
+			t.pop = cp.Population
+			t.log.Info("claimed partition", zap.Any("offsets", cp.Offsets))
+			return nil
+		}
+		t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
+		t.log.Warn("claim failed; retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (t *task) startReader(ctx context.Context, topic string) {
+	cfg := kafka.ReaderConfig{
+		Brokers:   t.s.cfg.Brokers,
+		Topic:     topic,
+		Partition: t.p,
+		Dialer:    t.s.d.Dialer,
+		MinBytes:  1,
+		MaxBytes:  8 << 20,
+		MaxWait:   250 * time.Millisecond,
+	}
+	r := kafka.NewReader(cfg)
+	off := t.applied[topic]
+	if off < 0 {
+		off = kafka.FirstOffset
+		if t.s.cfg.StartOffset == "latest" {
+			off = kafka.LastOffset
+		}
+	}
+	if err := r.SetOffset(off); err != nil {
+		t.log.Error("set reader offset", zap.String("topic", topic), zap.Error(err))
+	}
+	t.readers = append(t.readers, r)
+	go func() {
+		for {
+			m, err := r.FetchMessage(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				t.log.Warn("fetch failed; retrying", zap.String("topic", topic), zap.Error(err))
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+				continue
+			}
+			select {
+			case t.records <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// now is the task's scoring clock: the wall clock when live, the event-time
+// watermark when the input is historic.
+func (t *task) now() time.Time {
+	wall := time.Now()
+	if t.maxEv > 0 {
+		latest := time.UnixMilli(t.maxEv)
+		if wall.Sub(latest) > t.s.cfg.ReplayThreshold {
+			return latest.Add(-t.s.cfg.AllowedLateness).UTC()
+		}
+	}
+	return wall.UTC()
+}
+
+// deadRecord is a record bound for the dead-letter topic.
+type deadRecord struct {
+	msg kafka.Message
+	err *event.Error
+}
+
+type decoded struct {
+	topic string
+	ev    event.Event
+}
+
+// flush processes the pending records as one batch. On error nothing was
+// committed and the records stay pending.
+func (t *task) flush(ctx context.Context) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	start := time.Now()
+	m := t.s.d.Metrics
+	offs := map[string]state.OffsetRange{}
+	var good []decoded
+	var dead []deadRecord
+	replayed := 0
+	for _, msg := range t.pending {
+		from := t.applied[msg.Topic]
+		if from >= 0 && msg.Offset < from {
+			replayed++
+			continue
+		}
+		r, ok := offs[msg.Topic]
+		if !ok {
+			r = state.OffsetRange{From: from}
+		}
+		if msg.Offset+1 > r.To {
+			r.To = msg.Offset + 1
+		}
+		offs[msg.Topic] = r
+		ev, err := t.decode(msg)
+		if err != nil {
+			dead = append(dead, deadRecord{msg: msg, err: err})
+			continue
+		}
+		good = append(good, decoded{topic: msg.Topic, ev: ev})
+	}
+
+	ids := make([]string, 0, len(good))
+	seen := map[string]bool{}
+	for _, g := range good {
+		if !seen[g.ev.CustomerID] {
+			seen[g.ev.CustomerID] = true
+			ids = append(ids, g.ev.CustomerID)
+		}
+	}
+	lstart := time.Now()
+	states, err := t.s.d.Store.Load(ctx, t.p, ids)
+	m.RedisSeconds.WithLabelValues("load").Observe(time.Since(lstart).Seconds())
+	if err != nil {
+		m.RedisErrors.WithLabelValues("load").Inc()
+		return err
+	}
+	before := map[string]scoring.Population{}
+	for id, st := range states {
+		before[id] = scoring.Contribution(st)
+	}
+	margin := t.s.d.Scorer.Config().DefaultMargin
+	changed := map[string]bool{}
+	maxEv := t.maxEv
+	type outcome struct{ topic, typ, outcome string }
+	outcomes := map[outcome]int{}
+	for _, g := range good {
+		o := states[g.ev.CustomerID].Apply(g.ev, margin)
+		if o == customer.Applied {
+			changed[g.ev.CustomerID] = true
+		}
+		if ms := g.ev.OccurredAt.UnixMilli(); ms > maxEv {
+			maxEv = ms
+		}
+		outcomes[outcome{g.topic, string(g.ev.Type), o.String()}]++
+	}
+
+	prevMax := t.maxEv
+	t.maxEv = maxEv
+	now := t.now()
+	batch := state.Batch{Gen: t.gen.ID, Offsets: offs, Due: map[string]int64{}, Watermark: maxEv}
+	var transitions []transition
+	for _, id := range ids {
+		if !changed[id] {
+			continue
+		}
+		st := states[id]
+		cause := event.CauseEvent
+		if st.Erased {
+			cause = event.CauseErasure
+		}
+		tr, due := t.score(st, now, cause)
+		if tr != nil {
+			transitions = append(transitions, *tr)
+			batch.Outbox = append(batch.Outbox, tr.record)
+		}
+		batch.Due[id] = due
+		batch.States = append(batch.States, st)
+		after := scoring.Contribution(st)
+		batch.PopDelta.SpanDays += after.SpanDays - before[id].SpanDays
+		batch.PopDelta.Repeats += after.Repeats - before[id].Repeats
+	}
+
+	if err := t.deadLetter(ctx, dead); err != nil {
+		t.maxEv = prevMax
+		return err
+	}
+	if err := t.commit(ctx, batch); err != nil {
+		t.maxEv = prevMax
+		return err
+	}
+	for topic, r := range offs {
+		t.applied[topic] = r.To
+	}
+	t.pop.SpanDays += batch.PopDelta.SpanDays
+	t.pop.Repeats += batch.PopDelta.Repeats
+	t.commitKafka(offs)
+	for o, n := range outcomes {
+		m.Records.WithLabelValues(o.topic, o.typ, o.outcome).Add(float64(n))
+	}
+	for _, d := range dead {
+		m.Records.WithLabelValues(d.msg.Topic, "unknown", "dead_lettered").Inc()
+		m.DeadLetters.WithLabelValues(string(d.err.Reason)).Inc()
+	}
+	if replayed > 0 {
+		m.Records.WithLabelValues(t.topics[0], "unknown", "replayed").Add(float64(replayed))
+	}
+	t.observeTransitions(transitions)
+	m.BatchSeconds.Observe(time.Since(start).Seconds())
+	t.pending = t.pending[:0]
+	return nil
+}
+
+// decode checks the record's routing and decodes it.
+func (t *task) decode(msg kafka.Message) (event.Event, *event.Error) {
+	headers := make([]event.Header, len(msg.Headers))
+	for i, h := range msg.Headers {
+		headers[i] = event.Header{Key: h.Key, Value: h.Value}
+	}
+	ev, err := t.s.d.Decoder.Decode(msg.Value, headers)
+	if err != nil {
+		var e *event.Error
+		if errors.As(err, &e) {
+			return ev, e
+		}
+		return ev, event.Errorf(event.ReasonMalformed, "", "%v", err)
+	}
+	if len(msg.Key) > 0 && string(msg.Key) != ev.CustomerID {
+		return ev, event.Errorf(event.ReasonInvalidField, "key", "record key %q differs from customer_id %q; key records by customer_id", clip(string(msg.Key)), clip(ev.CustomerID))
+	}
+	if want := PartitionOf(t.s.part, ev.CustomerID, t.s.nParts); want != msg.Partition {
+		return ev, event.Errorf(event.ReasonMisrouted, "customer_id", "customer hashes to partition %d under %s but the record is on partition %d; produce with the %s partitioner", want, t.s.cfg.Partitioner, msg.Partition, t.s.cfg.Partitioner)
+	}
+	return ev, nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// transition is a committed segment change, for metrics.
+type transition struct {
+	from, to string
+	cause    event.Cause
+	record   state.OutboxRecord
+}
+
+// score re-scores st as of now (or the customer's latest fact, if later),
+// bumps its version, records a segment change and returns the change (nil
+// when the segment did not change) and the next due time (Unix ms, 0 for
+// none).
+func (t *task) score(st *customer.State, now time.Time, cause event.Cause) (*transition, int64) {
+	if latest := st.LatestAt(); latest > now.UnixMilli() {
+		now = time.UnixMilli(latest).UTC()
+	}
+	st.Version++
+	res := t.s.d.Scorer.Score(st, now, t.pop)
+	st.Tier = res.Tier
+	var due int64
+	if !res.NextDue.IsZero() && !st.Erased {
+		due = res.NextDue.UnixMilli()
+	}
+	if res.Segment == st.Segment {
+		return nil, due
+	}
+	prev := st.Segment
+	st.Segment = res.Segment
+	st.SegmentSince = now.UnixMilli()
+	exp := t.s.d.Scorer.Config().MinorPerMajor
+	cur := t.s.d.Decoder.BaseCurrency()
+	digits := exponent(exp)
+	change := event.SegmentChange{
+		EventID:         event.SegmentChangeID(st.ID, st.Version),
+		Type:            event.SegmentChangeType,
+		CustomerID:      st.ID,
+		Version:         st.Version,
+		PreviousSegment: prev,
+		Segment:         res.Segment,
+		Cause:           cause,
+		OccurredAt:      now,
+		CLV: event.CLVFigures{
+			Historic:       event.FormatMinor(res.HistoricCLV, digits),
+			HistoricMargin: event.FormatMinor(res.HistoricMargin, digits),
+			Predicted:      event.FormatMinor(int64(res.PredictedCLV+0.5), digits),
+			Currency:       cur,
+		},
+		ChurnRisk:    event.ChurnRisk{Probability: round4(res.ChurnRisk), Level: res.ChurnLevel},
+		LoyaltyTier:  res.Tier,
+		ModelVersion: "baseline",
+		Reason:       event.SegmentReason{Rule: res.Reason.Rule, Values: roundValues(res.Reason.Values)},
+	}
+	js, _ := json.Marshal(change)
+	return &transition{from: prev, to: res.Segment, cause: cause, record: state.OutboxRecord{Key: st.ID, Value: js}}, due
+}
+
+func exponent(minorPerMajor float64) int {
+	d := 0
+	for v := minorPerMajor; v >= 10; v /= 10 {
+		d++
+	}
+	return d
+}
+
+func round4(v float64) float64 { return float64(int64(v*10000+0.5)) / 10000 }
+
+func roundValues(in map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(in))
+	for k, v := range in {
+		out[k] = round4(v)
+	}
+	return out
+}
+
+// rescoreDue re-scores the customers whose next-due time has passed.
+func (t *task) rescoreDue(ctx context.Context) error {
+	now := t.now()
+	st0 := time.Now()
+	ids, err := t.s.d.Store.Due(ctx, t.p, now.UnixMilli(), int64(t.s.cfg.RescoreBatch))
+	t.s.d.Metrics.RedisSeconds.WithLabelValues("due").Observe(time.Since(st0).Seconds())
+	if err != nil || len(ids) == 0 {
+		if err != nil {
+			t.s.d.Metrics.RedisErrors.WithLabelValues("due").Inc()
+		}
+		return err
+	}
+	states, err := t.s.d.Store.Load(ctx, t.p, ids)
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
+		return err
+	}
+	batch := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.maxEv}
+	var transitions []transition
+	for _, id := range ids {
+		st := states[id]
+		prevSeg, prevTier, prevVersion := st.Segment, st.Tier, st.Version
+		tr, due := t.score(st, now, event.CauseScheduled)
+		batch.Due[id] = due
+		if tr != nil {
+			transitions = append(transitions, *tr)
+			batch.Outbox = append(batch.Outbox, tr.record)
+		}
+		if st.Segment != prevSeg || st.Tier != prevTier {
+			batch.States = append(batch.States, st)
+		} else {
+			st.Version = prevVersion // nothing to write: keep the version
+		}
+		t.s.d.Metrics.Rescored.WithLabelValues(strconv.FormatBool(tr != nil)).Inc()
+	}
+	if err := t.commit(ctx, batch); err != nil {
+		return err
+	}
+	t.observeTransitions(transitions)
+	return nil
+}
+
+// commit writes a batch to Redis, retrying transient errors briefly.
+func (t *task) commit(ctx context.Context, b state.Batch) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		st := time.Now()
+		err = t.s.d.Store.Commit(ctx, t.p, b)
+		t.s.d.Metrics.RedisSeconds.WithLabelValues("commit").Observe(time.Since(st).Seconds())
+		if err == nil {
+			if len(b.Outbox) > 0 {
+				select {
+				case t.kick <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		}
+		t.s.d.Metrics.RedisErrors.WithLabelValues("commit").Inc()
+		if errors.Is(err, state.ErrFenced) || errors.Is(err, state.ErrOffsetConflict) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("commit: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(time.Duration(100*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// commitKafka records the applied offsets in the consumer group too, for
+// lag tooling. Redis stays the truth, so a failure is only logged.
+func (t *task) commitKafka(offs map[string]state.OffsetRange) {
+	if len(offs) == 0 {
+		return
+	}
+	m := map[string]map[int]int64{}
+	for topic, r := range offs {
+		m[topic] = map[int]int64{t.p: r.To}
+	}
+	if err := t.gen.CommitOffsets(m); err != nil {
+		t.log.Debug("kafka offset commit failed (Redis offsets are authoritative)", zap.Error(err))
+	}
+}
+
+func (t *task) observeTransitions(trs []transition) {
+	for _, tr := range trs {
+		t.s.d.Metrics.SegmentChanges.WithLabelValues(tr.from, tr.to, string(tr.cause)).Inc()
+	}
+}
+
+func (t *task) observeLag() {
+	for _, r := range t.readers {
+		st := r.Stats()
+		t.s.d.Metrics.Lag.WithLabelValues(st.Topic, strconv.Itoa(t.p)).Set(float64(st.Lag))
+	}
+}

@@ -1,0 +1,175 @@
+package customer
+
+import (
+	"math"
+	"time"
+
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+// Features are the figures derived from a State as of one instant. Purchase
+// figures count only purchase days on or before that instant's day.
+type Features struct {
+	// Now is the instant the features describe.
+	Now time.Time
+	// PurchaseDays is the number of distinct purchase days; Frequency the
+	// number of repeat days (PurchaseDays-1, 0 without purchases).
+	PurchaseDays int
+	Frequency    int
+	// FirstPurchase and LastPurchase are the first and last purchase days
+	// (zero when there is none).
+	FirstPurchase, LastPurchase time.Time
+	// RecencyDays is Now minus LastPurchase; TenureDays Now minus
+	// FirstPurchase; SpanDays LastPurchase minus FirstPurchase (the
+	// BTYD t_x in days).
+	RecencyDays, TenureDays, SpanDays float64
+	// Gross is the purchase total, Net the total after refunds, Margin the
+	// margin after refunded margin, FirstDayValue the total of the first
+	// purchase day, T12M the gross spend of the trailing 365 days; all in
+	// base-currency minor units.
+	Gross, Net, Margin, FirstDayValue, T12M int64
+	// OpenTickets counts tickets whose latest transition is not a
+	// resolution; Reopened counts reopen transitions; Resolved counts
+	// resolved tickets; MeanResolveHours is the mean time from opening to
+	// first resolution; CSAT is the mean satisfaction score (0 when none);
+	// OldestOpenHours is the age of the oldest open ticket.
+	OpenTickets, Reopened, Resolved         int
+	MeanResolveHours, CSAT, OldestOpenHours float64
+	// EmailSends, EmailOpens and EmailClicks are exponentially decayed
+	// counts (half-life given to Derive).
+	EmailSends, EmailOpens, EmailClicks float64
+}
+
+// MeanGapDays is the customer's own mean time between purchase days, or 0
+// with fewer than two purchase days.
+func (f Features) MeanGapDays() float64 {
+	if f.Frequency == 0 {
+		return 0
+	}
+	return f.SpanDays / float64(f.Frequency)
+}
+
+// AOV is the mean gross value per purchase day in minor units.
+func (f Features) AOV() float64 {
+	if f.PurchaseDays == 0 {
+		return 0
+	}
+	return float64(f.Gross) / float64(f.PurchaseDays)
+}
+
+// RepeatMean is the mean value of the repeat purchase days (first day
+// excluded), the Gamma-Gamma monetary value, in minor units.
+func (f Features) RepeatMean() float64 {
+	if f.Frequency == 0 {
+		return 0
+	}
+	return float64(f.Gross-f.FirstDayValue) / float64(f.Frequency)
+}
+
+// Derive computes the features of s as of now. emailHalfLife is the half-life
+// of the decayed email counters.
+func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
+	f := Features{Now: now}
+	nowMs := now.UnixMilli()
+	lastDay := floorDiv(nowMs, msPerDay)
+	yearAgo := nowMs - 365*msPerDay
+	for _, d := range s.Days {
+		if d.D > lastDay {
+			break
+		}
+		if f.PurchaseDays == 0 {
+			f.FirstPurchase = time.UnixMilli(d.D * msPerDay).UTC()
+			f.FirstDayValue = d.Amount
+		}
+		f.PurchaseDays++
+		f.LastPurchase = time.UnixMilli(d.D * msPerDay).UTC()
+		f.Gross += d.Amount
+		f.Margin += d.Margin
+		if d.D*msPerDay > yearAgo {
+			f.T12M += d.Amount
+		}
+	}
+	if f.PurchaseDays > 0 {
+		f.Frequency = f.PurchaseDays - 1
+		f.RecencyDays = days(now.Sub(f.LastPurchase))
+		f.TenureDays = days(now.Sub(f.FirstPurchase))
+		f.SpanDays = days(f.LastPurchase.Sub(f.FirstPurchase))
+	}
+	f.Net = f.Gross - s.Refunded
+	f.Margin -= s.RefundMg
+	s.deriveTickets(&f, nowMs)
+	s.deriveEmails(&f, nowMs, emailHalfLife)
+	return f
+}
+
+func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+func (s *State) deriveTickets(f *Features, nowMs int64) {
+	var resolveHours, csatSum float64
+	var csatN int
+	for _, t := range s.Tickets {
+		opened := t.Transitions[0].At
+		var firstResolved int64
+		var lastCSAT int
+		open := true
+		for _, tr := range t.Transitions {
+			if tr.At > nowMs {
+				break
+			}
+			switch tr.Type {
+			case event.TicketResolved:
+				open = false
+				if firstResolved == 0 {
+					firstResolved = tr.At
+				}
+				if tr.CSAT > 0 {
+					lastCSAT = tr.CSAT
+				}
+			case event.TicketReopened:
+				open = true
+				f.Reopened++
+			}
+		}
+		if opened > nowMs {
+			continue
+		}
+		if open {
+			f.OpenTickets++
+			if h := float64(nowMs-opened) / 3.6e6; h > f.OldestOpenHours {
+				f.OldestOpenHours = h
+			}
+		}
+		if firstResolved != 0 {
+			f.Resolved++
+			resolveHours += float64(firstResolved-opened) / 3.6e6
+		}
+		if lastCSAT > 0 {
+			csatSum += float64(lastCSAT)
+			csatN++
+		}
+	}
+	if f.Resolved > 0 {
+		f.MeanResolveHours = resolveHours / float64(f.Resolved)
+	}
+	if csatN > 0 {
+		f.CSAT = csatSum / float64(csatN)
+	}
+}
+
+func (s *State) deriveEmails(f *Features, nowMs int64, halfLife time.Duration) {
+	if halfLife <= 0 {
+		halfLife = 30 * 24 * time.Hour
+	}
+	lambda := math.Ln2 / float64(halfLife.Milliseconds())
+	w := func(t int64) float64 {
+		if t == 0 || t > nowMs {
+			return 0
+		}
+		return math.Exp(-lambda * float64(nowMs-t))
+	}
+	for _, m := range s.Emails {
+		f.EmailSends += w(m.Sent)
+		f.EmailOpens += w(m.Opened)
+		f.EmailClicks += w(m.Clicked)
+	}
+}

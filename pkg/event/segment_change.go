@@ -1,0 +1,76 @@
+package event
+
+import (
+	"fmt"
+	"time"
+)
+
+// SegmentChangeType is the "type" of a segment-change record.
+const SegmentChangeType = "segment_changed"
+
+// Cause says what made a customer change segment.
+type Cause string
+
+// The causes of a segment change.
+const (
+	// CauseEvent: an input event for the customer.
+	CauseEvent Cause = "event"
+	// CauseScheduled: time passed (the customer was due for re-scoring).
+	CauseScheduled Cause = "scheduled"
+	// CauseModel: a new model version re-scored the customer.
+	CauseModel Cause = "model"
+	// CauseErasure: the customer was erased.
+	CauseErasure Cause = "erasure"
+)
+
+// SegmentChange is the record published on the segment-changes topic, keyed
+// by customer id, whenever a customer moves between segments. EventID is
+// deterministic (customer id and state version), so a consumer drops
+// duplicates by keeping the highest Version per customer. Money is a decimal
+// string in the base currency.
+type SegmentChange struct {
+	EventID         string        `json:"event_id"`
+	Type            string        `json:"type"`
+	CustomerID      string        `json:"customer_id"`
+	Version         uint64        `json:"version"`
+	PreviousSegment string        `json:"previous_segment"`
+	Segment         string        `json:"segment"`
+	Cause           Cause         `json:"cause"`
+	OccurredAt      time.Time     `json:"occurred_at"`
+	CLV             CLVFigures    `json:"clv"`
+	ChurnRisk       ChurnRisk     `json:"churn_risk"`
+	LoyaltyTier     string        `json:"loyalty_tier"`
+	ModelVersion    string        `json:"model_version"`
+	Reason          SegmentReason `json:"reason"`
+}
+
+// CLVFigures are the lifetime values carried by a segment change.
+type CLVFigures struct {
+	// Historic is net revenue (purchases minus refunds).
+	Historic string `json:"historic"`
+	// HistoricMargin is net gross margin.
+	HistoricMargin string `json:"historic_margin"`
+	// Predicted is the forward-looking CLV of the current model.
+	Predicted string `json:"predicted"`
+	// Currency is the base currency of the three figures.
+	Currency string `json:"currency"`
+}
+
+// ChurnRisk is a churn probability and its level (low, medium, high).
+type ChurnRisk struct {
+	Probability float64 `json:"probability"`
+	Level       string  `json:"level"`
+}
+
+// SegmentReason is the rule that decided the new segment and the values it
+// looked at.
+type SegmentReason struct {
+	Rule   string             `json:"rule"`
+	Values map[string]float64 `json:"values,omitempty"`
+}
+
+// SegmentChangeID returns the deterministic event id of the change that
+// brought customerID to state version.
+func SegmentChangeID(customerID string, version uint64) string {
+	return fmt.Sprintf("%s/v%d", customerID, version)
+}
