@@ -60,7 +60,8 @@ func (b Baseline) RecencyAt(p, ownGapDays float64, repeats int, populationGapDay
 type Levels struct {
 	// Medium and High are the lower bounds of those levels (defaults 0.3
 	// and 0.6).
-	Medium, High float64
+	Medium float64 `yaml:"medium"`
+	High   float64 `yaml:"high"`
 }
 
 // Level names the level of risk p.

@@ -457,6 +457,13 @@ func (d *Decoder) decodeStructured(env *envelope) (Event, *Error) {
 	if sv != "1.0" {
 		return Event{}, Errorf(ReasonInvalidField, "specversion", "CloudEvents spec version %q is not supported, only \"1.0\"", clip(sv))
 	}
+	dct, err := stringMember(env.DataContentType, "datacontenttype", `CloudEvents attribute "datacontenttype" `)
+	if err != nil {
+		return Event{}, err
+	}
+	if dct != "" && !strings.Contains(strings.ToLower(dct), "json") {
+		return Event{}, Errorf(ReasonInvalidField, "datacontenttype", "CloudEvents data content type %q is not supported: data must be a JSON object (application/json)", clip(dct))
+	}
 	if present(env.DataBase64) {
 		return Event{}, Errorf(ReasonInvalidField, "data_base64", `binary CloudEvents data is not supported: send the event fields as a JSON object in "data"`)
 	}

@@ -165,9 +165,9 @@ var Reasons = []Reason{
 // topic. Field is the JSON field at fault, named as in Record ("" when the
 // error is not about one field); Msg says what was expected.
 type Error struct {
-	Reason Reason
-	Field  string
-	Msg    string
+	Reason Reason // the rejection class
+	Field  string // Record field at fault, or ""
+	Msg    string // what is wrong and what was expected
 }
 
 // Error formats the error as "reason: field: msg", or "reason: msg" when
@@ -189,6 +189,6 @@ func Errorf(r Reason, field, format string, args ...any) *Error {
 
 // Header is a Kafka record header.
 type Header struct {
-	Key   string
-	Value []byte
+	Key   string // header name; the decoder matches names case-insensitively
+	Value []byte // header value
 }

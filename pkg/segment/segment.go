@@ -35,12 +35,12 @@ type Rule struct {
 // Thresholds parameterise DefaultRules. Money in major units of the base
 // currency, durations in days.
 type Thresholds struct {
-	AtRiskRisk      float64
-	LapsedRisk      float64
-	HighValue       float64
-	LoyalDays       int
-	LoyalTenureDays float64
-	NewDays         float64
+	AtRiskRisk      float64 `yaml:"at_risk_risk"`
+	LapsedRisk      float64 `yaml:"lapsed_risk"`
+	HighValue       float64 `yaml:"high_value"`
+	LoyalDays       int     `yaml:"loyal_days"`
+	LoyalTenureDays float64 `yaml:"loyal_tenure_days"`
+	NewDays         float64 `yaml:"new_days"`
 }
 
 // DefaultThresholds are the thresholds used when none are configured.

@@ -1,0 +1,222 @@
+// Command clvstream is the live customer-value engine: it consumes purchase,
+// support and email events from Kafka, keeps per-customer state in Redis and
+// publishes segment changes. Subcommands:
+//
+//	clvstream run       the service (config file, CLVSTREAM_* env, --set flags)
+//	clvstream demo      in-process broker and store with synthetic traffic
+//	clvstream backfill  publish historical orders as purchase events
+//	clvstream export    per-customer summary (lifetimes format) from Redis
+//	clvstream config validate FILE
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clvstream/clvstream/internal/app"
+	"github.com/clvstream/clvstream/internal/backfill"
+	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/demo"
+	"github.com/clvstream/clvstream/internal/export"
+	"github.com/clvstream/clvstream/internal/obs"
+	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/internal/stream"
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+const usage = `usage: clvstream <command> [flags]
+
+commands:
+  run        run the service
+  demo       run a self-contained demo (in-process Kafka and Redis, synthetic traffic)
+  backfill   publish a transactions file as purchase events
+  export     write the per-customer summary (customer_id,frequency,recency,T,monetary_value)
+  config     config validate FILE: list every problem of a config file
+
+run 'clvstream <command> -h' for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(ctx, os.Args[2:])
+	case "demo":
+		err = demoCmd(ctx, os.Args[2:])
+	case "backfill":
+		err = backfillCmd(ctx, os.Args[2:])
+	case "export":
+		err = exportCmd(ctx, os.Args[2:])
+	case "config":
+		err = configCmd(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clvstream:", err)
+		os.Exit(1)
+	}
+}
+
+// setFlags collects repeated --set path=value flags.
+type setFlags []string
+
+func (s *setFlags) String() string     { return strings.Join(*s, ",") }
+func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+// loadConfig registers the common config flags on fs, parses args and
+// loads the configuration.
+func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
+	path := fs.String("config", "", "YAML config file (see docs/configuration.md)")
+	var sets setFlags
+	fs.Var(&sets, "set", "override an option: --set kafka.brokers=host:9092 (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(*path, os.Environ(), sets)
+}
+
+func runCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	log, err := obs.NewLogger(cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	a, err := app.New(cfg, log, obs.NewRegistry())
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func demoCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	o := demo.Options{}
+	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of /metrics, /healthz and /readyz")
+	fs.IntVar(&o.Customers, "customers", 400, "synthetic customers")
+	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return demo.Run(ctx, o, os.Stdout)
+}
+
+func backfillCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("backfill", flag.ExitOnError)
+	file := fs.String("transactions", "", "transactions file (CSV with header, TSV, or whitespace-separated like CDNOW)")
+	var o backfill.Options
+	fs.StringVar(&o.Format, "format", "auto", "csv, tsv, whitespace or auto")
+	fs.StringVar(&o.CustomerCol, "customer-col", "1", "customer id column: 1-based number or header name")
+	fs.StringVar(&o.DateCol, "date-col", "2", "date column: 1-based number or header name")
+	fs.StringVar(&o.AmountCol, "amount-col", "3", "amount column (decimal, major units): 1-based number or header name")
+	fs.StringVar(&o.DateFormat, "date-format", "2006-01-02", "Go time layout of the dates (CDNOW: 20060102)")
+	fs.StringVar(&o.Currency, "currency", "USD", "ISO 4217 currency of the amounts")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *file == "" {
+		return errors.New("--transactions FILE is required")
+	}
+	f, err := os.Open(*file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o.Name = backfill.DefaultName(*file)
+	part, err := stream.NewPartitioner(cfg.Kafka.Partitioner)
+	if err != nil {
+		return err
+	}
+	pub := backfill.NewPublisher(cfg.Kafka.Brokers, cfg.Kafka.Topics.Purchases, part)
+	start := time.Now()
+	n, err := backfill.Parse(f, o, func(r event.Record) error { return pub.Add(ctx, r) })
+	if cerr := pub.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w (%d records published before the error)", *file, err, n)
+	}
+	fmt.Fprintf(os.Stderr, "published %d purchase events to %s in %s\n", n, cfg.Kafka.Topics.Purchases, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func exportCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ExitOnError)
+	asOf := fs.String("as-of", "", "date (YYYY-MM-DD): purchases on or before it count; default today")
+	unitName := fs.String("time-unit", "week", "day or week")
+	format := fs.String("format", "summary", "summary (the only format so far)")
+	out := fs.String("output", "-", "output file (- for stdout)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "summary" {
+		return fmt.Errorf("--format %q: only summary is supported", *format)
+	}
+	unit, err := export.Unit(*unitName)
+	if err != nil {
+		return err
+	}
+	when := time.Now().UTC().Truncate(24 * time.Hour)
+	if *asOf != "" {
+		if when, err = time.Parse("2006-01-02", *asOf); err != nil {
+			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", *asOf)
+		}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	defer rdb.Close()
+	exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
+	per := 1.0
+	for i := 0; i < exp; i++ {
+		per *= 10
+	}
+	rows, err := export.Summary(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), when, unit, per)
+	if err != nil {
+		return err
+	}
+	w := os.Stdout
+	if *out != "-" {
+		if w, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer w.Close()
+	}
+	return export.WriteCSV(w, rows)
+}
+
+func configCmd(args []string) error {
+	if len(args) != 2 || args[0] != "validate" {
+		return errors.New("usage: clvstream config validate FILE")
+	}
+	if _, err := config.Load(args[1], nil, nil); err != nil {
+		return fmt.Errorf("%s is invalid:\n%w", args[1], err)
+	}
+	fmt.Printf("%s is valid\n", args[1])
+	return nil
+}
