@@ -11,6 +11,11 @@
 // sets rather than of the arrival sequence, any permutation of the same
 // events gives the same State (order independence).
 //
+// A business id is counted once even when two different events claim it
+// (a producer bug or a corrected re-send): the event with the earliest
+// (occurred_at, event_id) is kept and the other's contribution is undone, so
+// the outcome does not depend on which arrived first.
+//
 // Memory per customer is bounded: the id sets keep the most recent entries
 // by (time, id) (MaxOrders, MaxRefunds, MaxTickets, MaxEmails). Keeping the
 // top N of a set under a fixed ordering is itself order independent. The

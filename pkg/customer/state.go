@@ -18,30 +18,38 @@ const (
 const msPerDay = int64(24 * time.Hour / time.Millisecond)
 
 // Day is one distinct purchase day: the UTC day number (days since the Unix
-// epoch) and the gross amount and margin of all purchases on it.
+// epoch), the number of kept orders on it and their gross amount and margin.
 type Day struct {
 	D      int64 `json:"d"`
+	N      int   `json:"n"`
 	Amount int64 `json:"a"`
 	Margin int64 `json:"m"`
 }
 
-// Seen is an applied business id with the event time that orders it.
+// Seen is an applied order or refund: its business id, the event time that
+// orders the set, the event id and the amounts it contributed. When two
+// different events claim the same business id, the one with the earliest
+// (time, event id) is kept whatever the arrival order.
 type Seen struct {
-	ID string `json:"id"`
-	At int64  `json:"at"`
+	ID      string `json:"id"`
+	At      int64  `json:"at"`
+	EventID string `json:"e,omitempty"`
+	Amount  int64  `json:"a,omitempty"`
+	Margin  int64  `json:"m,omitempty"`
 }
 
 // Transition is one applied ticket transition.
 type Transition struct {
-	Type event.Type `json:"t"`
-	At   int64      `json:"at"`
-	CSAT int        `json:"csat,omitempty"`
+	Type     event.Type `json:"t"`
+	At       int64      `json:"at"`
+	CSAT     int        `json:"csat,omitempty"`
+	Priority string     `json:"p,omitempty"`
 }
 
 // Ticket is a support ticket and its applied transitions, sorted by time.
+// Its priority is that of its earliest transition carrying one.
 type Ticket struct {
 	ID          string       `json:"id"`
-	Priority    string       `json:"p,omitempty"`
 	Transitions []Transition `json:"tr"`
 }
 
@@ -113,20 +121,31 @@ func (s *State) Apply(e event.Event, defaultMargin float64) Outcome {
 	at := e.OccurredAt.UnixMilli()
 	switch e.Type {
 	case event.Purchase:
-		if !addSeen(&s.Orders, Seen{ID: e.OrderID, At: at}, MaxOrders) {
+		v := Seen{ID: e.OrderID, At: at, EventID: e.ID, Amount: e.Amount, Margin: margin(e, defaultMargin)}
+		added, replaced := addSeen(&s.Orders, v, MaxOrders)
+		if !added {
 			return Duplicate
 		}
-		s.addDay(floorDiv(at, msPerDay), e.Amount, margin(e, defaultMargin))
+		if replaced != nil {
+			s.addDay(floorDiv(replaced.At, msPerDay), -1, -replaced.Amount, -replaced.Margin)
+		}
+		s.addDay(floorDiv(at, msPerDay), 1, v.Amount, v.Margin)
 	case event.Refund:
 		id := e.RefundID
 		if id == "" {
 			id = e.ID
 		}
-		if !addSeen(&s.Refunds, Seen{ID: id, At: at}, MaxRefunds) {
+		v := Seen{ID: id, At: at, EventID: e.ID, Amount: e.Amount, Margin: margin(e, defaultMargin)}
+		added, replaced := addSeen(&s.Refunds, v, MaxRefunds)
+		if !added {
 			return Duplicate
 		}
-		s.Refunded += e.Amount
-		s.RefundMg += margin(e, defaultMargin)
+		if replaced != nil {
+			s.Refunded -= replaced.Amount
+			s.RefundMg -= replaced.Margin
+		}
+		s.Refunded += v.Amount
+		s.RefundMg += v.Margin
 	case event.TicketOpened, event.TicketUpdated, event.TicketResolved, event.TicketReopened:
 		if !s.addTransition(e, at) {
 			return Duplicate
@@ -160,13 +179,22 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// addSeen inserts id into the set kept sorted by (At, ID), keeping the max
-// most recent. It reports false when the id is already present.
-func addSeen(set *[]Seen, v Seen, max int) bool {
-	for _, x := range *set {
-		if x.ID == v.ID {
-			return false
+// addSeen inserts v into the set kept sorted by (At, ID), keeping the max
+// most recent. When an entry with the same id exists, v replaces it only if
+// v comes first by (At, EventID); the replaced entry is returned so its
+// contribution can be undone. added is false when v changed nothing.
+func addSeen(set *[]Seen, v Seen, max int) (added bool, replaced *Seen) {
+	for i, x := range *set {
+		if x.ID != v.ID {
+			continue
 		}
+		if x.At < v.At || (x.At == v.At && x.EventID <= v.EventID) {
+			return false, nil
+		}
+		old := x
+		*set = append((*set)[:i], (*set)[i+1:]...)
+		replaced = &old
+		break
 	}
 	s := *set
 	i := sort.Search(len(s), func(i int) bool { return lessSeen(v, s[i]) })
@@ -177,7 +205,7 @@ func addSeen(set *[]Seen, v Seen, max int) bool {
 		s = s[len(s)-max:]
 	}
 	*set = s
-	return true
+	return true, replaced
 }
 
 func lessSeen(a, b Seen) bool {
@@ -187,54 +215,63 @@ func lessSeen(a, b Seen) bool {
 	return a.ID < b.ID
 }
 
-func (s *State) addDay(d, amount, mg int64) {
+// addDay adds n orders with amount and margin to day d (n = -1 removes
+// one); a day with no orders left disappears.
+func (s *State) addDay(d int64, n int, amount, mg int64) {
 	i := sort.Search(len(s.Days), func(i int) bool { return s.Days[i].D >= d })
 	if i < len(s.Days) && s.Days[i].D == d {
+		s.Days[i].N += n
 		s.Days[i].Amount += amount
 		s.Days[i].Margin += mg
+		if s.Days[i].N <= 0 {
+			s.Days = append(s.Days[:i], s.Days[i+1:]...)
+		}
 		return
+	}
+	if n <= 0 {
+		return // the day's orders were evicted from the id set earlier
 	}
 	s.Days = append(s.Days, Day{})
 	copy(s.Days[i+1:], s.Days[i:])
-	s.Days[i] = Day{D: d, Amount: amount, Margin: mg}
+	s.Days[i] = Day{D: d, N: n, Amount: amount, Margin: mg}
 }
 
 func (s *State) addTransition(e event.Event, at int64) bool {
-	tr := Transition{Type: e.Type, At: at, CSAT: e.CSAT}
+	tr := Transition{Type: e.Type, At: at, CSAT: e.CSAT, Priority: e.Priority}
 	for i := range s.Tickets {
 		t := &s.Tickets[i]
 		if t.ID != e.TicketID {
 			continue
 		}
 		for _, x := range t.Transitions {
-			if x.Type == tr.Type && x.At == tr.At {
+			if x == tr {
 				return false
 			}
 		}
 		t.Transitions = append(t.Transitions, tr)
 		sort.Slice(t.Transitions, func(a, b int) bool { return lessTransition(t.Transitions[a], t.Transitions[b]) })
-		if e.Type == event.TicketOpened && e.Priority != "" {
-			t.Priority = e.Priority
-		}
 		s.boundTickets()
 		return true
 	}
-	t := Ticket{ID: e.TicketID, Transitions: []Transition{tr}}
-	if e.Type == event.TicketOpened {
-		t.Priority = e.Priority
-	}
-	s.Tickets = append(s.Tickets, t)
+	s.Tickets = append(s.Tickets, Ticket{ID: e.TicketID, Transitions: []Transition{tr}})
 	s.boundTickets()
 	return true
 }
 
-// lessTransition orders transitions by time, then by a fixed type order so
-// that simultaneous transitions sort the same whatever their arrival order.
+// lessTransition orders transitions by time, then by a fixed type order and
+// content, so that simultaneous transitions sort the same whatever their
+// arrival order.
 func lessTransition(a, b Transition) bool {
 	if a.At != b.At {
 		return a.At < b.At
 	}
-	return transitionRank[a.Type] < transitionRank[b.Type]
+	if a.Type != b.Type {
+		return transitionRank[a.Type] < transitionRank[b.Type]
+	}
+	if a.CSAT != b.CSAT {
+		return a.CSAT < b.CSAT
+	}
+	return a.Priority < b.Priority
 }
 
 var transitionRank = map[event.Type]int{

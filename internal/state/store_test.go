@@ -1,0 +1,129 @@
+package state_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/clvstream/clvstream/internal/scoring"
+	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/internal/testkit"
+	"github.com/clvstream/clvstream/pkg/customer"
+)
+
+func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, time.Minute)
+
+	cp, err := s.Claim(ctx, 3, 5, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.Offsets) != 0 {
+		t.Fatalf("fresh partition has offsets %v", cp.Offsets)
+	}
+	b := state.Batch{
+		Gen:      5,
+		Offsets:  map[string]state.OffsetRange{"purchases": {From: -1, To: 10}},
+		States:   []*customer.State{{ID: "c1", Version: 1, Segment: "new"}},
+		Due:      map[string]int64{"c1": 1000},
+		Outbox:   []state.OutboxRecord{{Key: "c1", Value: []byte(`{"v":1}`)}},
+		PopDelta: scoring.Population{SpanDays: 7, Repeats: 1},
+	}
+	if err := s.Commit(ctx, 3, b); err != nil {
+		t.Fatal(err)
+	}
+	// The same batch again (a redelivery) must be refused: offsets moved.
+	if err := s.Commit(ctx, 3, b); !errors.Is(err, state.ErrOffsetConflict) {
+		t.Fatalf("replayed batch: err = %v, want ErrOffsetConflict", err)
+	}
+	// A newer generation claims; the old one is fenced.
+	cp, err = s.Claim(ctx, 3, 6, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Offsets["purchases"] != 10 || cp.Population.Repeats != 1 || cp.Population.SpanDays != 7 {
+		t.Fatalf("checkpoint = %+v", cp)
+	}
+	next := state.Batch{Gen: 5, Offsets: map[string]state.OffsetRange{"purchases": {From: 10, To: 11}}}
+	if err := s.Commit(ctx, 3, next); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("zombie commit: err = %v, want ErrFenced", err)
+	}
+	// An older generation cannot claim while the lease runs.
+	if _, err := s.Claim(ctx, 3, 5, "a"); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("old generation claim: err = %v, want ErrFenced", err)
+	}
+	next.Gen = 6
+	if err := s.Commit(ctx, 3, next); err != nil {
+		t.Fatalf("owner commit: %v", err)
+	}
+	// Nothing of the refused commits leaked.
+	if n, _ := s.OutboxLen(ctx, 3); n != 1 {
+		t.Fatalf("outbox has %d records, want 1", n)
+	}
+	got, err := s.Load(ctx, 3, []string{"c1", "unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["c1"].Segment != "new" || got["unknown"].ID != "unknown" || got["unknown"].Version != 0 {
+		t.Fatalf("loaded %+v %+v", got["c1"], got["unknown"])
+	}
+	due, err := s.Due(ctx, 3, 999, 10)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("due before time: %v %v", due, err)
+	}
+	due, _ = s.Due(ctx, 3, 1000, 10)
+	if len(due) != 1 || due[0] != "c1" {
+		t.Fatalf("due at time: %v", due)
+	}
+}
+
+func TestClaimAfterLeaseExpiry(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, 200*time.Millisecond)
+	if _, err := s.Claim(ctx, 0, 40, "old-group"); err != nil {
+		t.Fatal(err)
+	}
+	// A recreated group starts at generation 1: refused while the lease runs,
+	// accepted once it expired; the old owner is then fenced.
+	if _, err := s.Claim(ctx, 0, 1, "new-group"); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("claim during lease: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := s.Claim(ctx, 0, 1, "new-group"); err != nil {
+		t.Fatalf("claim after lease: %v", err)
+	}
+	if err := s.Commit(ctx, 0, state.Batch{Gen: 40}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("old owner commit: %v", err)
+	}
+}
+
+func TestOutboxReadAck(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, time.Minute)
+	if _, err := s.Claim(ctx, 1, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	var recs []state.OutboxRecord
+	for _, k := range []string{"a", "b", "c"} {
+		recs = append(recs, state.OutboxRecord{Key: k, Value: []byte(k)})
+	}
+	if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: recs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadOutbox(ctx, 1, 2)
+	if err != nil || len(got) != 2 || got[0].Key != "a" || got[1].Key != "b" {
+		t.Fatalf("read outbox: %+v %v", got, err)
+	}
+	if err := s.AckOutbox(ctx, 1, []string{got[0].ID, got[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := s.ReadOutbox(ctx, 1, 10)
+	if len(rest) != 1 || rest[0].Key != "c" {
+		t.Fatalf("after ack: %+v", rest)
+	}
+}
