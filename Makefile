@@ -24,7 +24,7 @@ test-unit:
 # scripts/, runs every tier against them, stops them again.
 test: vet
 	@scripts/services.sh up
-	@set -a; eval "$$(scripts/services.sh env)"; export CLVSTREAM_REQUIRE_SERVICES=1; \
+	@set -a; eval "$$(scripts/services.sh env)"; export CLV_TEST_REQUIRE_SERVICES=1; \
 	$(GO) test -count=1 -timeout 40m $(PKGS); rc=$$?; \
 	scripts/services.sh down; exit $$rc
 

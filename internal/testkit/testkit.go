@@ -27,7 +27,7 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 	addr := os.Getenv("CLV_TEST_REDIS_ADDR")
 	if addr == "" {
-		if os.Getenv("CLVSTREAM_REQUIRE_SERVICES") != "" {
+		if os.Getenv("CLV_TEST_REQUIRE_SERVICES") != "" {
 			t.Fatal("CLV_TEST_REDIS_ADDR is not set: start the services with scripts/services.sh up")
 		}
 		t.Skip("no Redis: set CLV_TEST_REDIS_ADDR (make test does) to run this test")

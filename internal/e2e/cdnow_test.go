@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readCSV returns the rows of a CSV file keyed by its first column with
+// leading zeros trimmed.
+func readCSV(t *testing.T, data []byte) (header []string, rows map[string][]string) {
+	t.Helper()
+	r := csv.NewReader(bytes.NewReader(data))
+	all, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = map[string][]string{}
+	for _, row := range all[1:] {
+		rows[strings.TrimLeft(row[0], "0")] = row
+	}
+	return all[0], rows
+}
+
+func num(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return v
+}
+
+// The CDNOW benchmark reproduced through the stream: backfill the 1/10
+// sample into Kafka, let the service consume it, export the summary as of
+// the end of the calibration period and compare it with the published
+// summaries (lifetimes' cdnow_customers_summary*.csv) for all 2,357
+// customers. Then replay the same data twice (a new consumer group reading
+// from the earliest offset, and the whole file published again): the
+// export is unchanged and no segment change is published.
+func TestCDNOWBackfillReproducesPublishedSummary(t *testing.T) {
+	e := newEnv(t, 4)
+	backfill := append([]string{"backfill", "--transactions", "../../testdata/cdnow/CDNOW_sample.txt",
+		"--customer-col", "2", "--date-col", "3", "--amount-col", "5", "--date-format", "20060102"}, e.sets()...)
+	cli(t, backfill...)
+	stop := e.start(e.config(), "svc")
+	e.waitSettled(120 * time.Second)
+	stop()
+
+	export := func() []byte {
+		return cli(t, append([]string{"export", "--as-of", "1997-09-30", "--time-unit", "week", "--format", "summary"}, e.sets()...)...)
+	}
+	out := export()
+	header, got := readCSV(t, out)
+	if strings.Join(header, ",") != "customer_id,frequency,recency,T,monetary_value" {
+		t.Fatalf("export header = %v", header)
+	}
+	wantF, _ := os.ReadFile("../../testdata/cdnow/cdnow_customers_summary.csv")
+	_, want := readCSV(t, wantF)
+	wantM, _ := os.ReadFile("../../testdata/cdnow/cdnow_customers_summary_with_transactions.csv")
+	_, wantMon := readCSV(t, wantM)
+	if len(want) != 2357 || len(got) != 2357 {
+		t.Fatalf("customers: exported %d, published %d, want 2357 both", len(got), len(want))
+	}
+	var maxRec, maxT, maxMon float64
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Fatalf("customer %s missing from the export", id)
+		}
+		if g[1] != w[1] {
+			t.Fatalf("customer %s: frequency %s, published %s", id, g[1], w[1])
+		}
+		maxRec = math.Max(maxRec, math.Abs(num(t, g[2])-num(t, w[2])))
+		maxT = math.Max(maxT, math.Abs(num(t, g[3])-num(t, w[3])))
+		maxMon = math.Max(maxMon, math.Abs(num(t, g[4])-num(t, wantMon[id][4])))
+	}
+	// The published files are rounded to 2 decimals: 0.005 of rounding.
+	if maxRec > 0.01 || maxT > 0.01 || maxMon > 0.01 {
+		t.Fatalf("max abs differences: recency %.4f, T %.4f, monetary %.4f; want <= 0.01", maxRec, maxT, maxMon)
+	}
+	t.Logf("2357 customers match: max |Δrecency| %.4f, |ΔT| %.4f, |Δmonetary| %.4f (weeks, dollars)", maxRec, maxT, maxMon)
+
+	changes, _ := e.changes()
+	if len(changes) == 0 {
+		t.Fatal("no segment changes published")
+	}
+	e.checkChangeLog(e.states())
+
+	// Replay 1: a new consumer group from the earliest offset.
+	cfg := e.config()
+	cfg.Kafka.GroupID = e.group + "-replay"
+	stop = e.start(cfg, "replay")
+	time.Sleep(3 * time.Second)
+	e.waitSettled(60 * time.Second)
+	stop()
+	// Replay 2: the same file published again (new offsets, same orders).
+	cli(t, backfill...)
+	stop = e.start(e.config(), "svc2")
+	e.waitSettled(120 * time.Second)
+	stop()
+
+	if again := export(); !bytes.Equal(again, out) {
+		t.Fatal("export changed after replaying the same data")
+	}
+	after, _ := e.changes()
+	if len(after) != len(changes) {
+		t.Fatalf("replay published %d new segment changes", len(after)-len(changes))
+	}
+}
+
+// waitSettled waits until all input is applied, the outboxes are empty and
+// no customer is due at the partition's clock.
+func (e *env) waitSettled(timeout time.Duration) {
+	e.t.Helper()
+	ctx := context.Background()
+	s := e.store()
+	cfg := e.config()
+	e.waitApplied(timeout)
+	deadline := time.Now().Add(timeout)
+	for p := 0; p < e.parts; p++ {
+		for {
+			wm, _ := e.rdb.HGet(ctx, s.Keys(p).Meta, "wm").Int64()
+			clock := time.Now()
+			if wm > 0 && clock.Sub(time.UnixMilli(wm)) > cfg.Kafka.ReplayThreshold {
+				clock = time.UnixMilli(wm).Add(-cfg.Kafka.AllowedLateness)
+			}
+			due, err := s.Due(ctx, p, clock.UnixMilli(), 1)
+			if err == nil && len(due) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				e.t.Fatalf("partition %d: customers still due after %s", p, timeout)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	e.waitApplied(timeout)
+}
