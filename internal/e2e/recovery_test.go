@@ -237,7 +237,7 @@ func TestRebalanceMidStream(t *testing.T) {
 	stopB := e.start(e.config(), "b")
 	e.produceRecords(recs[half:]...)
 	e.waitSettled(120 * time.Second)
-	stopA() // a leaves: b takes everything over
+	stopA()                         // a leaves: b takes everything over
 	e.produceRecords(recs[:100]...) // redelivered duplicates after the second rebalance
 	e.waitSettled(120 * time.Second)
 	stopB()

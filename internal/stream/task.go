@@ -243,11 +243,11 @@ func (t *task) flush(ctx context.Context) error {
 	offs := map[string]state.OffsetRange{}
 	var good []decoded
 	var dead []deadRecord
-	replayed := 0
+	replayed := map[string]int{}
 	for _, msg := range t.pending {
 		from := t.applied[msg.Topic]
 		if from >= 0 && msg.Offset < from {
-			replayed++
+			replayed[msg.Topic]++
 			continue
 		}
 		r, ok := offs[msg.Topic]
@@ -348,8 +348,8 @@ func (t *task) flush(ctx context.Context) error {
 		m.Records.WithLabelValues(d.msg.Topic, "unknown", "dead_lettered").Inc()
 		m.DeadLetters.WithLabelValues(string(d.err.Reason)).Inc()
 	}
-	if replayed > 0 {
-		m.Records.WithLabelValues(t.topics[0], "unknown", "replayed").Add(float64(replayed))
+	for topic, n := range replayed {
+		m.Records.WithLabelValues(topic, "unknown", "replayed").Add(float64(n))
 	}
 	t.observeTransitions(transitions)
 	m.BatchSeconds.Observe(time.Since(start).Seconds())
