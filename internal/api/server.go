@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -44,12 +45,17 @@ func New(addr string, reg *prometheus.Registry, ready Readiness, log *zap.Logger
 	return &Server{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, log: log}
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Run listens on the configured address and serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.srv.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("http.addr %s: %w", s.srv.Addr, err)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("http listening", zap.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
