@@ -28,7 +28,7 @@ import (
 // env is one test's slice of the shared services: its own topics, consumer
 // group and Redis key prefix.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	brokers []string
 	real    bool
 	rdb     *redis.Client
@@ -40,7 +40,7 @@ type env struct {
 	writers map[string]*kafka.Writer
 }
 
-func newEnv(t *testing.T, parts int) *env {
+func newEnv(t testing.TB, parts int) *env {
 	t.Helper()
 	brokers, real := testkit.Kafka(t)
 	rdb, prefix := testkit.Redis(t)

@@ -182,8 +182,18 @@ func TestKillMidStreamRecoversExactly(t *testing.T) {
 	// expire before it gets the partitions back.
 	proc = e.startProcess(t)
 	e.waitSettled(120 * time.Second)
+	// SIGTERM: finish, commit, drain, leave the group, exit 0, within the
+	// shutdown bound (kafka.shutdown_timeout, 15s by default).
 	_ = proc.Process.Signal(syscall.SIGTERM)
-	_, _ = proc.Process.Wait()
+	termAt := time.Now()
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("clvstream run after SIGTERM: %v", err)
+	}
+	if d := time.Since(termAt); d > 20*time.Second {
+		t.Fatalf("shutdown took %s", d)
+	} else {
+		t.Logf("SIGTERM to exit: %s", d.Round(time.Millisecond))
+	}
 
 	want := e.reference(recs)
 	states := e.assertMatchesReference(want)

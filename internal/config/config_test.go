@@ -1,0 +1,404 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// writeFile writes body to a temporary YAML file and returns its path.
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "clvstream.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const baseYAML = `
+kafka:
+  brokers: ["yaml-1:9092", "yaml-2:9092"]
+  group_id: from-yaml
+  batch_size: 100
+  flush_interval: 300ms
+redis:
+  addr: yaml-redis:6379
+input:
+  rates:
+    EUR: "1.10"
+log:
+  level: debug
+  format: console
+`
+
+func TestLoadLayers(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string // "" for no file
+		env   []string
+		sets  []string
+		check func(t *testing.T, c Config)
+	}{
+		{
+			name: "defaults fill what no layer sets",
+			sets: []string{"kafka.brokers=localhost:9092"},
+			check: func(t *testing.T, c Config) {
+				eq(t, "kafka.brokers", c.Kafka.Brokers, []string{"localhost:9092"})
+				eq(t, "kafka.group_id", c.Kafka.GroupID, "clvstream")
+				eq(t, "kafka.topics.segment_changes", c.Kafka.Topics.SegmentChanges, "clv.segment-changes")
+				eq(t, "kafka.batch_size", c.Kafka.BatchSize, 500)
+				eq(t, "kafka.flush_interval", c.Kafka.FlushInterval, 200*time.Millisecond)
+				eq(t, "kafka.owner_lease", c.Kafka.OwnerLease, time.Minute)
+				eq(t, "redis.addr", c.Redis.Addr, "localhost:6379")
+				eq(t, "redis.key_prefix", c.Redis.KeyPrefix, "clv")
+				eq(t, "http.addr", c.HTTP.Addr, ":8080")
+				eq(t, "input.base_currency", c.Input.BaseCurrency, "USD")
+				eq(t, "input.max_bytes", c.Input.MaxBytes, 65536)
+				eq(t, "input.max_clock_skew", c.Input.MaxClockSkew, 5*time.Minute)
+				eq(t, "scoring.default_margin", c.Scoring.DefaultMargin, 0.3)
+				eq(t, "scoring.email_half_life", c.Scoring.EmailHalfLife, 720*time.Hour)
+				eq(t, "scoring.churn_levels.high", c.Scoring.Churn.High, 0.6)
+				eq(t, "scoring.segments.loyal_days", c.Scoring.Segments.LoyalDays, 4)
+				eq(t, "len(scoring.tiers)", len(c.Scoring.Tiers), 4)
+				eq(t, "log.level", c.Log.Level, "info")
+				eq(t, "log.format", c.Log.Format, "json")
+			},
+		},
+		{
+			name: "YAML file alone",
+			yaml: baseYAML,
+			check: func(t *testing.T, c Config) {
+				eq(t, "kafka.brokers", c.Kafka.Brokers, []string{"yaml-1:9092", "yaml-2:9092"})
+				eq(t, "kafka.group_id", c.Kafka.GroupID, "from-yaml")
+				eq(t, "kafka.batch_size", c.Kafka.BatchSize, 100)
+				eq(t, "kafka.flush_interval", c.Kafka.FlushInterval, 300*time.Millisecond)
+				eq(t, "input.rates", c.Input.Rates, map[string]string{"EUR": "1.10"})
+				eq(t, "log.level", c.Log.Level, "debug")
+			},
+		},
+		{
+			name: "environment overrides the file, other variables are ignored",
+			yaml: baseYAML,
+			env: []string{
+				"PATH=/usr/bin",
+				"KAFKA_BROKERS=ignored:9092",
+				"CLVSTREAM_KAFKA_GROUP_ID=from-env",
+				"CLVSTREAM_KAFKA_BROKERS=env-1:9092, env-2:9092 ,env-3:9092",
+				"CLVSTREAM_KAFKA_TOPICS_SEGMENT_CHANGES=crm.segments",
+				"CLVSTREAM_INPUT_RATES=GBP=1.27, JPY=0.0067",
+				"CLVSTREAM_SCORING_EMAIL_HALF_LIFE=48h",
+				"CLVSTREAM_LOG_LEVEL=warn",
+			},
+			check: func(t *testing.T, c Config) {
+				eq(t, "kafka.group_id", c.Kafka.GroupID, "from-env")
+				eq(t, "kafka.brokers", c.Kafka.Brokers, []string{"env-1:9092", "env-2:9092", "env-3:9092"})
+				eq(t, "kafka.topics.segment_changes", c.Kafka.Topics.SegmentChanges, "crm.segments")
+				// A map from the environment replaces the file's map.
+				eq(t, "input.rates", c.Input.Rates, map[string]string{"GBP": "1.27", "JPY": "0.0067"})
+				eq(t, "scoring.email_half_life", c.Scoring.EmailHalfLife, 48*time.Hour)
+				eq(t, "log.level", c.Log.Level, "warn")
+				eq(t, "kafka.batch_size (file)", c.Kafka.BatchSize, 100)
+				eq(t, "log.format (file)", c.Log.Format, "console")
+			},
+		},
+		{
+			name: "--set overrides the environment and the file; the last --set wins",
+			yaml: baseYAML,
+			env:  []string{"CLVSTREAM_KAFKA_GROUP_ID=from-env", "CLVSTREAM_LOG_LEVEL=warn", "CLVSTREAM_REDIS_DB=3"},
+			sets: []string{
+				"log.level=info",
+				"kafka.group_id=from-set",
+				"log.level=error",
+				"kafka.batch_size=42",
+				"scoring.default_margin=0.25",
+				"scoring.min_population_repeats=7",
+			},
+			check: func(t *testing.T, c Config) {
+				eq(t, "kafka.group_id", c.Kafka.GroupID, "from-set")
+				eq(t, "log.level", c.Log.Level, "error")
+				eq(t, "kafka.batch_size", c.Kafka.BatchSize, 42)
+				eq(t, "scoring.default_margin", c.Scoring.DefaultMargin, 0.25)
+				eq(t, "scoring.min_population_repeats", c.Scoring.MinPopulationRepeats, int64(7))
+				eq(t, "redis.db (env)", c.Redis.DB, 3)
+				eq(t, "redis.addr (file)", c.Redis.Addr, "yaml-redis:6379")
+				eq(t, "kafka.flush_interval (file)", c.Kafka.FlushInterval, 300*time.Millisecond)
+			},
+		},
+		{
+			name: "no file: environment and --set alone",
+			env:  []string{"CLVSTREAM_KAFKA_BROKERS=env:9092"},
+			sets: []string{"http.addr=127.0.0.1:9000"},
+			check: func(t *testing.T, c Config) {
+				eq(t, "kafka.brokers", c.Kafka.Brokers, []string{"env:9092"})
+				eq(t, "http.addr", c.HTTP.Addr, "127.0.0.1:9000")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeFile(t, tt.yaml)
+			}
+			c, err := Load(path, tt.env, tt.sets)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		sets []string
+		want []string // substrings of the error
+	}{
+		{
+			name: "unknown YAML key",
+			yaml: "kafka:\n  brokers: [a:9092]\n  bokers: [b:9092]\n",
+			want: []string{"bokers", "line 3"},
+		},
+		{
+			name: "unknown top-level YAML section",
+			yaml: "kafka:\n  brokers: [a:9092]\nmetrics:\n  addr: x\n",
+			want: []string{"metrics"},
+		},
+		{
+			name: "unknown CLVSTREAM_ variable",
+			env:  []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_NOPE=1"},
+			want: []string{"CLVSTREAM_NOPE", "no such option"},
+		},
+		{
+			name: "bad duration in the environment",
+			env:  []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_KAFKA_FLUSH_INTERVAL=soon"},
+			want: []string{"kafka.flush_interval", `"soon"`, "duration"},
+		},
+		{
+			name: "bad duration in --set",
+			sets: []string{"kafka.brokers=a:9092", "scoring.email_half_life=30d"},
+			want: []string{"scoring.email_half_life", `"30d"`, "duration"},
+		},
+		{
+			name: "bad integer",
+			sets: []string{"kafka.brokers=a:9092", "kafka.batch_size=many"},
+			want: []string{"kafka.batch_size", "integer"},
+		},
+		{
+			name: "bad number",
+			env:  []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_SCORING_DEFAULT_MARGIN=30%"},
+			want: []string{"scoring.default_margin", "number"},
+		},
+		{
+			name: "bad map",
+			sets: []string{"kafka.brokers=a:9092", "input.rates=EUR:1.08"},
+			want: []string{"input.rates", "KEY=VALUE"},
+		},
+		{
+			name: "unknown --set path",
+			sets: []string{"kafka.brokers=a:9092", "kafka.topics.orders=x"},
+			want: []string{"kafka.topics.orders", `"orders"`},
+		},
+		{
+			name: "--set without =",
+			sets: []string{"kafka.brokers"},
+			want: []string{`"kafka.brokers"`, "path=value"},
+		},
+		{
+			name: "tiers outside YAML",
+			env:  []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_SCORING_TIERS=gold"},
+			want: []string{"scoring.tiers", "YAML"},
+		},
+		{
+			name: "invalid after all layers",
+			yaml: "kafka:\n  brokers: [a:9092]\nlog:\n  level: info\n",
+			sets: []string{"log.level=verbose"},
+			want: []string{"log.level", `"verbose"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeFile(t, tt.yaml)
+			}
+			_, err := Load(path, tt.env, tt.sets)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string // one field per problem
+	}{
+		{
+			name: "no brokers and a bad log level",
+			mutate: func(c *Config) {
+				c.Kafka.Brokers = nil
+				c.Log.Level = "verbose"
+			},
+			want: []string{"kafka.brokers", "log.level"},
+		},
+		{
+			name: "one problem in every section that validates",
+			mutate: func(c *Config) {
+				c.Kafka.StartOffset = "middle"
+				c.Input.BaseCurrency = "XYZ"
+				c.Scoring.DefaultMargin = 1.5
+				c.Scoring.Churn.Medium = 0.9
+				c.Scoring.Tiers = append(c.Scoring.Tiers, c.Scoring.Tiers[0])
+				c.Log.Format = "xml"
+			},
+			want: []string{"kafka.start_offset", "base_currency", "scoring.default_margin", "scoring.churn_levels.medium", "scoring.tiers[4].name", "log.format"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Config{}.WithDefaults()
+			c.Kafka.Brokers = []string{"localhost:9092"}
+			if err := c.Validate(); err != nil {
+				t.Fatalf("valid base config: %v", err)
+			}
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate succeeded, want errors")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Errorf("got %d problems, want %d:\n%v", len(lines), len(tt.want), err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not name %s:\n%v", w, err)
+				}
+			}
+		})
+	}
+
+	// The same through Load: the problems of all layers together.
+	_, err := Load("", []string{"CLVSTREAM_LOG_LEVEL=loud"}, []string{"log.format=xml"})
+	if err == nil {
+		t.Fatal("Load succeeded without brokers")
+	}
+	for _, w := range []string{"kafka.brokers", "log.level", "log.format"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Load error does not name %s:\n%v", w, err)
+		}
+	}
+}
+
+// Every option can be reached from the environment under exactly one name.
+func TestEnvNamesUnique(t *testing.T) {
+	seen := map[string]string{}
+	for _, p := range Paths() {
+		name := "CLVSTREAM_" + strings.ToUpper(strings.ReplaceAll(p, ".", "_"))
+		if other, dup := seen[name]; dup {
+			t.Errorf("%s and %s share the environment variable %s", p, other, name)
+		}
+		seen[name] = p
+	}
+}
+
+var docRow = regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\|")
+
+// docs/configuration.md has a table row for every option and none for an
+// option that does not exist.
+func TestPathsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range docRow.FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = true
+	}
+	paths := Paths()
+	known := map[string]bool{}
+	for _, p := range paths {
+		known[p] = true
+		if !documented[p] {
+			t.Errorf("option %s has no row in docs/configuration.md", p)
+		}
+	}
+	for p := range documented {
+		if !known[p] {
+			t.Errorf("docs/configuration.md documents %s, which is not an option", p)
+		}
+	}
+	if len(paths) < 40 {
+		t.Errorf("Paths() returned only %d options: %v", len(paths), paths)
+	}
+}
+
+// deployments/clvstream.yaml is valid, lists every option and, apart from
+// the values its comments call out, spells out the defaults.
+func TestExampleConfig(t *testing.T) {
+	const file = "../../deployments/clvstream.yaml"
+	got, err := Load(file, nil, nil)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", file, err)
+	}
+	want := Config{}
+	want.Kafka.Brokers = []string{"kafka:9092"}
+	want.Redis.Addr = "redis:6379"
+	want.Input.Rates = map[string]string{"EUR": "1.08", "GBP": "1.27"}
+	want = want.WithDefaults()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s differs from the defaults beyond brokers, redis.addr and input.rates:\n got %+v\nwant %+v", file, got, want)
+	}
+
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Paths() {
+		var node any = doc
+		for _, key := range strings.Split(p, ".") {
+			m, ok := node.(map[string]any)
+			if !ok {
+				node = nil
+				break
+			}
+			node, ok = m[key]
+			if !ok {
+				node = nil
+				break
+			}
+		}
+		if node == nil {
+			t.Errorf("%s does not set %s", file, p)
+		}
+	}
+}
+
+func eq[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
