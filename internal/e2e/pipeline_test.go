@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
 
+	"github.com/clvstream/clvstream/internal/app"
+	"github.com/clvstream/clvstream/internal/obs"
 	"github.com/clvstream/clvstream/internal/stream"
+	"github.com/clvstream/clvstream/internal/testkit"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -166,5 +171,29 @@ func TestSilentCustomerDriftsWithTime(t *testing.T) {
 	}
 	if per["silent"][0].Cause != event.CauseEvent {
 		t.Errorf("first change cause = %s, want event", per["silent"][0].Cause)
+	}
+}
+
+// Input topics with different partition counts cannot be co-partitioned:
+// the service refuses to start and says which topics and how to fix it.
+func TestStartupRefusesTopicsNotCoPartitioned(t *testing.T) {
+	e := newEnv(t, 2)
+	cfg := e.config()
+	cfg.Kafka.Topics.Tickets = testkit.Unique("clv.tickets3")
+	testkit.CreateTopics(t, e.brokers, 3, cfg.Kafka.Topics.Tickets)
+	a, err := app.New(cfg, zap.NewNop(), obs.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = a.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not co-partitioned") || !strings.Contains(err.Error(), cfg.Kafka.Topics.Tickets) {
+		t.Fatalf("run with mismatched partitions: %v", err)
+	}
+	cfg.Kafka.Topics.Emails = testkit.Unique("clv.missing")
+	a, _ = app.New(cfg, zap.NewNop(), obs.NewRegistry())
+	if err := a.Run(ctx); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("run with a missing topic: %v", err)
 	}
 }
