@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -113,30 +115,55 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field of c (defaults applied), named
+// Validate reports every invalid field of c (defaults applied), each named
 // by its YAML path under "kafka".
 func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if len(c.Brokers) == 0 {
-		return fmt.Errorf("kafka.brokers: at least one broker address is required, e.g. [\"localhost:9092\"]")
+		bad("kafka.brokers: at least one broker address is required, e.g. [\"localhost:9092\"]")
+	}
+	for i, b := range c.Brokers {
+		if strings.TrimSpace(b) == "" {
+			bad("kafka.brokers[%d]: empty broker address; give host:port", i)
+		}
 	}
 	if _, err := NewPartitioner(c.Partitioner); err != nil {
-		return fmt.Errorf("kafka.partitioner: %w", err)
+		bad("kafka.partitioner: %w", err)
 	}
 	if c.StartOffset != "earliest" && c.StartOffset != "latest" {
-		return fmt.Errorf("kafka.start_offset: %q must be earliest or latest", c.StartOffset)
+		bad("kafka.start_offset: %q must be earliest or latest", c.StartOffset)
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
-		return fmt.Errorf("kafka.batch_size: %d must be between 1 and 100000", c.BatchSize)
+		bad("kafka.batch_size: %d must be between 1 and 100000", c.BatchSize)
+	}
+	if c.RescoreBatch < 1 {
+		bad("kafka.rescore_batch: %d must be at least 1", c.RescoreBatch)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"flush_interval", c.FlushInterval}, {"rescore_interval", c.RescoreInterval}, {"allowed_lateness", c.AllowedLateness},
+		{"replay_threshold", c.ReplayThreshold}, {"session_timeout", c.SessionTimeout}, {"heartbeat_interval", c.HeartbeatInterval},
+		{"rebalance_timeout", c.RebalanceTimeout}, {"shutdown_timeout", c.ShutdownTimeout}, {"owner_lease", c.OwnerLease},
+	} {
+		if d.v < 0 {
+			bad("kafka.%s: %s must be positive (0 means the default)", d.name, d.v)
+		}
 	}
 	if c.HeartbeatInterval >= c.SessionTimeout {
-		return fmt.Errorf("kafka.heartbeat_interval: %s must be shorter than kafka.session_timeout (%s)", c.HeartbeatInterval, c.SessionTimeout)
+		bad("kafka.heartbeat_interval: %s must be shorter than kafka.session_timeout (%s)", c.HeartbeatInterval, c.SessionTimeout)
 	}
 	seen := map[string]string{}
-	for field, name := range map[string]string{"purchases": c.Topics.Purchases, "tickets": c.Topics.Tickets, "emails": c.Topics.Emails, "segment_changes": c.Topics.SegmentChanges, "dead_letter": c.Topics.DeadLetter} {
-		if other, dup := seen[name]; dup {
-			return fmt.Errorf("kafka.topics.%s: %q is also kafka.topics.%s; every topic must be distinct", field, name, other)
+	for _, t := range []struct{ field, name string }{
+		{"purchases", c.Topics.Purchases}, {"tickets", c.Topics.Tickets}, {"emails", c.Topics.Emails},
+		{"segment_changes", c.Topics.SegmentChanges}, {"dead_letter", c.Topics.DeadLetter},
+	} {
+		if other, dup := seen[t.name]; dup {
+			bad("kafka.topics.%s: %q is also kafka.topics.%s; every topic must be distinct", t.field, t.name, other)
 		}
-		seen[name] = field
+		seen[t.name] = t.field
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -173,8 +173,8 @@ func (s *Service) Run(ctx context.Context) error {
 			tasks.Add(1)
 			gen.Start(func(genCtx context.Context) {
 				defer tasks.Done()
-				s.assigned.Add(1)
-				defer s.assigned.Add(-1)
+				s.d.Metrics.Assigned.Set(float64(s.assigned.Add(1)))
+				defer func() { s.d.Metrics.Assigned.Set(float64(s.assigned.Add(-1))) }()
 				t := newTask(s, gen, p)
 				if err := t.run(ctx, genCtx); err != nil {
 					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))

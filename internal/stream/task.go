@@ -115,6 +115,7 @@ loop:
 	stopReaders()
 	stopRelay()
 	<-relayDone
+	defer t.forgetGauges()
 	if runErr != nil {
 		return runErr
 	}
@@ -550,6 +551,16 @@ func (t *task) observeTransitions(trs []transition) {
 	for _, tr := range trs {
 		t.s.d.Metrics.SegmentChanges.WithLabelValues(tr.from, tr.to, string(tr.cause)).Inc()
 	}
+}
+
+// forgetGauges removes the partition's gauges when the task ends, so an
+// instance that lost the partition does not keep exporting stale values.
+func (t *task) forgetGauges() {
+	p := strconv.Itoa(t.p)
+	for _, topic := range t.topics {
+		t.s.d.Metrics.Lag.DeleteLabelValues(topic, p)
+	}
+	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
 }
 
 func (t *task) observeLag() {
