@@ -74,3 +74,54 @@ type SegmentReason struct {
 func SegmentChangeID(customerID string, version uint64) string {
 	return fmt.Sprintf("%s/v%d", customerID, version)
 }
+
+// The types of the other records on the segment-changes topic. Consumers
+// that only want segment changes filter on Type.
+const (
+	// TierChangeType is a loyalty-tier change (TierChange).
+	TierChangeType = "tier_changed"
+	// MilestoneType is a cumulative-spend milestone (Milestone).
+	MilestoneType = "milestone_reached"
+)
+
+// TierChange is published when a customer's loyalty tier changes, keyed by
+// customer id, at least once, with a deterministic EventID.
+type TierChange struct {
+	EventID      string    `json:"event_id"`
+	Type         string    `json:"type"`
+	CustomerID   string    `json:"customer_id"`
+	Version      uint64    `json:"version"`
+	PreviousTier string    `json:"previous_tier"`
+	Tier         string    `json:"tier"`
+	Cause        Cause     `json:"cause"`
+	OccurredAt   time.Time `json:"occurred_at"`
+	// TrailingYearSpend is the gross spend of the last 365 days that
+	// decided the tier, a decimal string in Currency.
+	TrailingYearSpend string `json:"trailing_year_spend"`
+	Currency          string `json:"currency"`
+}
+
+// Milestone is published when a customer's cumulative net spend crosses a
+// configured threshold upward, keyed by customer id, at least once, with a
+// deterministic EventID (one per customer and threshold).
+type Milestone struct {
+	EventID         string    `json:"event_id"`
+	Type            string    `json:"type"`
+	CustomerID      string    `json:"customer_id"`
+	Version         uint64    `json:"version"`
+	Threshold       string    `json:"threshold"`
+	CumulativeSpend string    `json:"cumulative_spend"`
+	Currency        string    `json:"currency"`
+	OccurredAt      time.Time `json:"occurred_at"`
+}
+
+// TierChangeID is the deterministic id of the tier change at a version.
+func TierChangeID(customerID string, version uint64) string {
+	return fmt.Sprintf("%s/v%d/tier", customerID, version)
+}
+
+// MilestoneID is the deterministic id of a customer's milestone; a
+// threshold is reached once, so the id does not depend on the version.
+func MilestoneID(customerID, threshold string) string {
+	return fmt.Sprintf("%s/milestone/%s", customerID, threshold)
+}

@@ -1,0 +1,94 @@
+package model
+
+import (
+	"strconv"
+	"time"
+)
+
+// Model kinds.
+const (
+	// KindBaseline: not enough data for a fit; scores use the baseline
+	// recency model and the classic CLV formula.
+	KindBaseline = "baseline"
+	// KindMBGNBD and KindBGNBD are the fitted purchase models.
+	KindMBGNBD = "mbgnbd"
+	KindBGNBD  = "bgnbd"
+)
+
+// Params are the purchase model's parameters.
+type Params struct {
+	R     float64 `json:"r"`
+	Alpha float64 `json:"alpha"`
+	A     float64 `json:"a"`
+	B     float64 `json:"b"`
+}
+
+// GammaGamma are the spend model's parameters.
+type GammaGamma struct {
+	P             float64 `json:"p"`
+	Q             float64 `json:"q"`
+	V             float64 `json:"v"`
+	LogLikelihood float64 `json:"log_likelihood"`
+}
+
+// Holdout is the check of a fit on data it did not see: the model fitted
+// on the history up to AsOf − Days predicts the repeat purchases of the last
+// Days; Error is |predicted − actual| / actual.
+type Holdout struct {
+	Days      float64 `json:"days"`
+	Predicted float64 `json:"predicted"`
+	Actual    float64 `json:"actual"`
+	Error     float64 `json:"error"`
+}
+
+// CutPoints are population quintile boundaries (4 per figure) for RFM
+// scores: recency in days, frequency in repeat purchases, monetary in major
+// units.
+type CutPoints struct {
+	Recency   [4]float64 `json:"recency"`
+	Frequency [4]float64 `json:"frequency"`
+	Monetary  [4]float64 `json:"monetary"`
+}
+
+// Record is one published model version, stored in Redis and read by every
+// task. Version increases with every publication.
+type Record struct {
+	Version  int64     `json:"version"`
+	Kind     string    `json:"kind"`
+	Reason   string    `json:"reason,omitempty"`
+	FittedAt time.Time `json:"fitted_at"`
+	// AsOf is the end of the data window; WindowStart its first purchase.
+	AsOf        time.Time `json:"as_of"`
+	WindowStart time.Time `json:"window_start"`
+	// TimeUnitDays is the model's time unit (7: weeks).
+	TimeUnitDays  float64     `json:"time_unit_days"`
+	Params        Params      `json:"params"`
+	LogLikelihood float64     `json:"log_likelihood"`
+	Converged     bool        `json:"converged"`
+	Iterations    int         `json:"iterations"`
+	GammaGamma    *GammaGamma `json:"gamma_gamma,omitempty"`
+	Customers     int         `json:"customers"`
+	RepeatBuyers  int         `json:"repeat_buyers"`
+	Holdout       *Holdout    `json:"holdout,omitempty"`
+	RFM           CutPoints   `json:"rfm"`
+	// CLVCuts are the 1st..99th percentiles of predicted CLV (major units)
+	// in the population, for CLV percentiles.
+	CLVCuts []float64 `json:"clv_cuts,omitempty"`
+	// HorizonMonths and MonthlyDiscount define predicted CLV.
+	HorizonMonths   int     `json:"horizon_months"`
+	MonthlyDiscount float64 `json:"monthly_discount"`
+}
+
+// Fitted reports whether r carries a fitted purchase model.
+func (r *Record) Fitted() bool {
+	return r != nil && (r.Kind == KindMBGNBD || r.Kind == KindBGNBD)
+}
+
+// Label is the model version as published in segment changes: "baseline"
+// or "<kind>-v<version>".
+func (r *Record) Label() string {
+	if !r.Fitted() {
+		return KindBaseline
+	}
+	return r.Kind + "-v" + strconv.FormatInt(r.Version, 10)
+}
