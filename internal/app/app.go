@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/clvstream/clvstream/internal/api"
 	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
@@ -21,12 +23,30 @@ import (
 
 // App is a wired clvstream instance.
 type App struct {
-	cfg    config.Config
-	log    *zap.Logger
-	rdb    *redis.Client
-	store  *state.Store
-	svc    *stream.Service
-	server *api.Server
+	cfg     config.Config
+	log     *zap.Logger
+	rdb     *redis.Client
+	store   *state.Store
+	svc     *stream.Service
+	server  *api.Server
+	watcher *model.Watcher
+	fitter  *model.Fitter
+}
+
+// Clock is the service-wide scoring clock the fitter fits as of: the wall
+// clock, or the latest event time minus the allowed lateness when the data
+// is historic (a backfill or replay), as the tasks' clocks are.
+func (a *App) Clock(ctx context.Context) time.Time {
+	now := time.Now().UTC()
+	wm, err := a.store.MaxWatermark(ctx)
+	if err != nil || wm == 0 {
+		return now
+	}
+	latest := time.UnixMilli(wm).UTC()
+	if now.Sub(latest) > a.cfg.Kafka.ReplayThreshold {
+		return latest.Add(-a.cfg.Kafka.AllowedLateness)
+	}
+	return now
 }
 
 // New wires an instance. The logger and registry are injected.
@@ -41,18 +61,31 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	for i := 0; i < exp; i++ {
 		sc.MinorPerMajor *= 10
 	}
+	rules, err := cfg.SegmentRules()
+	if err != nil {
+		return nil, fmt.Errorf("scoring.segment_rules_file: %w", err)
+	}
+	scorer, err := scoring.New(sc, rules)
+	if err != nil {
+		return nil, err
+	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 	store := state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease)
 	host, _ := os.Hostname()
+	instance := fmt.Sprintf("%s/%d", host, os.Getpid())
+	models := model.NewStore(rdb, cfg.Redis.KeyPrefix)
+	mm := model.NewMetrics(reg)
+	watcher := model.NewWatcher(models, 5*time.Second, log, mm)
 	svc, err := stream.New(cfg.Kafka, stream.Deps{
-		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scoring.New(sc), Decoder: dec,
-		InstanceID: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scorer, Decoder: dec, Models: watcher,
+		InstanceID: instance,
 	})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc}
+	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
+	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, instance, log, mm)
 	a.server = api.New(cfg.HTTP.Addr, reg, a, log)
 	return a, nil
 }
@@ -75,8 +108,9 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, run := range []func(context.Context) error{a.svc.Run, a.server.Run} {
+	runs := []func(context.Context) error{a.svc.Run, a.server.Run, a.watcher.Run, a.fitter.Run}
+	errs := make([]error, len(runs))
+	for i, run := range runs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

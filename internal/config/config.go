@@ -12,9 +12,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/pkg/event"
+	"github.com/clvstream/clvstream/pkg/segment"
 )
 
 // Config is the whole configuration of the service.
@@ -29,6 +31,8 @@ type Config struct {
 	Input Input `yaml:"input"`
 	// Scoring parameterises CLV, churn risk, tiers and segments.
 	Scoring scoring.Config `yaml:"scoring"`
+	// Model configures the fitted population models.
+	Model model.Config `yaml:"model"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
 }
@@ -79,6 +83,7 @@ type Log struct {
 func (c Config) WithDefaults() Config {
 	c.Kafka = c.Kafka.WithDefaults()
 	c.Scoring = c.Scoring.WithDefaults()
+	c.Model = c.Model.WithDefaults()
 	if c.Redis.Addr == "" {
 		c.Redis.Addr = "localhost:6379"
 	}
@@ -111,6 +116,24 @@ func (c Config) DecoderConfig() event.Config {
 	return event.Config{BaseCurrency: c.Input.BaseCurrency, Rates: c.Input.Rates, MaxBytes: c.Input.MaxBytes, MaxClockSkew: c.Input.MaxClockSkew}
 }
 
+// SegmentRules loads and compiles the segment rules: the file named by
+// scoring.segment_rules_file, or the built-in defaults.
+func (c Config) SegmentRules() (segment.RuleSet, error) {
+	if c.Scoring.SegmentRulesFile == "" {
+		return segment.DefaultRuleSet(), nil
+	}
+	b, err := os.ReadFile(c.Scoring.SegmentRulesFile)
+	if err != nil {
+		return segment.RuleSet{}, err
+	}
+	rs, err := segment.ParseRuleSet(b)
+	if err != nil {
+		return rs, err
+	}
+	_, err = segment.Compile(rs)
+	return rs, err
+}
+
 // Validate returns every problem of c (defaults applied), each naming its
 // field.
 func (c Config) Validate() error {
@@ -126,6 +149,12 @@ func (c Config) Validate() error {
 	}
 	if c.Scoring.Churn.Medium >= c.Scoring.Churn.High {
 		errs = append(errs, fmt.Errorf("scoring.churn_levels.medium: %v must be below scoring.churn_levels.high (%v)", c.Scoring.Churn.Medium, c.Scoring.Churn.High))
+	}
+	if _, err := c.SegmentRules(); err != nil {
+		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: %w", err))
+	}
+	if err := c.Model.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Scoring.Tiers.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.%w", err))

@@ -144,11 +144,12 @@ func TestSilentCustomerDriftsWithTime(t *testing.T) {
 	waitSegment("silent", "new")
 	// Another customer's events move the event-time clock; "silent" buys
 	// nothing more. Defaults: new for 90 days; population gap 60 days, so
-	// churn risk reaches 0.5 (at-risk) at 120 days and 0.8 (lapsed) at 240.
+	// churn risk reaches 0.5 (at-risk) at 120 days and 0.85 (lapsed) at
+	// 2·√(0.85/0.15) gaps = 286 days.
 	for _, step := range []struct {
 		day  int
 		want string
-	}{{60, "new"}, {100, "active"}, {130, "at-risk"}, {250, "lapsed"}} {
+	}{{60, "new"}, {100, "active"}, {130, "at-risk"}, {300, "lapsed"}} {
 		e.produceRecords(purchase("clock", step.day))
 		if step.want == "new" {
 			e.waitApplied(30 * time.Second)

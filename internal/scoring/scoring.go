@@ -1,9 +1,11 @@
 package scoring
 
 import (
+	"fmt"
 	"math"
 	"time"
 
+	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/customer"
@@ -16,16 +18,17 @@ type Config struct {
 	// no margin (default 0.3).
 	DefaultMargin float64 `yaml:"default_margin"`
 	// LifespanYears is the expected customer lifespan of the classic CLV
-	// formula (default 3).
+	// formula used before a model is fitted (default 3).
 	LifespanYears float64 `yaml:"lifespan_years"`
 	// MinTenureDays stretches short tenures when estimating purchases per
-	// year (default 30), so a first purchase does not extrapolate wildly.
+	// year for the classic formula (default 30).
 	MinTenureDays float64 `yaml:"min_tenure_days"`
 	// EmailHalfLife is the half-life of the decayed email counters
 	// (default 720h = 30 days).
 	EmailHalfLife time.Duration `yaml:"email_half_life"`
-	// PopulationGapDays is the mean gap between purchases assumed until the
-	// partition has seen MinPopulationRepeats repeat purchases (default 60).
+	// PopulationGapDays is the mean gap between purchases the baseline
+	// churn model assumes until the partition has seen MinPopulationRepeats
+	// repeat purchases (default 60).
 	PopulationGapDays float64 `yaml:"population_gap_days"`
 	// MinPopulationRepeats is the number of repeat purchases after which the
 	// observed population gap replaces PopulationGapDays (default 30).
@@ -33,12 +36,25 @@ type Config struct {
 	// MaxRescoreInterval bounds the time between two re-scorings of a
 	// customer (default 168h = 7 days of the scoring clock).
 	MaxRescoreInterval time.Duration `yaml:"max_rescore_interval"`
-	// Churn holds the churn level bounds.
+	// ExpectedPurchasesHorizon is the window of the expected_purchases
+	// figure (default 2160h = 90 days).
+	ExpectedPurchasesHorizon time.Duration `yaml:"expected_purchases_horizon"`
+	// ReplenishmentFactor: a regular buyer (3+ repeat purchases) is due for
+	// replenishment once the time since the last order exceeds this many
+	// average gaps (default 1.25), until three gaps have passed.
+	ReplenishmentFactor float64 `yaml:"replenishment_factor"`
+	// Churn holds the churn level bounds (defaults 0.3 and 0.6).
 	Churn churn.Levels `yaml:"churn_levels"`
-	// Segments holds the thresholds of the default segment rules.
-	Segments segment.Thresholds `yaml:"segments"`
+	// ChurnWeights are the weights of the combined churn model.
+	ChurnWeights churn.Weights `yaml:"churn_weights"`
+	// SegmentRulesFile is a YAML file of segment rules; empty means the
+	// built-in default rules (docs/segments.md).
+	SegmentRulesFile string `yaml:"segment_rules_file"`
 	// Tiers are the loyalty tiers (default bronze/silver/gold/platinum).
 	Tiers segment.Tiers `yaml:"tiers"`
+	// Milestones are the cumulative net spend thresholds (major units)
+	// whose crossing is published (default 100, 500, 1000, 5000, 10000).
+	Milestones []float64 `yaml:"milestones"`
 	// MinorPerMajor is 10^exponent of the base currency (set by the
 	// service from the base currency; default 100).
 	MinorPerMajor float64 `yaml:"-"`
@@ -56,17 +72,9 @@ func (c Config) WithDefaults() Config {
 	def(&c.MinTenureDays, 30)
 	def(&c.PopulationGapDays, 60)
 	def(&c.MinorPerMajor, 100)
+	def(&c.ReplenishmentFactor, 1.25)
 	def(&c.Churn.Medium, 0.3)
 	def(&c.Churn.High, 0.6)
-	d := segment.DefaultThresholds
-	def(&c.Segments.AtRiskRisk, d.AtRiskRisk)
-	def(&c.Segments.LapsedRisk, d.LapsedRisk)
-	def(&c.Segments.HighValue, d.HighValue)
-	def(&c.Segments.LoyalTenureDays, d.LoyalTenureDays)
-	def(&c.Segments.NewDays, d.NewDays)
-	if c.Segments.LoyalDays == 0 {
-		c.Segments.LoyalDays = d.LoyalDays
-	}
 	if c.MinPopulationRepeats == 0 {
 		c.MinPopulationRepeats = 30
 	}
@@ -76,8 +84,14 @@ func (c Config) WithDefaults() Config {
 	if c.MaxRescoreInterval == 0 {
 		c.MaxRescoreInterval = 7 * 24 * time.Hour
 	}
+	if c.ExpectedPurchasesHorizon == 0 {
+		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
+	}
 	if len(c.Tiers) == 0 {
 		c.Tiers = segment.DefaultTiers
+	}
+	if len(c.Milestones) == 0 {
+		c.Milestones = []float64{100, 500, 1000, 5000, 10000}
 	}
 	return c
 }
@@ -103,27 +117,50 @@ type Result struct {
 	Features       customer.Features
 	HistoricCLV    int64   // net revenue, minor units
 	HistoricMargin int64   // net margin, minor units
-	PredictedCLV   float64 // classic formula, minor units
-	ChurnRisk      float64
-	ChurnLevel     string
-	Tier           string
-	Segment        string
-	Reason         segment.Reason
+	PredictedCLV   float64 // minor units: model CLV over the horizon, or the classic formula
+	CLVPercentile  float64 // 0..100 against the model's population (0 without a model)
+	// PAlive is the purchase model's probability that the customer is
+	// active (baseline: 1 − recency risk); ExpectedPurchases the expected
+	// purchases over Config.ExpectedPurchasesHorizon (0 without a model).
+	PAlive, ExpectedPurchases float64
+	ChurnRisk                 float64
+	ChurnLevel                string
+	// Factors explain ChurnRisk, largest upward contribution first.
+	Factors []churn.Factor
+	Tier    string
+	// R, F, M are RFM quintile scores 1..5 (0 without a model).
+	R, F, M int
+	// AvgDaysBetweenOrders is the customer's mean inter-purchase gap and
+	// NextOrderAt the expected date of the next order (last order + gap);
+	// both zero with fewer than two purchase days. ReplenishmentDue is set
+	// when a regular buyer is overdue.
+	AvgDaysBetweenOrders float64
+	NextOrderAt          time.Time
+	ReplenishmentDue     bool
+	Segment              string
+	Reason               segment.Reason
+	// ModelVersion labels the model the scores come from.
+	ModelVersion string
 	// NextDue is when the customer must be re-scored; zero for none.
 	NextDue time.Time
 }
 
 // Scorer scores customers. It is immutable and safe for concurrent use.
 type Scorer struct {
-	cfg   Config
-	rules []segment.Rule
-	model churn.Baseline
+	cfg      Config
+	engine   *segment.Engine
+	baseline churn.Baseline
+	combined churn.Combined
 }
 
-// New returns a scorer for c (defaults applied).
-func New(c Config) *Scorer {
+// New returns a scorer for c (defaults applied) with the segment rules rs.
+func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	c = c.WithDefaults()
-	return &Scorer{cfg: c, rules: segment.DefaultRules(c.Segments)}
+	e, err := segment.Compile(rs)
+	if err != nil {
+		return nil, fmt.Errorf("segment rules: %w", err)
+	}
+	return &Scorer{cfg: c, engine: e, combined: churn.Combined{W: c.ChurnWeights}}, nil
 }
 
 // Config returns the scorer's configuration with defaults applied.
@@ -137,79 +174,146 @@ func (s *Scorer) populationGap(p Population) float64 {
 	return float64(p.SpanDays) / float64(p.Repeats)
 }
 
-// Score scores st as of now.
-func (s *Scorer) Score(st *customer.State, now time.Time, pop Population) Result {
+// Score scores st as of now against the model rec (nil or baseline: the
+// baseline scores), deciding the segment with the state's current segment
+// and entry time for hysteresis and dwell.
+func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *model.Record) Result {
 	if st.Erased {
-		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}}
+		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
-	f := st.Derive(now, s.cfg.EmailHalfLife)
-	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin}
-	marginRate := s.cfg.DefaultMargin
-	if f.Gross > 0 {
-		marginRate = float64(f.Margin) / float64(f.Net)
-		if f.Net <= 0 {
-			marginRate = 0
-		}
+	r, in := s.evaluate(st, now, pop, rec)
+	since := time.Time{}
+	if st.Segment != "" {
+		since = time.UnixMilli(st.SegmentSince)
 	}
-	perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
-	r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)
-	popGap := s.populationGap(pop)
-	if f.PurchaseDays > 0 {
-		r.ChurnRisk = s.model.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, popGap)
-	}
-	r.ChurnLevel = s.cfg.Churn.Level(r.ChurnRisk)
-	major := s.cfg.MinorPerMajor
-	r.Tier = s.cfg.Tiers.Of(float64(f.T12M)/major, f.T12M > 0)
-	r.Segment, r.Reason = segment.Evaluate(s.rules, segment.Input{
-		PurchaseDays:    f.PurchaseDays,
-		TenureDays:      f.TenureDays,
-		RecencyDays:     f.RecencyDays,
-		NetRevenue:      float64(f.Net) / major,
-		PredictedCLV:    r.PredictedCLV / major,
-		ChurnRisk:       r.ChurnRisk,
-		Tier:            r.Tier,
-		OpenTickets:     f.OpenTickets,
-		TrailingYearSum: float64(f.T12M) / major,
-	})
-	r.NextDue = s.nextDue(st, f, popGap)
+	seg, reason, hold := s.engine.Decide(in, st.Segment, since, now)
+	r.Segment, r.Reason = seg, reason
+	r.NextDue = s.nextDue(st, r, pop, rec, hold)
 	return r
 }
 
-// nextDue is the earliest instant after f.Now at which the score can change
-// without a new event (see the package doc).
-func (s *Scorer) nextDue(st *customer.State, f customer.Features, popGap float64) time.Time {
-	now := f.Now
-	due := now.Add(s.cfg.MaxRescoreInterval)
-	consider := func(t time.Time) {
-		if t.After(now) && t.Before(due) {
-			due = t
+// evaluate computes every figure except the segment decision.
+func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec *model.Record) (Result, segment.Customer) {
+	f := st.Derive(now, s.cfg.EmailHalfLife)
+	major := s.cfg.MinorPerMajor
+	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: rec.Label()}
+	marginRate := s.cfg.DefaultMargin
+	if f.Gross > 0 {
+		marginRate = 0
+		if f.Net > 0 {
+			marginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
 		}
 	}
+	pDead := 0.0
+	if f.PurchaseDays > 0 {
+		if rec.Fitted() {
+			u := rec.TimeUnitDays
+			sum := model.Summary{X: float64(f.Frequency), TX: f.SpanDays / u, T: f.TenureDays / u,
+				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
+			pm := rec.PurchaseModel()
+			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			r.ExpectedPurchases = pm.ConditionalExpectedPurchases(s.cfg.ExpectedPurchasesHorizon.Hours()/24/u, sum.X, sum.TX, sum.T)
+			v := rec.PredictedCLV(pm, sum, marginRate)
+			r.PredictedCLV = v * major
+			r.CLVPercentile = rec.CLVPercentile(v)
+			cuts := segment.CutPoints{Recency: rec.RFM.Recency, Frequency: rec.RFM.Frequency, Monetary: rec.RFM.Monetary}
+			r.R, r.F, r.M = cuts.Score(f.RecencyDays, f.Frequency, sum.AOV)
+		} else {
+			perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
+			r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)
+			risk := s.baseline.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, s.populationGap(pop))
+			r.PAlive = 1 - risk
+		}
+		pDead = 1 - r.PAlive
+	}
+	r.ChurnRisk, r.Factors = s.combined.Risk(churn.Signals{
+		PDead: pDead, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
+		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+	})
 	if f.PurchaseDays == 0 {
-		// Only a future-dated purchase day could change a prospect.
-		for _, d := range st.Days {
-			consider(dayStart(d.D))
-		}
-		return due
+		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}
-	for _, p := range []float64{s.cfg.Churn.Medium, s.cfg.Churn.High, s.cfg.Segments.AtRiskRisk, s.cfg.Segments.LapsedRisk} {
-		if p <= 0 || p >= 1 {
-			continue
-		}
-		rec := s.model.RecencyAt(p, f.MeanGapDays(), f.Frequency, popGap)
-		consider(f.LastPurchase.Add(durationDays(rec)))
+	r.ChurnLevel = s.cfg.Churn.Level(r.ChurnRisk)
+	r.Tier = s.cfg.Tiers.Of(float64(f.T12M)/major, f.T12M > 0)
+	if gap := f.MeanGapDays(); f.Frequency > 0 && gap > 0 {
+		r.AvgDaysBetweenOrders = gap
+		r.NextOrderAt = f.LastPurchase.Add(durationDays(gap))
+		r.ReplenishmentDue = f.Frequency >= 3 && f.RecencyDays >= s.cfg.ReplenishmentFactor*gap && f.RecencyDays < 3*gap
 	}
-	consider(f.FirstPurchase.Add(durationDays(s.cfg.Segments.NewDays)))
-	consider(f.FirstPurchase.Add(durationDays(s.cfg.Segments.LoyalTenureDays)))
+	rfm := 0
+	if r.R > 0 {
+		rfm = r.R + r.F + r.M
+	}
+	return r, segment.Customer{
+		CLV: r.PredictedCLV / major, CLVPercentile: r.CLVPercentile, HistoricCLV: float64(f.Margin) / major,
+		NetRevenue: float64(f.Net) / major, ChurnProbability: r.ChurnRisk, ChurnLevel: r.ChurnLevel, Tier: r.Tier,
+		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
+		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
+		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
+	}
+}
+
+// lastGap is the number of days between the last two purchase days on or
+// before now.
+func lastGap(st *customer.State, now time.Time) float64 {
+	day := now.UnixMilli() / (24 * 3600 * 1000)
+	var prev, last int64 = -1, -1
+	for _, d := range st.Days {
+		if d.D > day {
+			break
+		}
+		prev, last = last, d.D
+	}
+	if prev < 0 {
+		return 0
+	}
+	return float64(last - prev)
+}
+
+// nextDue is the earliest instant after now at which the churn level,
+// tier or segment can change without a new event. It probes the decision
+// a day at a time up to MaxRescoreInterval ahead and narrows the first
+// change down to the hour; a dwell hold and future-dated purchases are
+// due times too.
+func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *model.Record, hold time.Time) time.Time {
+	now := cur.Features.Now
+	limit := now.Add(s.cfg.MaxRescoreInterval)
+	if !hold.IsZero() && hold.Before(limit) {
+		limit = hold
+	}
 	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
 	for _, d := range st.Days {
 		if d.D > nowDay {
-			consider(dayStart(d.D)) // a future-dated purchase becomes visible
+			if t := dayStart(d.D); t.Before(limit) {
+				limit = t // a future-dated purchase becomes visible
+			}
 			break
 		}
-		consider(dayStart(d.D + 366)) // leaves the trailing-12-month window
 	}
-	return due
+	changed := func(t time.Time) bool {
+		r, in := s.evaluate(st, t, pop, rec)
+		seg, _ := s.engine.Match(in, cur.Segment)
+		return seg != cur.Segment || r.ChurnLevel != cur.ChurnLevel || r.Tier != cur.Tier
+	}
+	lo := now
+	for t := now.Add(24 * time.Hour); ; t = t.Add(24 * time.Hour) {
+		if !t.Before(limit) {
+			return limit
+		}
+		if changed(t) {
+			hi := t
+			for hi.Sub(lo) > time.Hour {
+				mid := lo.Add(hi.Sub(lo) / 2)
+				if changed(mid) {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			return hi
+		}
+		lo = t
+	}
 }
 
 func dayStart(d int64) time.Time { return time.UnixMilli(d * 24 * 3600 * 1000).UTC() }

@@ -313,3 +313,35 @@ func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) err
 	}
 	return iter.Err()
 }
+
+// Scan returns a page of the stored states of partition p from cursor
+// (HSCAN; 0 starts), and the next cursor (0 when the walk is complete).
+func (s *Store) Scan(ctx context.Context, p int, cursor uint64, count int64) ([]*customer.State, uint64, error) {
+	kv, next, err := s.rdb.HScan(ctx, s.Keys(p).Customers, cursor, "", count).Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("scan customers of partition %d: %w", p, err)
+	}
+	out := make([]*customer.State, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		st := &customer.State{}
+		if err := json.Unmarshal([]byte(kv[i+1]), st); err != nil {
+			return nil, 0, fmt.Errorf("decode state in partition %d: %w", p, err)
+		}
+		out = append(out, st)
+	}
+	return out, next, nil
+}
+
+// MaxWatermark returns the latest event time (Unix ms) over all partitions,
+// 0 when nothing was applied yet.
+func (s *Store) MaxWatermark(ctx context.Context) (int64, error) {
+	var max int64
+	iter := s.rdb.Scan(ctx, 0, fmt.Sprintf("{%s:*}:meta", s.prefix), 100).Iterator()
+	for iter.Next(ctx) {
+		v, err := s.rdb.HGet(ctx, iter.Val(), "wm").Int64()
+		if err == nil && v > max {
+			max = v
+		}
+	}
+	return max, iter.Err()
+}

@@ -21,6 +21,8 @@ type Metrics struct {
 	Rebalances     prometheus.Counter
 	RedisErrors    *prometheus.CounterVec
 	Rescored       *prometheus.CounterVec
+	TierChanges    *prometheus.CounterVec
+	Milestones     prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -79,11 +81,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"op"}),
 		Rescored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clvstream_rescored_customers_total",
-			Help: "Customers re-scored because they were due, by whether their segment changed.",
-		}, []string{"changed"}),
+			Help: "Customers re-scored without a new event, by cause (scheduled, model) and whether their segment changed.",
+		}, []string{"cause", "changed"}),
+		TierChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_tier_changes_total",
+			Help: "Loyalty-tier changes published, by previous and new tier.",
+		}, []string{"from", "to"}),
+		Milestones: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_milestones_total",
+			Help: "Cumulative-spend milestones published.",
+		}),
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
-		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored)
+		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones)
 	for _, r := range event.Reasons {
 		m.DeadLetters.WithLabelValues(string(r))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/pkg/event"
@@ -24,6 +25,8 @@ type Deps struct {
 	Store   *state.Store
 	Scorer  *scoring.Scorer
 	Decoder *event.Decoder
+	// Models gives the model in force (nil: baseline scores).
+	Models ModelSource
 	// Dialer is used for the consumer group and readers; nil means
 	// kafka-go's default (plaintext).
 	Dialer *kafka.Dialer
@@ -31,6 +34,12 @@ type Deps struct {
 	Transport kafka.RoundTripper
 	// InstanceID names this instance in the owner fence and logs.
 	InstanceID string
+}
+
+// ModelSource gives the model version in force. Current must be cheap and
+// safe for concurrent use; it returns nil before any model was published.
+type ModelSource interface {
+	Current() *model.Record
 }
 
 // Service runs the pipeline. Create it with New and run it with Run.
@@ -51,8 +60,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Log == nil || d.Metrics == nil || d.Store == nil || d.Scorer == nil || d.Decoder == nil {
-		return nil, errors.New("stream: Log, Metrics, Store, Scorer and Decoder are required")
+	if d.Log == nil || d.Metrics == nil || d.Store == nil || d.Scorer == nil || d.Decoder == nil || d.Models == nil {
+		return nil, errors.New("stream: Log, Metrics, Store, Scorer, Decoder and Models are required")
 	}
 	part, _ := NewPartitioner(cfg.Partitioner)
 	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}

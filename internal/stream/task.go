@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
+	"github.com/clvstream/clvstream/pkg/segment"
 )
 
 // task owns partition p of every input topic for one generation.
@@ -31,6 +33,12 @@ type task struct {
 	records chan kafka.Message
 	kick    chan struct{} // wakes the relay after a commit
 	readers []*kafka.Reader
+	// scan is the progress of re-scoring under a new model version.
+	scan struct {
+		version int64
+		cursor  uint64
+		active  bool
+	}
 }
 
 func newTask(s *Service, gen *kafka.Generation, p int) *task {
@@ -100,7 +108,9 @@ loop:
 			runErr = t.flush(ctx)
 		case <-rescoreT.C:
 			if runErr = t.flush(ctx); runErr == nil {
-				runErr = t.rescoreDue(ctx)
+				if runErr = t.rescoreDue(ctx); runErr == nil {
+					runErr = t.rescoreModel(ctx)
+				}
 			}
 			t.observeLag()
 		}
@@ -316,13 +326,7 @@ func (t *task) flush(ctx context.Context) error {
 		if st.Erased {
 			cause = event.CauseErasure
 		}
-		tr, due := t.score(st, now, cause)
-		if tr != nil {
-			transitions = append(transitions, *tr)
-			batch.Outbox = append(batch.Outbox, tr.record)
-		}
-		batch.Due[id] = due
-		batch.States = append(batch.States, st)
+		t.addScored(&batch, st, t.score(st, now, cause, true), &transitions)
 		after := scoring.Contribution(st)
 		batch.PopDelta.SpanDays += after.SpanDays - before[id].SpanDays
 		batch.PopDelta.Repeats += after.Repeats - before[id].Repeats
@@ -392,55 +396,109 @@ func clip(s string) string {
 type transition struct {
 	from, to string
 	cause    event.Cause
-	record   state.OutboxRecord
 }
 
-// score re-scores st as of now (or the customer's latest fact, if later),
-// bumps its version, records a segment change and returns the change (nil
-// when the segment did not change) and the next due time (Unix ms, 0 for
-// none).
-func (t *task) score(st *customer.State, now time.Time, cause event.Cause) (*transition, int64) {
+// scored is the outcome of re-scoring one customer.
+type scored struct {
+	write  bool                 // the state must be written
+	due    int64                // next due time (Unix ms), 0 for none
+	out    []state.OutboxRecord // segment change, tier change, milestones
+	change *transition          // the segment change, if any
+}
+
+// score re-scores st as of now (or the customer's latest fact, if later)
+// against the model in force. It bumps the state's version when the state
+// must be written (always when facts changed, else when the segment, tier,
+// scored net revenue or model version moved) and returns the records to
+// publish: a segment change, a tier change (not for a first tier) and the
+// spend milestones crossed.
+func (t *task) score(st *customer.State, now time.Time, cause event.Cause, factsChanged bool) scored {
 	if latest := st.LatestAt(); latest > now.UnixMilli() {
 		now = time.UnixMilli(latest).UTC()
 	}
-	st.Version++
-	res := t.s.d.Scorer.Score(st, now, t.pop)
-	st.Tier = res.Tier
-	var due int64
+	rec := t.s.d.Models.Current()
+	res := t.s.d.Scorer.Score(st, now, t.pop, rec)
+	var out scored
 	if !res.NextDue.IsZero() && !st.Erased {
-		due = res.NextDue.UnixMilli()
+		out.due = res.NextDue.UnixMilli()
 	}
-	if res.Segment == st.Segment {
-		return nil, due
+	var recVersion int64
+	if rec != nil {
+		recVersion = rec.Version
 	}
-	prev := st.Segment
-	st.Segment = res.Segment
-	st.SegmentSince = now.UnixMilli()
-	exp := t.s.d.Scorer.Config().MinorPerMajor
+	cfg := t.s.d.Scorer.Config()
+	major := cfg.MinorPerMajor
+	milestones := segment.CrossedMilestones(float64(st.ScoredNet)/major, float64(res.HistoricCLV)/major, cfg.Milestones)
+	segChanged := res.Segment != st.Segment
+	tierChanged := res.Tier != st.Tier
+	out.write = factsChanged || segChanged || tierChanged || st.ScoredNet != res.HistoricCLV || st.ModelVersion != recVersion
+	if !out.write {
+		return out
+	}
+	st.Version++
+	digits := exponent(major)
 	cur := t.s.d.Decoder.BaseCurrency()
-	digits := exponent(exp)
-	change := event.SegmentChange{
-		EventID:         event.SegmentChangeID(st.ID, st.Version),
-		Type:            event.SegmentChangeType,
-		CustomerID:      st.ID,
-		Version:         st.Version,
-		PreviousSegment: prev,
-		Segment:         res.Segment,
-		Cause:           cause,
-		OccurredAt:      now,
-		CLV: event.CLVFigures{
-			Historic:       event.FormatMinor(res.HistoricCLV, digits),
-			HistoricMargin: event.FormatMinor(res.HistoricMargin, digits),
-			Predicted:      event.FormatMinor(int64(res.PredictedCLV+0.5), digits),
-			Currency:       cur,
-		},
-		ChurnRisk:    event.ChurnRisk{Probability: round4(res.ChurnRisk), Level: res.ChurnLevel},
-		LoyaltyTier:  res.Tier,
-		ModelVersion: "baseline",
-		Reason:       event.SegmentReason{Rule: res.Reason.Rule, Values: roundValues(res.Reason.Values)},
+	money := func(minor int64) string { return event.FormatMinor(minor, digits) }
+	if segChanged {
+		prev := st.Segment
+		st.Segment, st.SegmentSince = res.Segment, now.UnixMilli()
+		factors := make(map[string]float64, 3)
+		for i, f := range res.Factors {
+			if i == 3 {
+				break
+			}
+			factors[f.Name] = round4(f.Contribution)
+		}
+		values := roundValues(res.Reason.Values)
+		js, _ := json.Marshal(event.SegmentChange{
+			EventID: event.SegmentChangeID(st.ID, st.Version), Type: event.SegmentChangeType, CustomerID: st.ID,
+			Version: st.Version, PreviousSegment: prev, Segment: res.Segment, Cause: cause, OccurredAt: now,
+			CLV: event.CLVFigures{Historic: money(res.HistoricCLV), HistoricMargin: money(res.HistoricMargin),
+				Predicted: money(int64(math.Round(res.PredictedCLV))), Currency: cur},
+			ChurnRisk:    event.ChurnRisk{Probability: round4(res.ChurnRisk), Level: res.ChurnLevel, Factors: factors},
+			LoyaltyTier:  res.Tier,
+			ModelVersion: res.ModelVersion,
+			Reason:       event.SegmentReason{Rule: res.Reason.Rule, Values: values},
+		})
+		out.change = &transition{from: prev, to: res.Segment, cause: cause}
+		out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
 	}
-	js, _ := json.Marshal(change)
-	return &transition{from: prev, to: res.Segment, cause: cause, record: state.OutboxRecord{Key: st.ID, Value: js}}, due
+	if tierChanged {
+		if st.Tier != "" {
+			js, _ := json.Marshal(event.TierChange{
+				EventID: event.TierChangeID(st.ID, st.Version), Type: event.TierChangeType, CustomerID: st.ID,
+				Version: st.Version, PreviousTier: st.Tier, Tier: res.Tier, Cause: cause, OccurredAt: now,
+				TrailingYearSpend: money(res.Features.T12M), Currency: cur,
+			})
+			out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
+			t.s.d.Metrics.TierChanges.WithLabelValues(st.Tier, res.Tier).Inc()
+		}
+		st.Tier = res.Tier
+	}
+	for _, m := range milestones {
+		th := money(int64(math.Round(m * major)))
+		js, _ := json.Marshal(event.Milestone{
+			EventID: event.MilestoneID(st.ID, th), Type: event.MilestoneType, CustomerID: st.ID, Version: st.Version,
+			Threshold: th, CumulativeSpend: money(res.HistoricCLV), Currency: cur, OccurredAt: now,
+		})
+		out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
+		t.s.d.Metrics.Milestones.Inc()
+	}
+	st.ScoredNet = res.HistoricCLV
+	st.ModelVersion = recVersion
+	return out
+}
+
+// addScored adds a scoring outcome of st to a batch.
+func (t *task) addScored(b *state.Batch, st *customer.State, sc scored, trs *[]transition) {
+	b.Due[st.ID] = sc.due
+	if sc.write {
+		b.States = append(b.States, st)
+	}
+	b.Outbox = append(b.Outbox, sc.out...)
+	if sc.change != nil {
+		*trs = append(*trs, *sc.change)
+	}
 }
 
 func exponent(minorPerMajor float64) int {
@@ -461,40 +519,83 @@ func roundValues(in map[string]float64) map[string]float64 {
 	return out
 }
 
-// rescoreDue re-scores the customers whose next-due time has passed.
+// rescoreDue re-scores the customers whose next-due time has passed
+// (cause scheduled).
 func (t *task) rescoreDue(ctx context.Context) error {
 	now := t.now()
 	st0 := time.Now()
 	ids, err := t.s.d.Store.Due(ctx, t.p, now.UnixMilli(), int64(t.s.cfg.RescoreBatch))
 	t.s.d.Metrics.RedisSeconds.WithLabelValues("due").Observe(time.Since(st0).Seconds())
-	if err != nil || len(ids) == 0 {
-		if err != nil {
-			t.s.d.Metrics.RedisErrors.WithLabelValues("due").Inc()
-		}
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("due").Inc()
 		return err
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	states, err := t.s.d.Store.Load(ctx, t.p, ids)
 	if err != nil {
 		t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
 		return err
 	}
+	list := make([]*customer.State, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, states[id])
+	}
+	return t.rescore(ctx, list, now, event.CauseScheduled)
+}
+
+// rescoreModel continues the gradual re-scoring of the partition's
+// customers under a new model version (cause model): one HSCAN page per
+// tick, skipping customers already scored with that version.
+func (t *task) rescoreModel(ctx context.Context) error {
+	rec := t.s.d.Models.Current()
+	if rec == nil {
+		return nil
+	}
+	if rec.Version != t.scan.version {
+		t.scan.version, t.scan.cursor, t.scan.active = rec.Version, 0, true
+	}
+	if !t.scan.active {
+		return nil
+	}
+	page, next, err := t.s.d.Store.Scan(ctx, t.p, t.scan.cursor, int64(t.s.cfg.RescoreBatch))
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("scan").Inc()
+		return err
+	}
+	var stale []*customer.State
+	for _, st := range page {
+		if st.ModelVersion != rec.Version && !st.Erased {
+			stale = append(stale, st)
+		}
+	}
+	if err := t.rescore(ctx, stale, t.now(), event.CauseModel); err != nil {
+		return err
+	}
+	t.scan.cursor = next
+	if next == 0 {
+		t.scan.active = false
+		t.log.Info("partition re-scored under model version", zap.Int64("version", rec.Version))
+	}
+	return nil
+}
+
+// rescore scores states with no new facts and commits what changed.
+func (t *task) rescore(ctx context.Context, states []*customer.State, now time.Time, cause event.Cause) error {
+	if len(states) == 0 {
+		return nil
+	}
 	batch := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.maxEv}
 	var transitions []transition
-	for _, id := range ids {
-		st := states[id]
-		prevSeg, prevTier, prevVersion := st.Segment, st.Tier, st.Version
-		tr, due := t.score(st, now, event.CauseScheduled)
-		batch.Due[id] = due
-		if tr != nil {
-			transitions = append(transitions, *tr)
-			batch.Outbox = append(batch.Outbox, tr.record)
+	for _, st := range states {
+		prevVersion := st.Version
+		sc := t.score(st, now, cause, false)
+		t.addScored(&batch, st, sc, &transitions)
+		t.s.d.Metrics.Rescored.WithLabelValues(string(cause), strconv.FormatBool(sc.change != nil)).Inc()
+		if !sc.write {
+			st.Version = prevVersion
 		}
-		if st.Segment != prevSeg || st.Tier != prevTier {
-			batch.States = append(batch.States, st)
-		} else {
-			st.Version = prevVersion // nothing to write: keep the version
-		}
-		t.s.d.Metrics.Rescored.WithLabelValues(strconv.FormatBool(tr != nil)).Inc()
 	}
 	if err := t.commit(ctx, batch); err != nil {
 		return err

@@ -88,6 +88,11 @@ type State struct {
 	SegmentSince int64  `json:"seg_since,omitempty"`
 	// Tier is the current loyalty tier.
 	Tier string `json:"tier,omitempty"`
+	// ScoredNet is the net revenue at the last scoring (minor units), from
+	// which spend milestones are detected; ModelVersion the model version
+	// of the last scoring.
+	ScoredNet    int64 `json:"scored_net,omitempty"`
+	ModelVersion int64 `json:"mv,omitempty"`
 }
 
 // Outcome says what Apply did with an event.
@@ -155,7 +160,7 @@ func (s *State) Apply(e event.Event, defaultMargin float64) Outcome {
 			return Duplicate
 		}
 	case event.CustomerErased:
-		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince}
+		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, ModelVersion: s.ModelVersion}
 	default:
 		return Ignored
 	}

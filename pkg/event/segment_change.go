@@ -56,10 +56,12 @@ type CLVFigures struct {
 	Currency string `json:"currency"`
 }
 
-// ChurnRisk is a churn probability and its level (low, medium, high).
+// ChurnRisk is a churn probability, its level (low, medium, high) and the
+// top contributing factors (name -> contribution in log-odds).
 type ChurnRisk struct {
-	Probability float64 `json:"probability"`
-	Level       string  `json:"level"`
+	Probability float64            `json:"probability"`
+	Level       string             `json:"level"`
+	Factors     map[string]float64 `json:"factors,omitempty"`
 }
 
 // SegmentReason is the rule that decided the new segment and the values it

@@ -5,55 +5,14 @@ import (
 	"sort"
 )
 
-// Input is what the rules see of one customer. Money is in major units of
-// the base currency.
-type Input struct {
-	PurchaseDays    int
-	TenureDays      float64
-	RecencyDays     float64
-	NetRevenue      float64
-	PredictedCLV    float64
-	ChurnRisk       float64
-	Tier            string
-	OpenTickets     int
-	TrailingYearSum float64
-}
-
 // Reason records which rule decided a segment and the values it looked at.
 type Reason struct {
 	Rule   string             `json:"rule"`
 	Values map[string]float64 `json:"values,omitempty"`
 }
 
-// Rule is one segment rule. Match reports whether the customer belongs to
-// Segment and the values that decided it.
-type Rule struct {
-	Segment string
-	Match   func(Input) (bool, map[string]float64)
-}
-
-// Thresholds parameterise DefaultRules. Money in major units of the base
-// currency, durations in days.
-type Thresholds struct {
-	AtRiskRisk      float64 `yaml:"at_risk_risk"`
-	LapsedRisk      float64 `yaml:"lapsed_risk"`
-	HighValue       float64 `yaml:"high_value"`
-	LoyalDays       int     `yaml:"loyal_days"`
-	LoyalTenureDays float64 `yaml:"loyal_tenure_days"`
-	NewDays         float64 `yaml:"new_days"`
-}
-
-// DefaultThresholds are the thresholds used when none are configured.
-var DefaultThresholds = Thresholds{
-	AtRiskRisk:      0.5,
-	LapsedRisk:      0.8,
-	HighValue:       500,
-	LoyalDays:       4,
-	LoyalTenureDays: 180,
-	NewDays:         90,
-}
-
-// Segment names of the default rules.
+// Segment names of the default rule set (default_rules.yaml), and Erased,
+// which the service itself assigns on erasure.
 const (
 	Prospect        = "prospect"
 	Lapsed          = "lapsed"
@@ -64,51 +23,7 @@ const (
 	New             = "new"
 	Active          = "active"
 	Erased          = "erased"
-	None            = ""
 )
-
-// DefaultRules returns the default rule list for the thresholds.
-func DefaultRules(t Thresholds) []Rule {
-	return []Rule{
-		{Prospect, func(in Input) (bool, map[string]float64) {
-			return in.PurchaseDays == 0, map[string]float64{"purchase_days": 0}
-		}},
-		{Lapsed, func(in Input) (bool, map[string]float64) {
-			return in.ChurnRisk >= t.LapsedRisk, map[string]float64{"churn_risk": in.ChurnRisk, "threshold": t.LapsedRisk}
-		}},
-		{AtRiskHighValue, func(in Input) (bool, map[string]float64) {
-			return in.ChurnRisk >= t.AtRiskRisk && in.NetRevenue >= t.HighValue,
-				map[string]float64{"churn_risk": in.ChurnRisk, "net_revenue": in.NetRevenue}
-		}},
-		{AtRisk, func(in Input) (bool, map[string]float64) {
-			return in.ChurnRisk >= t.AtRiskRisk, map[string]float64{"churn_risk": in.ChurnRisk, "threshold": t.AtRiskRisk}
-		}},
-		{HighValue, func(in Input) (bool, map[string]float64) {
-			return in.NetRevenue >= t.HighValue, map[string]float64{"net_revenue": in.NetRevenue, "threshold": t.HighValue}
-		}},
-		{Loyal, func(in Input) (bool, map[string]float64) {
-			return in.PurchaseDays >= t.LoyalDays && in.TenureDays >= t.LoyalTenureDays,
-				map[string]float64{"purchase_days": float64(in.PurchaseDays), "tenure_days": in.TenureDays}
-		}},
-		{New, func(in Input) (bool, map[string]float64) {
-			return in.PurchaseDays == 1 && in.TenureDays < t.NewDays, map[string]float64{"tenure_days": in.TenureDays}
-		}},
-		{Active, func(in Input) (bool, map[string]float64) {
-			return true, map[string]float64{"recency_days": in.RecencyDays}
-		}},
-	}
-}
-
-// Evaluate returns the segment of the first matching rule and its reason.
-// With no match it returns None.
-func Evaluate(rules []Rule, in Input) (string, Reason) {
-	for _, r := range rules {
-		if ok, values := r.Match(in); ok {
-			return r.Segment, Reason{Rule: r.Segment, Values: values}
-		}
-	}
-	return None, Reason{}
-}
 
 // Tier is one loyalty tier: customers whose trailing-12-month spend is at
 // least MinSpend (major units) belong to it.

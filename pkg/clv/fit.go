@@ -1,0 +1,585 @@
+package clv
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// FitOptions control maximum-likelihood fitting. The zero value is usable.
+type FitOptions struct {
+	// Penalizer is the coefficient of an L2 penalty on the parameters, as
+	// lifetimes' penalizer_coef: the fit maximises the mean log-likelihood
+	// per customer minus Penalizer·Σθ², where θ are the natural (not log)
+	// parameters. 0 (the default) gives the plain MLE. Because the penalty is
+	// on the per-customer mean, its strength does not depend on the number
+	// of customers.
+	Penalizer float64
+	// Starts is the number of deterministic starting points (default 5); the
+	// best local optimum wins.
+	Starts int
+	// MaxIter is the iteration limit of each start (default 500).
+	MaxIter int
+	// Tol is the convergence tolerance on the largest absolute gradient of
+	// the per-customer objective with respect to the log-parameters
+	// (default 1e-9).
+	Tol float64
+}
+
+func (o FitOptions) withDefaults() FitOptions {
+	if o.Starts <= 0 {
+		o.Starts = 5
+	}
+	if o.MaxIter <= 0 {
+		o.MaxIter = 500
+	}
+	if o.Tol <= 0 {
+		o.Tol = 1e-9
+	}
+	return o
+}
+
+// FitResult describes a fit.
+type FitResult struct {
+	// LogLikelihood is the total (weighted) log-likelihood of the data at
+	// the fitted parameters, without the penalty.
+	LogLikelihood float64
+	// Converged is true when the winning start met the gradient tolerance
+	// Tol (or stopped at a point no step could improve, with the gradient
+	// within 100·Tol) before MaxIter iterations; false means the iteration
+	// limit was hit or the optimiser stalled with a larger gradient.
+	Converged bool
+	// Iterations is the number of optimiser iterations of the winning start.
+	Iterations int
+	// N is the number of customers used (the sum of their weights).
+	N int
+}
+
+// Group merges customers with identical (X, TX, T, M) into one row whose
+// weight W is the sum of theirs, and returns the rows sorted by X, TX, T
+// and M. Fitting on grouped data gives the same estimates much faster when
+// times are discretised (days, weeks). Set M to 0 first to group for a
+// purchase model alone.
+func Group(data []Customer) []Customer {
+	type key struct{ x, tx, t, m float64 }
+	idx := make(map[key]int, len(data)/4+1)
+	out := make([]Customer, 0, len(data)/4+1)
+	for _, c := range data {
+		k := key{c.X, c.TX, c.T, c.M}
+		if i, ok := idx[k]; ok {
+			out[i].W += c.weight()
+			continue
+		}
+		idx[k] = len(out)
+		c.W = c.weight()
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.X != b.X:
+			return a.X < b.X
+		case a.TX != b.TX:
+			return a.TX < b.TX
+		case a.T != b.T:
+			return a.T < b.T
+		default:
+			return a.M < b.M
+		}
+	})
+	return out
+}
+
+// checkWeight validates one customer's weight.
+func checkWeight(i int, c Customer) error {
+	if math.IsNaN(c.W) || c.W < 0 || math.IsInf(c.W, 1) {
+		return fmt.Errorf("clv: customer %d: weight W = %v must be finite and ≥ 0", i, c.W)
+	}
+	return nil
+}
+
+// purchaseData is grouped (X, TX, T) data indexed for fast likelihood
+// evaluation: the likelihood's x-only terms are computed once per distinct
+// x, and ln(α+T), ln(α+tx) once per distinct T and tx value.
+type purchaseData struct {
+	xs, ts, txs   []float64 // distinct values
+	xi, ti, txi   []int32   // per row: index into xs, ts, txs
+	w             []float64 // per row weight
+	wx            []float64 // total weight per distinct x
+	n             float64   // total weight
+	sumX, sumT    float64   // weighted sums, for starting values
+	perX          []xTerms  // scratch, per distinct x
+	aliveShareByX []float64 // scratch: Σ w·π (alive-branch weight) per distinct x
+}
+
+// xTerms are the parts of one customer's log-likelihood (and of its
+// gradient with respect to r, α, a, b) that depend on x only.
+type xTerms struct {
+	x, base, alive, dead                                     float64
+	dBaseR, dAliveA, dAliveB, dDeadA, dDeadB, dBaseA, dBaseB float64
+	hasDead                                                  bool
+}
+
+func newPurchaseData(data []Customer) (*purchaseData, error) {
+	if len(data) == 0 {
+		return nil, errors.New("clv: no customers to fit")
+	}
+	type key struct{ x, tx, t float64 }
+	rows := make(map[key]float64, len(data)/4+1)
+	for i, c := range data {
+		if err := checkWeight(i, c); err != nil {
+			return nil, err
+		}
+		if !validHistory(c.X, c.TX, c.T) {
+			return nil, fmt.Errorf("clv: customer %d: need X ≥ 0 and 0 ≤ TX ≤ T < ∞, got X=%v TX=%v T=%v", i, c.X, c.TX, c.T)
+		}
+		if c.X == 0 && c.TX != 0 {
+			return nil, fmt.Errorf("clv: customer %d: TX = %v but X = 0 (recency must be 0 without repeat purchases)", i, c.TX)
+		}
+		rows[key{c.X, c.TX, c.T}] += c.weight()
+	}
+	keys := make([]key, 0, len(rows))
+	for k, w := range rows {
+		if w > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("clv: all customer weights are zero")
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.x != b.x {
+			return a.x < b.x
+		}
+		if a.tx != b.tx {
+			return a.tx < b.tx
+		}
+		return a.t < b.t
+	})
+	d := &purchaseData{
+		xi:  make([]int32, len(keys)),
+		ti:  make([]int32, len(keys)),
+		txi: make([]int32, len(keys)),
+		w:   make([]float64, len(keys)),
+	}
+	tIndex := map[float64]int32{}
+	txIndex := map[float64]int32{}
+	for i, k := range keys {
+		w := rows[k]
+		if len(d.xs) == 0 || d.xs[len(d.xs)-1] != k.x {
+			d.xs = append(d.xs, k.x)
+			d.wx = append(d.wx, 0)
+		}
+		d.xi[i] = int32(len(d.xs) - 1)
+		d.wx[len(d.wx)-1] += w
+		j, ok := tIndex[k.t]
+		if !ok {
+			j = int32(len(d.ts))
+			tIndex[k.t] = j
+			d.ts = append(d.ts, k.t)
+		}
+		d.ti[i] = j
+		j, ok = txIndex[k.tx]
+		if !ok {
+			j = int32(len(d.txs))
+			txIndex[k.tx] = j
+			d.txs = append(d.txs, k.tx)
+		}
+		d.txi[i] = j
+		d.w[i] = w
+		d.n += w
+		d.sumX += w * k.x
+		d.sumT += w * k.t
+	}
+	d.perX = make([]xTerms, len(d.xs))
+	d.aliveShareByX = make([]float64, len(d.xs))
+	return d, nil
+}
+
+// meanLogLik returns the weighted mean log-likelihood per customer at
+// params (r, α, a, b) and, if grad is non-nil, its gradient with respect to
+// (ln r, ln α, ln a, ln b).
+//
+// For one customer, with k the survived dropout opportunities (x or x+1),
+//
+//	ℓ = base + ln(e^alive + [has dead] e^dead)
+//	base  = ln Γ(r+x) − ln Γ(r) + r ln α − ln B(a, b)
+//	alive = ln B(a, b+k)     − (r+x) ln(α+T)
+//	dead  = ln B(a+1, b+k−1) − (r+x) ln(α+tx)
+//
+// and the derivatives follow with ψ = digamma; the weight of the alive
+// term, π = e^alive / (e^alive + e^dead), mixes the two branches.
+func (d *purchaseData) meanLogLik(p Params, modified bool, grad []float64) float64 {
+	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
+	lAlpha := math.Log(alpha)
+	lgR, psiR := lgamma(r), digamma(r)
+	lbAB := lbeta(a, b)
+	psiA, psiB, psiAB := digamma(a), digamma(b), digamma(a+b)
+	for i, x := range d.xs {
+		k := x
+		if modified {
+			k = x + 1
+		}
+		t := &d.perX[i]
+		t.x = x
+		t.base = lgamma(r+x) - lgR + r*lAlpha - lbAB
+		t.alive = lbeta(a, b+k)
+		t.hasDead = k > 0
+		if t.hasDead {
+			t.dead = lbeta(a+1, b+k-1)
+		}
+		if grad != nil {
+			psiABK := digamma(a + b + k)
+			t.dBaseR = digamma(r+x) - psiR + lAlpha
+			t.dBaseA = -(psiA - psiAB)
+			t.dBaseB = -(psiB - psiAB)
+			t.dAliveA = psiA - psiABK
+			t.dAliveB = digamma(b+k) - psiABK
+			if t.hasDead {
+				t.dDeadA = digamma(a+1) - psiABK
+				t.dDeadB = digamma(b+k-1) - psiABK
+			}
+		}
+		d.aliveShareByX[i] = 0
+	}
+	lT := make([]float64, len(d.ts))
+	iT := make([]float64, len(d.ts))
+	for i, v := range d.ts {
+		lT[i] = math.Log(alpha + v)
+		iT[i] = 1 / (alpha + v)
+	}
+	lTx := make([]float64, len(d.txs))
+	iTx := make([]float64, len(d.txs))
+	for i, v := range d.txs {
+		lTx[i] = math.Log(alpha + v)
+		iTx[i] = 1 / (alpha + v)
+	}
+	// The rows are summed in fixed chunks, on all cores when there are
+	// several; the chunks are combined in order, so the result does not
+	// depend on GOMAXPROCS or scheduling.
+	cols := rowColumns{r: r, lT: lT, iT: iT, lTx: lTx, iTx: iTx, grad: grad != nil}
+	nChunks := (len(d.w) + chunkRows - 1) / chunkRows
+	parts := make([]rowSums, nChunks)
+	run := func(c int) {
+		lo := c * chunkRows
+		parts[c] = d.sumRows(lo, min(lo+chunkRows, len(d.w)), &cols)
+	}
+	if workers := min(runtime.GOMAXPROCS(0), nChunks); workers <= 1 {
+		for c := range parts {
+			run(c)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := int(next.Add(1) - 1); c < nChunks; c = int(next.Add(1) - 1) {
+					run(c)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	var ll, gR, gAlpha float64
+	for c := range parts {
+		ll += parts[c].ll
+		gR += parts[c].gR
+		gAlpha += parts[c].gAlpha
+		if grad != nil {
+			for k, v := range parts[c].alive {
+				d.aliveShareByX[k] += v
+			}
+		}
+	}
+	if grad != nil {
+		var gA, gB float64
+		for i := range d.xs {
+			t := &d.perX[i]
+			wx := d.wx[i]
+			wa := d.aliveShareByX[i]
+			gR += wx * t.dBaseR
+			gA += wx*t.dBaseA + wa*t.dAliveA + (wx-wa)*t.dDeadA
+			gB += wx*t.dBaseB + wa*t.dAliveB + (wx-wa)*t.dDeadB
+		}
+		gAlpha += d.n * r / alpha
+		// d/d ln θ = θ · d/dθ, and the mean over customers.
+		grad[0] = r * gR / d.n
+		grad[1] = alpha * gAlpha / d.n
+		grad[2] = a * gA / d.n
+		grad[3] = b * gB / d.n
+	}
+	return ll / d.n
+}
+
+// chunkRows is the number of grouped rows summed by one task.
+const chunkRows = 16384
+
+// rowColumns are the per-evaluation inputs of sumRows: r, and ln(α+v),
+// 1/(α+v) for each distinct T and tx value v.
+type rowColumns struct {
+	r                float64
+	lT, iT, lTx, iTx []float64
+	grad             bool
+}
+
+// rowSums are one chunk's contributions to the log-likelihood and to the
+// gradient parts that vary by row: ∂/∂r, ∂/∂α, and Σ w·π (the weight of the
+// alive branch) per distinct x.
+type rowSums struct {
+	ll, gR, gAlpha float64
+	alive          []float64
+}
+
+// sumRows sums the rows [lo, hi) of the likelihood; d.perX must hold the
+// x-only terms for the current parameters.
+func (d *purchaseData) sumRows(lo, hi int, c *rowColumns) rowSums {
+	var s rowSums
+	if c.grad {
+		s.alive = make([]float64, len(d.xs))
+	}
+	lT, iT, lTx, iTx := c.lT, c.iT, c.lTx, c.iTx
+	for i := lo; i < hi; i++ {
+		w := d.w[i]
+		xi := d.xi[i]
+		t := &d.perX[xi]
+		rx := c.r + t.x
+		ti, txi := d.ti[i], d.txi[i]
+		u := t.alive - rx*lT[ti]
+		if !t.hasDead {
+			s.ll += w * (t.base + u)
+			if c.grad {
+				s.gR -= w * lT[ti]
+				s.gAlpha -= w * rx * iT[ti]
+				s.alive[xi] += w
+			}
+			continue
+		}
+		v := t.dead - rx*lTx[txi]
+		var lse, pi float64 // log-sum-exp and weight of the alive branch
+		if u >= v {
+			e := math.Exp(v - u)
+			lse = u + math.Log1p(e)
+			pi = 1 / (1 + e)
+		} else {
+			e := math.Exp(u - v)
+			lse = v + math.Log1p(e)
+			pi = e / (1 + e)
+		}
+		s.ll += w * (t.base + lse)
+		if c.grad {
+			s.gR -= w * (pi*lT[ti] + (1-pi)*lTx[txi])
+			s.gAlpha -= w * rx * (pi*iT[ti] + (1-pi)*iTx[txi])
+			s.alive[xi] += w * pi
+		}
+	}
+	return s
+}
+
+// paramsFromLog maps log-parameters to Params.
+func paramsFromLog(v []float64) Params {
+	return Params{R: math.Exp(v[0]), Alpha: math.Exp(v[1]), A: math.Exp(v[2]), B: math.Exp(v[3])}
+}
+
+// FitBGNBD fits the BG/NBD model to data by maximum likelihood and returns
+// the fitted model. Identical (X, TX, T) rows are merged first (M is
+// ignored); the weighted mean log-likelihood, minus o.Penalizer·Σθ², is
+// maximised over the log-parameters with BFGS and analytic gradients from
+// o.Starts deterministic starting points, and the best optimum is kept. It
+// returns an error for empty data, zero total weight, a negative or
+// non-finite weight, or an impossible history (X < 0, TX < 0, TX > T, or
+// TX ≠ 0 with X = 0).
+func FitBGNBD(data []Customer, o FitOptions) (PurchaseModel, FitResult, error) {
+	p, res, err := fitPurchase(data, o, false)
+	if err != nil {
+		return nil, res, err
+	}
+	return NewBGNBD(p), res, nil
+}
+
+// FitMBGNBD fits the MBG/NBD model to data by maximum likelihood, exactly
+// as FitBGNBD does for BG/NBD.
+func FitMBGNBD(data []Customer, o FitOptions) (PurchaseModel, FitResult, error) {
+	p, res, err := fitPurchase(data, o, true)
+	if err != nil {
+		return nil, res, err
+	}
+	return NewMBGNBD(p), res, nil
+}
+
+// fitPurchase maximises the weighted mean log-likelihood (minus the
+// optional penalty) over the log-parameters with BFGS and analytic
+// gradients, from o.Starts deterministic starting points built around the
+// observed purchase rate, and keeps the best. The customers' M is ignored;
+// identical (X, TX, T) rows are merged first.
+func fitPurchase(data []Customer, o FitOptions, modified bool) (Params, FitResult, error) {
+	o = o.withDefaults()
+	d, err := newPurchaseData(data)
+	if err != nil {
+		return Params{}, FitResult{}, err
+	}
+	obj := func(v, grad []float64) float64 {
+		p := paramsFromLog(v)
+		if !p.valid() {
+			return math.Inf(1)
+		}
+		f := -d.meanLogLik(p, modified, grad)
+		for i := range grad {
+			grad[i] = -grad[i]
+		}
+		if o.Penalizer > 0 {
+			for i, th := range [...]float64{p.R, p.Alpha, p.A, p.B} {
+				f += o.Penalizer * th * th
+				grad[i] += 2 * o.Penalizer * th * th
+			}
+		}
+		return f
+	}
+	// Starting values: the purchase rate λ has mean r/α, so α = r/rate keeps
+	// the implied rate at the observed repeat rate whatever the time unit.
+	rate := d.sumX / math.Max(d.sumT, 1e-300)
+	if !(rate > 0) {
+		rate = 1 / math.Max(d.sumT/d.n, 1)
+	}
+	shapes := [][4]float64{ // r, a, b (α derived)
+		{1, 1, 1}, {0.25, 0.8, 2.5}, {0.5, 2, 5}, {2, 0.5, 1}, {0.1, 0.3, 0.5},
+		{4, 3, 10}, {0.75, 1.5, 1.5}, {0.3, 5, 20},
+	}
+	best := optResult{f: math.Inf(1)}
+	for s := 0; s < o.Starts; s++ {
+		sh := shapes[s%len(shapes)]
+		scale := math.Pow(2, float64(s/len(shapes))) // further starts spread out
+		r := sh[0] * scale
+		x0 := []float64{math.Log(r), math.Log(r / rate), math.Log(sh[1] * scale), math.Log(sh[2] * scale)}
+		res := bfgs(obj, x0, o.MaxIter, o.Tol)
+		if res.f < best.f || (math.IsInf(best.f, 1) && best.x == nil) {
+			best = res
+		}
+	}
+	out := FitResult{N: int(math.Round(d.n))}
+	if best.x == nil || !isFinite(best.f) {
+		return Params{}, out, errors.New("clv: likelihood is not finite at any starting point")
+	}
+	p := paramsFromLog(best.x)
+	out.LogLikelihood = d.meanLogLik(p, modified, nil) * d.n
+	out.Converged = best.converged
+	out.Iterations = best.iters
+	return p, out, nil
+}
+
+// FitGammaGamma fits the Gamma-Gamma spend model by maximum likelihood on
+// the customers with X > 0 (M is their mean repeat-purchase value and must
+// be positive). It uses BFGS on the log-parameters with analytic gradients
+// and the same options and penalty as FitBGNBD.
+func FitGammaGamma(data []Customer, o FitOptions) (GammaGamma, FitResult, error) {
+	o = o.withDefaults()
+	type key struct{ x, m float64 }
+	rows := map[key]float64{}
+	for i, c := range data {
+		if err := checkWeight(i, c); err != nil {
+			return GammaGamma{}, FitResult{}, err
+		}
+		if math.IsNaN(c.X) || c.X < 0 {
+			return GammaGamma{}, FitResult{}, fmt.Errorf("clv: customer %d: X = %v must be ≥ 0", i, c.X)
+		}
+		if c.X == 0 || c.weight() == 0 {
+			continue
+		}
+		if !(c.M > 0) || math.IsInf(c.M, 1) {
+			return GammaGamma{}, FitResult{}, fmt.Errorf("clv: customer %d: X = %v repeat purchases but mean spend M = %v; Gamma-Gamma needs M > 0", i, c.X, c.M)
+		}
+		rows[key{c.X, c.M}] += c.weight()
+	}
+	if len(rows) == 0 {
+		return GammaGamma{}, FitResult{}, errors.New("clv: no repeat buyers (X > 0) to fit the Gamma-Gamma spend model")
+	}
+	keys := make([]key, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].x != keys[j].x {
+			return keys[i].x < keys[j].x
+		}
+		return keys[i].m < keys[j].m
+	})
+	xs := make([]float64, len(keys))
+	ms := make([]float64, len(keys))
+	ws := make([]float64, len(keys))
+	var n, sumM float64
+	for i, k := range keys {
+		xs[i], ms[i], ws[i] = k.x, k.m, rows[k]
+		n += ws[i]
+		sumM += ws[i] * k.m
+	}
+	meanLL := func(g GammaGamma, grad []float64) float64 {
+		var ll, gp, gq, gv float64
+		lv := math.Log(g.V)
+		lgq, psiq := lgamma(g.Q), digamma(g.Q)
+		for i, x := range xs {
+			m, w := ms[i], ws[i]
+			px := g.P * x
+			lvm := math.Log(g.V + m*x)
+			ll += w * (lgamma(px+g.Q) - lgamma(px) - lgq + g.Q*lv + (px-1)*math.Log(m) + px*math.Log(x) - (px+g.Q)*lvm)
+			if grad != nil {
+				psiPQ := digamma(px + g.Q)
+				gp += w * x * (psiPQ - digamma(px) + math.Log(m) + math.Log(x) - lvm)
+				gq += w * (psiPQ - psiq + lv - lvm)
+				gv += w * (g.Q/g.V - (px+g.Q)/(g.V+m*x))
+			}
+		}
+		if grad != nil {
+			grad[0] = g.P * gp / n
+			grad[1] = g.Q * gq / n
+			grad[2] = g.V * gv / n
+		}
+		return ll / n
+	}
+	obj := func(v, grad []float64) float64 {
+		g := GammaGamma{P: math.Exp(v[0]), Q: math.Exp(v[1]), V: math.Exp(v[2])}
+		if !g.valid() {
+			return math.Inf(1)
+		}
+		f := -meanLL(g, grad)
+		for i := range grad {
+			grad[i] = -grad[i]
+		}
+		if o.Penalizer > 0 {
+			for i, th := range [...]float64{g.P, g.Q, g.V} {
+				f += o.Penalizer * th * th
+				grad[i] += 2 * o.Penalizer * th * th
+			}
+		}
+		return f
+	}
+	// Starting values: γ is set so that the population mean p γ/(q−1)
+	// equals the observed mean spend.
+	mean := sumM / n
+	shapes := [][2]float64{{1, 2}, {5, 4}, {0.5, 1.5}, {10, 10}, {2, 3}, {20, 2}}
+	best := optResult{f: math.Inf(1)}
+	for s := 0; s < o.Starts; s++ {
+		sh := shapes[s%len(shapes)]
+		scale := math.Pow(2, float64(s/len(shapes)))
+		p, q := sh[0]*scale, sh[1]*scale
+		x0 := []float64{math.Log(p), math.Log(q), math.Log(mean * (q - 1) / p)}
+		res := bfgs(obj, x0, o.MaxIter, o.Tol)
+		if res.f < best.f || (math.IsInf(best.f, 1) && best.x == nil) {
+			best = res
+		}
+	}
+	out := FitResult{N: int(math.Round(n))}
+	if best.x == nil || !isFinite(best.f) {
+		return GammaGamma{}, out, errors.New("clv: Gamma-Gamma likelihood is not finite at any starting point")
+	}
+	g := GammaGamma{P: math.Exp(best.x[0]), Q: math.Exp(best.x[1]), V: math.Exp(best.x[2])}
+	out.LogLikelihood = meanLL(g, nil) * n
+	out.Converged = best.converged
+	out.Iterations = best.iters
+	return g, out, nil
+}
