@@ -6,6 +6,10 @@
 //	clvstream demo      in-process broker and store with synthetic traffic
 //	clvstream backfill  publish historical orders as purchase events
 //	clvstream export    per-customer summary (lifetimes format) from Redis
+//	clvstream fit       fit BG/NBD or MBG/NBD and Gamma-Gamma to a file or the live state
+//	clvstream score     per-customer predictions as CSV
+//	clvstream holdout   predicted versus actual repeat purchases in a holdout period
+//	clvstream model     show the model in force, or ask for a refit
 //	clvstream config validate FILE
 package main
 
@@ -40,6 +44,10 @@ commands:
   demo       run a self-contained demo (in-process Kafka and Redis, synthetic traffic)
   backfill   publish a transactions file as purchase events
   export     write the per-customer summary (customer_id,frequency,recency,T,monetary_value)
+  fit        fit the purchase and spend models to a summary or transactions file, or to Redis (--from-redis)
+  score      write per-customer predictions (p_alive, expected purchases, CLV, churn, segment) as CSV
+  holdout    predicted versus actual repeat purchases in a holdout period, per calibration frequency
+  model      model show: the model in force; model refit: ask the service for a refit now
   config     config validate FILE: list every problem of a config file
 
 run 'clvstream <command> -h' for the flags of a command.
@@ -64,6 +72,14 @@ func main() {
 		err = exportCmd(ctx, os.Args[2:])
 	case "config":
 		err = configCmd(os.Args[2:])
+	case "fit":
+		err = fitCmd(ctx, os.Args[2:])
+	case "score":
+		err = scoreCmd(ctx, os.Args[2:])
+	case "holdout":
+		err = holdoutCmd(os.Args[2:])
+	case "model":
+		err = modelCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

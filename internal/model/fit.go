@@ -191,7 +191,7 @@ func Fit(in Input, c Config) (Record, error) {
 		rec.Reason = fmt.Sprintf("%d customers, fewer than model.min_customers (%d)", rec.Customers, c.MinCustomers)
 	case rec.RepeatBuyers < c.MinRepeatBuyers:
 		rec.Reason = fmt.Sprintf("%d repeat buyers, fewer than model.min_repeat_buyers (%d)", rec.RepeatBuyers, c.MinRepeatBuyers)
-	case history < c.MinHistory:
+	case !in.AsOf.IsZero() && history < c.MinHistory: // summary files have no calendar
 		rec.Reason = fmt.Sprintf("%s of history, less than model.min_history (%s)", history.Round(time.Hour), c.MinHistory)
 	}
 	if rec.Reason != "" {

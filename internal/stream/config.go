@@ -30,7 +30,7 @@ func (t Topics) Inputs() []string {
 // Config configures the pipeline. Zero values mean the defaults in
 // WithDefaults.
 type Config struct {
-	// Brokers are the Kafka bootstrap addresses.
+	// Brokers are the Kafka bootstrap addresses (default localhost:9092).
 	Brokers []string `yaml:"brokers"`
 	// GroupID is the consumer group (default "clvstream").
 	GroupID string `yaml:"group_id"`
@@ -88,6 +88,9 @@ func (c Config) WithDefaults() Config {
 		if *v == 0 {
 			*v = d
 		}
+	}
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{"localhost:9092"}
 	}
 	str(&c.GroupID, "clvstream")
 	str(&c.Topics.Purchases, "clv.purchases")

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clvstream/clvstream/internal/backfill"
+	"github.com/clvstream/clvstream/internal/batch"
+	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/pkg/event"
+	"github.com/clvstream/clvstream/pkg/segment"
+)
+
+// inputFlags are the flags that describe a model input file.
+type inputFlags struct {
+	input, format, unit, asOf, kind string
+	fromRedis                       bool
+	tx                              backfill.Options
+	penalizer                       float64
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.input, "input", "", "summary CSV (lifetimes or BTYD columns) or transactions file")
+	fs.StringVar(&f.format, "format", "summary", "summary or transactions")
+	fs.StringVar(&f.unit, "time-unit", "week", "day or week")
+	fs.StringVar(&f.asOf, "as-of", "", "YYYY-MM-DD: end of the calibration period (transactions, --from-redis); default the last day")
+	fs.StringVar(&f.kind, "model", "mbgnbd", "mbgnbd or bgnbd")
+	fs.Float64Var(&f.penalizer, "penalizer", 0, "L2 penalty coefficient (lifetimes' penalizer_coef)")
+	fs.BoolVar(&f.fromRedis, "from-redis", false, "fit the live state in Redis instead of a file")
+	fs.StringVar(&f.tx.CustomerCol, "customer-col", "1", "transactions: customer id column (number or header name)")
+	fs.StringVar(&f.tx.DateCol, "date-col", "2", "transactions: date column")
+	fs.StringVar(&f.tx.AmountCol, "amount-col", "3", "transactions: amount column")
+	fs.StringVar(&f.tx.DateFormat, "date-format", "2006-01-02", "transactions: Go time layout of the dates")
+}
+
+func (f *inputFlags) unitDays() (float64, error) {
+	d, err := model.UnitDays(f.unit)
+	if err != nil {
+		return 0, fmt.Errorf("--time-unit: %w", err)
+	}
+	return d, nil
+}
+
+func (f *inputFlags) parseAsOf() (time.Time, error) {
+	if f.asOf == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse("2006-01-02", f.asOf)
+	if err != nil {
+		return t, fmt.Errorf("--as-of %q: want YYYY-MM-DD", f.asOf)
+	}
+	return t, nil
+}
+
+// rows reads the model input: a file, or the live state.
+func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd time.Time) ([]batch.Row, time.Time, error) {
+	unitDays, err := f.unitDays()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	asOf, err := f.parseAsOf()
+	if err != nil {
+		return nil, asOf, err
+	}
+	if f.fromRedis {
+		if asOf.IsZero() {
+			asOf = time.Now().UTC().Truncate(24 * time.Hour)
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+		defer rdb.Close()
+		exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
+		rows, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp))
+		return rows, asOf, err
+	}
+	if f.input == "" {
+		return nil, asOf, errors.New("--input FILE (or --from-redis) is required")
+	}
+	switch f.format {
+	case "summary":
+		file, err := os.Open(f.input)
+		if err != nil {
+			return nil, asOf, err
+		}
+		defer file.Close()
+		rows, err := batch.ReadSummaries(file, unitDays)
+		return rows, asOf, err
+	case "transactions":
+		return batch.ReadTransactions(f.input, f.tx, asOf, holdoutEnd, unitDays)
+	}
+	return nil, asOf, fmt.Errorf("--format %q: must be summary or transactions", f.format)
+}
+
+func fitCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fit", flag.ExitOnError)
+	var in inputFlags
+	in.register(fs)
+	asJSON := fs.Bool("json", false, "print the fit as JSON")
+	out := fs.String("output", "", "also write the full model record (JSON, usable by score --model-file) to this file")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	if err != nil {
+		return err
+	}
+	unitDays, _ := in.unitDays()
+	rec, err := batch.Fit(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf})
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		b, _ := json.MarshalIndent(rec, "", "  ")
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return batch.WriteReport(os.Stdout, batch.Report(rec), *asJSON)
+}
+
+func scoreCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("score", flag.ExitOnError)
+	var in inputFlags
+	in.register(fs)
+	modelFile := fs.String("model-file", "", "model record from `clvstream fit --output` (default: fit the input first)")
+	horizon := fs.Float64("horizon", 52, "expected_purchases window, in time units")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	if err != nil {
+		return err
+	}
+	unitDays, _ := in.unitDays()
+	var rec model.Record
+	if *modelFile != "" {
+		b, err := os.ReadFile(*modelFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return fmt.Errorf("--model-file %s: %w", *modelFile, err)
+		}
+	} else if rec, err = batch.Fit(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf}); err != nil {
+		return err
+	}
+	rs, err := cfg.SegmentRules()
+	if err != nil {
+		return err
+	}
+	engine, err := segment.Compile(rs)
+	if err != nil {
+		return err
+	}
+	return batch.Score(os.Stdout, rows, rec, batch.ScoreOptions{HorizonUnits: *horizon, Levels: cfg.Scoring.Churn, Rules: engine, AsOf: asOf})
+}
+
+func holdoutCmd(args []string) error {
+	fs := flag.NewFlagSet("holdout", flag.ExitOnError)
+	var in inputFlags
+	in.register(fs)
+	length := fs.Float64("holdout-length", 39, "length of the holdout period, in time units")
+	end := fs.String("holdout-end", "", "transactions: last day of the holdout period (YYYY-MM-DD); default --as-of plus --holdout-length")
+	maxBin := fs.Int("max-bin", 7, "calibration frequencies from this on share one line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	unitDays, err := in.unitDays()
+	if err != nil {
+		return err
+	}
+	asOf, err := in.parseAsOf()
+	if err != nil {
+		return err
+	}
+	holdoutEnd := asOf.Add(time.Duration(*length * unitDays * float64(24*time.Hour)))
+	if *end != "" {
+		if holdoutEnd, err = time.Parse("2006-01-02", *end); err != nil {
+			return fmt.Errorf("--holdout-end %q: want YYYY-MM-DD", *end)
+		}
+	}
+	if in.format == "transactions" && asOf.IsZero() {
+		return errors.New("--as-of (end of calibration) is required with transactions")
+	}
+	rows, _, err := in.rows(context.Background(), config.Config{}, holdoutEnd)
+	if err != nil {
+		return err
+	}
+	bins, rec, err := batch.Holdout(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf}, *length, *maxBin)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f a=%.4f b=%.4f; holdout %.0f %ss\n\n",
+		rec.Kind, rec.Params.R, rec.Params.Alpha, rec.Params.A, rec.Params.B, *length, in.unit)
+	batch.WriteHoldout(os.Stdout, bins)
+	return nil
+}
+
+func modelCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "show" && args[0] != "refit") {
+		return errors.New("usage: clvstream model show|refit [--config FILE] [--set ...]")
+	}
+	fs := flag.NewFlagSet("model "+args[0], flag.ExitOnError)
+	cfg, err := loadConfig(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	defer rdb.Close()
+	store := model.NewStore(rdb, cfg.Redis.KeyPrefix)
+	if args[0] == "refit" {
+		if err := store.RequestRefit(ctx); err != nil {
+			return err
+		}
+		fmt.Println("refit requested: the instance holding the refit lock fits within a few seconds")
+		return nil
+	}
+	rec, err := store.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return errors.New("no model published yet")
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rec)
+}

@@ -1,0 +1,56 @@
+package batch
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/pkg/churn"
+	"github.com/clvstream/clvstream/pkg/segment"
+)
+
+// ScoreOptions parameterise Score.
+type ScoreOptions struct {
+	// HorizonUnits is the window of expected_purchases in model time units.
+	HorizonUnits float64
+	Levels       churn.Levels
+	Rules        *segment.Engine
+	AsOf         time.Time
+}
+
+// Score writes one CSV line per row: the summary, P(alive), expected
+// purchases over the horizon, predicted CLV (the record's horizon and
+// discount; margin 1 since files carry revenue only), churn risk
+// (1 − P(alive): a file has no email or support signals), its level and
+// the segment of the rules (first decision, no dwell).
+func Score(w io.Writer, rows []Row, rec model.Record, o ScoreOptions) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
+		"predicted_clv", "churn_risk", "churn_level", "segment"})
+	pm := rec.PurchaseModel()
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+	for _, r := range rows {
+		pAlive := pm.PAlive(r.X, r.TX, r.T)
+		exp := pm.ConditionalExpectedPurchases(o.HorizonUnits, r.X, r.TX, r.T)
+		value := rec.PredictedCLV(pm, r.Summary, 1)
+		risk, _ := churn.Combined{}.Risk(churn.Signals{PDead: 1 - pAlive})
+		level := o.Levels.Level(risk)
+		c := segment.Customer{
+			CLV: value, CLVPercentile: rec.CLVPercentile(value), HistoricCLV: 0, NetRevenue: r.AOV * (r.X + 1),
+			ChurnProbability: risk, ChurnLevel: level, Tier: "none",
+			RecencyDays: r.RecencyDays, TenureDays: r.T * rec.TimeUnitDays, Frequency: int(r.X), PurchaseDays: int(r.X) + 1,
+		}
+		cuts := segment.CutPoints{Recency: rec.RFM.Recency, Frequency: rec.RFM.Frequency, Monetary: rec.RFM.Monetary}
+		c.R, c.F, c.M = cuts.Score(c.RecencyDays, c.Frequency, r.AOV)
+		c.RFM = c.R + c.F + c.M
+		seg, _, _ := o.Rules.Decide(c, "", time.Time{}, o.AsOf)
+		if err := cw.Write([]string{r.ID, strconv.FormatFloat(r.X, 'f', -1, 64), f(r.TX), f(r.T), f(r.M), f(pAlive), f(exp),
+			f(value), f(risk), level, seg}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
