@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/testkit"
+	"github.com/clvstream/clvstream/pkg/event"
 )
 
 // readCSV returns the rows of a CSV file keyed by its first column with
@@ -111,7 +117,100 @@ func TestCDNOWBackfillReproducesPublishedSummary(t *testing.T) {
 	}
 	after, _ := e.changes()
 	if len(after) != len(changes) {
+		for _, c := range after[len(changes):] {
+			t.Logf("new record: %+v", c)
+		}
 		t.Fatalf("replay published %d new segment changes", len(after)-len(changes))
+	}
+
+	// The models fitted from the live state equal the fits of the published
+	// summary: BG/NBD (Fader, Hardie & Lee 2005) and MBG/NBD (the same CLI
+	// on the file) within 1e-3.
+	fitJSON := func(args ...string) batchReport {
+		var r batchReport
+		if err := json.Unmarshal(cli(t, append(append([]string{"fit", "--json"}, args...), e.sets()...)...), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	live := fitJSON("--from-redis", "--as-of", "1997-09-30", "--time-unit", "week", "--model", "bgnbd")
+	published := batchReport{}
+	published.Params.R, published.Params.Alpha, published.Params.A, published.Params.B, published.LogLikelihood = 0.2426, 4.4135, 0.7929, 2.4258, -9582.43
+	assertSameFit(t, "bgnbd live vs published", live, published)
+	liveM := fitJSON("--from-redis", "--as-of", "1997-09-30", "--time-unit", "week", "--model", "mbgnbd")
+	fileM := fitJSON("--input", "../../testdata/cdnow/cdnow_customers_summary_with_transactions.csv", "--model", "mbgnbd")
+	assertSameFit(t, "mbgnbd live vs file", liveM, fileM)
+	if liveM.NCustomers != 2357 || liveM.GammaGamma == nil || rel(liveM.GammaGamma.P, 6.25) > 1e-3 {
+		t.Fatalf("live fit: %+v", liveM)
+	}
+
+	// The service's fitter, asked for a refit, publishes a fitted model and
+	// every customer is re-scored under it (cause "model"); the change log
+	// stays consistent.
+	cli(t, append([]string{"model", "refit"}, e.sets()...)...)
+	stop = e.start(e.config(), "svc3")
+	var version int64
+	testkit.Eventually(t, 60*time.Second, "a fitted model", func() bool {
+		rec, err := model.NewStore(e.rdb, e.prefix).Current(context.Background())
+		if err == nil && rec != nil && rec.Fitted() {
+			version = rec.Version
+			return true
+		}
+		return false
+	})
+	testkit.Eventually(t, 60*time.Second, "every customer re-scored under the new model", func() bool {
+		for _, st := range e.states() {
+			if st.ModelVersion != version {
+				return false
+			}
+		}
+		return true
+	})
+	e.waitSettled(60 * time.Second)
+	stop()
+	per := e.checkChangeLog(e.states())
+	byModel := 0
+	for _, cs := range per {
+		for _, c := range cs {
+			if c.Cause == event.CauseModel && c.ModelVersion == fmt.Sprintf("mbgnbd-v%d", version) {
+				byModel++
+			}
+		}
+	}
+	if byModel == 0 {
+		t.Fatal("the new model moved no customer to another segment")
+	}
+	t.Logf("model v%d re-scored 2357 customers; %d changed segment (cause model)", version, byModel)
+}
+
+// batchReport is the JSON of `clvstream fit --json`.
+type batchReport struct {
+	Model  string `json:"model"`
+	Params struct {
+		R     float64 `json:"r"`
+		Alpha float64 `json:"alpha"`
+		A     float64 `json:"a"`
+		B     float64 `json:"b"`
+	} `json:"params"`
+	LogLikelihood float64 `json:"log_likelihood"`
+	NCustomers    int     `json:"n_customers"`
+	Converged     bool    `json:"converged"`
+	GammaGamma    *struct {
+		P, Q, V float64
+	} `json:"gamma_gamma"`
+}
+
+func rel(a, b float64) float64 { return math.Abs(a-b) / math.Abs(b) }
+
+func assertSameFit(t *testing.T, what string, got, want batchReport) {
+	t.Helper()
+	for _, p := range [][2]float64{{got.Params.R, want.Params.R}, {got.Params.Alpha, want.Params.Alpha}, {got.Params.A, want.Params.A}, {got.Params.B, want.Params.B}} {
+		if rel(p[0], p[1]) > 1e-3 {
+			t.Fatalf("%s: params %+v, want %+v (1e-3 relative)", what, got.Params, want.Params)
+		}
+	}
+	if rel(got.LogLikelihood, want.LogLikelihood) > 1e-3 {
+		t.Fatalf("%s: log-likelihood %v, want %v", what, got.LogLikelihood, want.LogLikelihood)
 	}
 }
 
@@ -141,5 +240,18 @@ func (e *env) waitSettled(timeout time.Duration) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// ... and every customer has been re-scored under the model in force.
+	testkit.Eventually(e.t, timeout, "model re-scoring complete", func() bool {
+		rec, err := model.NewStore(e.rdb, e.prefix).Current(ctx)
+		if err != nil || rec == nil {
+			return err == nil
+		}
+		for _, st := range e.states() {
+			if !st.Erased && st.ModelVersion != rec.Version {
+				return false
+			}
+		}
+		return true
+	})
 	e.waitApplied(timeout)
 }

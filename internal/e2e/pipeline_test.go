@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,50 @@ func TestStartupRefusesTopicsNotCoPartitioned(t *testing.T) {
 	if err := a.Run(ctx); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("run with a missing topic: %v", err)
 	}
+}
+
+// A customer whose net revenue swings across the high-value threshold
+// (1,000) every six hours of event time changes segment at most once per
+// dwell time (24h), and not at all while the swings stay inside the
+// hysteresis margin.
+func TestNoFlappingAroundAThreshold(t *testing.T) {
+	e := newEnv(t, 1)
+	stop := e.start(e.config(), "svc")
+	defer stop()
+	t0 := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)
+	money := func(typ event.Type, i int, amount string) event.Record {
+		return rec(typ, "flap", t0.Add(time.Duration(i)*6*time.Hour), func(r *event.Record) {
+			r.OrderID, r.Currency, r.Amount = fmt.Sprintf("o%d", i), "USD", amount
+			if typ == event.Refund {
+				r.OrderID, r.RefundID = "o0", fmt.Sprintf("r%d", i)
+			}
+		})
+	}
+	// 1,100 first; then refunds of 200 and purchases of 200 alternate:
+	// 900 (below 1,000 - 50) and 1,100, sixteen swings over four days.
+	e.produceRecords(money(event.Purchase, 0, "1100.00"))
+	e.waitApplied(30 * time.Second)
+	for i := 1; i <= 16; i++ {
+		if i%2 == 1 {
+			e.produceRecords(money(event.Refund, i, "200.00"))
+		} else {
+			e.produceRecords(money(event.Purchase, i, "200.00"))
+		}
+		e.waitApplied(30 * time.Second)
+	}
+	stop()
+	per := e.checkChangeLog(e.states())
+	cs := per["flap"]
+	if len(cs) < 2 {
+		t.Fatalf("changes %d: the swings should move the customer at least once after the first segment", len(cs))
+	}
+	for i := 1; i < len(cs); i++ {
+		if gap := cs[i].OccurredAt.Sub(cs[i-1].OccurredAt); gap < 24*time.Hour {
+			t.Fatalf("segment changed twice within %s: %s -> %s -> %s", gap, cs[i-1].PreviousSegment, cs[i-1].Segment, cs[i].Segment)
+		}
+	}
+	if len(cs) > 1+4 {
+		t.Fatalf("%d changes over 4 days of swings every 6 hours; dwell allows at most 5", len(cs))
+	}
+	t.Logf("16 swings in 4 days -> %d segment changes", len(cs))
 }
