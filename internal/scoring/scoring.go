@@ -181,7 +181,7 @@ func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *m
 	if st.Erased {
 		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
-	r, in := s.evaluate(st, now, pop, rec)
+	r, in := s.evaluate(st, now, pop, rec, nil)
 	since := time.Time{}
 	if st.Segment != "" {
 		since = time.UnixMilli(st.SegmentSince)
@@ -192,8 +192,11 @@ func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *m
 	return r
 }
 
-// evaluate computes every figure except the segment decision.
-func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec *model.Record) (Result, segment.Customer) {
+// evaluate computes every figure except the segment decision. With held
+// non-nil, the slow-moving value figures (predicted CLV, its percentile,
+// expected purchases) are taken from it instead of recomputed: the due-time
+// probes only look for churn, tier and segment changes.
+func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec *model.Record, held *Result) (Result, segment.Customer) {
 	f := st.Derive(now, s.cfg.EmailHalfLife)
 	major := s.cfg.MinorPerMajor
 	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: rec.Label()}
@@ -212,10 +215,14 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
 			pm := rec.PurchaseModel()
 			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
-			r.ExpectedPurchases = pm.ConditionalExpectedPurchases(s.cfg.ExpectedPurchasesHorizon.Hours()/24/u, sum.X, sum.TX, sum.T)
-			v := rec.PredictedCLV(pm, sum, marginRate)
-			r.PredictedCLV = v * major
-			r.CLVPercentile = rec.CLVPercentile(v)
+			if held != nil {
+				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
+			} else {
+				r.ExpectedPurchases = pm.ConditionalExpectedPurchases(s.cfg.ExpectedPurchasesHorizon.Hours()/24/u, sum.X, sum.TX, sum.T)
+				v := rec.PredictedCLV(pm, sum, marginRate)
+				r.PredictedCLV = v * major
+				r.CLVPercentile = rec.CLVPercentile(v)
+			}
 			cuts := segment.CutPoints{Recency: rec.RFM.Recency, Frequency: rec.RFM.Frequency, Monetary: rec.RFM.Monetary}
 			r.R, r.F, r.M = cuts.Score(f.RecencyDays, f.Frequency, sum.AOV)
 		} else {
@@ -291,7 +298,7 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 		}
 	}
 	changed := func(t time.Time) bool {
-		r, in := s.evaluate(st, t, pop, rec)
+		r, in := s.evaluate(st, t, pop, rec, &cur)
 		seg, _ := s.engine.Match(in, cur.Segment)
 		return seg != cur.Segment || r.ChurnLevel != cur.ChurnLevel || r.Tier != cur.Tier
 	}
