@@ -14,6 +14,7 @@ import (
 
 	"github.com/clvstream/clvstream/internal/api"
 	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
@@ -31,6 +32,7 @@ type App struct {
 	server  *api.Server
 	watcher *model.Watcher
 	fitter  *model.Fitter
+	kpis    *kpi.Job
 }
 
 // Clock is the service-wide scoring clock the fitter fits as of: the wall
@@ -86,6 +88,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	}
 	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
 	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, instance, log, mm)
+	a.kpis = kpi.NewJob(kpi.Config{}, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, instance, log, reg)
 	a.server = api.New(cfg.HTTP.Addr, reg, a, log)
 	return a, nil
 }
@@ -108,7 +111,7 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	runs := []func(context.Context) error{a.svc.Run, a.server.Run, a.watcher.Run, a.fitter.Run}
+	runs := []func(context.Context) error{a.svc.Run, a.server.Run, a.watcher.Run, a.fitter.Run, a.kpis.Run}
 	errs := make([]error, len(runs))
 	for i, run := range runs {
 		wg.Add(1)

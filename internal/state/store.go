@@ -345,3 +345,22 @@ func (s *Store) MaxWatermark(ctx context.Context) (int64, error) {
 	}
 	return max, iter.Err()
 }
+
+// partitionsKey holds the input partition count, written by the service at
+// start-up so that readers (the API) can find a customer's partition.
+func (s *Store) partitionsKey() string { return fmt.Sprintf("{%s:meta}:partitions", s.prefix) }
+
+// SetPartitions records the input partition count.
+func (s *Store) SetPartitions(ctx context.Context, n int) error {
+	return s.rdb.Set(ctx, s.partitionsKey(), n, 0).Err()
+}
+
+// Partitions returns the recorded input partition count (0 when the
+// service never started).
+func (s *Store) Partitions(ctx context.Context) (int, error) {
+	n, err := s.rdb.Get(ctx, s.partitionsKey()).Int()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return n, err
+}

@@ -96,6 +96,10 @@ func (s *Service) newWriter(topic string) *kafka.Writer {
 	}
 }
 
+// Partitioner returns the input partitioner (for finding a customer's
+// partition).
+func (s *Service) Partitioner() Partitioner { return s.part }
+
 // Ready reports whether the service owns at least one partition.
 func (s *Service) Ready() bool { return s.assigned.Load() > 0 }
 
@@ -139,6 +143,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.nParts = n
+	if err := s.d.Store.SetPartitions(ctx, n); err != nil {
+		return fmt.Errorf("record partition count in redis: %w", err)
+	}
 	start := kafka.FirstOffset
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset

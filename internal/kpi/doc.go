@@ -1,0 +1,22 @@
+// Package kpi computes the population figures of the customer base from the
+// stored states, the way the retention literature defines them, and shares
+// them between instances.
+//
+// Over a period [start, end] (the last Period before the scoring clock),
+// with "active" meaning a purchase within ActiveWindow before the instant:
+//
+//	retention rate = (active at end − new customers in the period) / active at start
+//	churn rate     = 1 − retention rate
+//
+// and over all customers: average order value (gross revenue per purchase
+// day), purchase frequency (purchase days per customer), repeat-purchase
+// rate (share of buyers with two or more purchase days), average historic
+// and predicted CLV, average churn risk, mean CSAT; the number of customers
+// per segment, churn level and loyalty tier; the distribution of predicted
+// CLV; and cohort retention: for each first-purchase month, the share of
+// the cohort that bought again in each following month.
+//
+// One instance at a time (a Redis lock) computes a Snapshot every Interval
+// and stores it in Redis; every instance reads the latest Snapshot to serve
+// the API and to export the same gauges (aggregate them with max, not sum).
+package kpi
