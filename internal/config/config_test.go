@@ -65,7 +65,8 @@ func TestLoadLayers(t *testing.T) {
 				eq(t, "scoring.default_margin", c.Scoring.DefaultMargin, 0.3)
 				eq(t, "scoring.email_half_life", c.Scoring.EmailHalfLife, 720*time.Hour)
 				eq(t, "scoring.churn_levels.high", c.Scoring.Churn.High, 0.6)
-				eq(t, "scoring.segments.loyal_days", c.Scoring.Segments.LoyalDays, 4)
+				eq(t, "scoring.replenishment_factor", c.Scoring.ReplenishmentFactor, 1.25)
+				eq(t, "model.kind", c.Model.Kind, "mbgnbd")
 				eq(t, "len(scoring.tiers)", len(c.Scoring.Tiers), 4)
 				eq(t, "log.level", c.Log.Level, "info")
 				eq(t, "log.format", c.Log.Format, "json")
@@ -297,9 +298,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 
 	// The same through Load: the problems of all layers together.
-	_, err := Load("", []string{"CLVSTREAM_LOG_LEVEL=loud"}, []string{"log.format=xml"})
+	_, err := Load("", []string{"CLVSTREAM_LOG_LEVEL=loud"}, []string{"log.format=xml", "kafka.brokers="})
 	if err == nil {
-		t.Fatal("Load succeeded without brokers")
+		t.Fatal("Load succeeded with an empty broker address")
 	}
 	for _, w := range []string{"kafka.brokers", "log.level", "log.format"} {
 		if !strings.Contains(err.Error(), w) {
