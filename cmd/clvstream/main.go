@@ -10,6 +10,7 @@
 //	clvstream score     per-customer predictions as CSV
 //	clvstream holdout   predicted versus actual repeat purchases in a holdout period
 //	clvstream model     show the model in force, or ask for a refit
+//	clvstream loadgen   synthetic traffic to real topics
 //	clvstream config validate FILE
 package main
 
@@ -48,6 +49,7 @@ commands:
   score      write per-customer predictions (p_alive, expected purchases, CLV, churn, segment) as CSV
   holdout    predicted versus actual repeat purchases in a holdout period, per calibration frequency
   model      model show: the model in force; model refit: ask the service for a refit now
+  loadgen    produce the demo's synthetic traffic (two simulated years) to your Kafka topics
   config     config validate FILE: list every problem of a config file
 
 run 'clvstream <command> -h' for the flags of a command.
@@ -80,6 +82,8 @@ func main() {
 		err = holdoutCmd(os.Args[2:])
 	case "model":
 		err = modelCmd(ctx, os.Args[2:])
+	case "loadgen":
+		err = loadgenCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -140,6 +144,22 @@ func demoCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return demo.Run(ctx, o, os.Stdout)
+}
+
+func loadgenCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("loadgen", flag.ExitOnError)
+	var o demo.LoadOptions
+	fs.IntVar(&o.Customers, "customers", 1000, "simulated customers")
+	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day (two simulated years in total)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	log, err := obs.NewLogger(cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	return demo.Load(ctx, cfg, o, log, os.Stderr)
 }
 
 func backfillCmd(ctx context.Context, args []string) error {

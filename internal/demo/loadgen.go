@@ -1,0 +1,42 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/clvstream/clvstream/internal/config"
+)
+
+// LoadOptions configure Load.
+type LoadOptions struct {
+	// Customers is the number of simulated customers.
+	Customers int
+	// DayEvery is the wall time per simulated day.
+	DayEvery time.Duration
+}
+
+// Load produces the demo's synthetic traffic (two simulated years ending
+// today, one day every DayEvery) to the Kafka topics of cfg, for load tests
+// and dashboards against a real deployment. It returns when the simulated
+// clock reaches today or ctx ends, and reports what it produced to out.
+func Load(ctx context.Context, cfg config.Config, o LoadOptions, log *zap.Logger, out io.Writer) error {
+	g := newGenerator(Options{Customers: o.Customers, DayEvery: o.DayEvery}, cfg)
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { defer close(done); g.run(ctx, log) }()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			fmt.Fprintf(out, "produced %d events up to %s in %s\n", g.produced(), g.simNow().Format("2006-01-02"), time.Since(start).Round(time.Second))
+			return ctx.Err()
+		case <-tick.C:
+			fmt.Fprintf(out, "[%s] %d events\n", g.simNow().Format("2006-01-02"), g.produced())
+		}
+	}
+}
