@@ -109,8 +109,12 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	path := fs.String("config", "", "YAML config file (see docs/configuration.md)")
 	var sets setFlags
 	fs.Var(&sets, "set", "override an option: --set kafka.brokers=host:9092 (repeatable)")
+	level := fs.String("log-level", "", "shorthand for --set log.level=LEVEL (debug, info, warn, error)")
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, err
+	}
+	if *level != "" {
+		sets = append(sets, "log.level="+*level)
 	}
 	return config.Load(*path, os.Environ(), sets)
 }
