@@ -87,6 +87,7 @@ func (c Config) WithDefaults() Config {
 	if c.ExpectedPurchasesHorizon == 0 {
 		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
 	}
+	c.ChurnWeights = c.ChurnWeights.WithDefaults()
 	if len(c.Tiers) == 0 {
 		c.Tiers = segment.DefaultTiers
 	}

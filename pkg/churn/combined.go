@@ -48,7 +48,8 @@ type Weights struct {
 	CSAT float64 `yaml:"csat"`
 }
 
-func (w Weights) withDefaults() Weights {
+// WithDefaults returns w with zero weights replaced by the defaults.
+func (w Weights) WithDefaults() Weights {
 	def := func(v *float64, d float64) {
 		if *v == 0 {
 			*v = d
@@ -79,7 +80,7 @@ type Combined struct{ W Weights }
 // Risk returns the churn probability and every factor, largest upward
 // contribution first.
 func (m Combined) Risk(s Signals) (float64, []Factor) {
-	w := m.W.withDefaults()
+	w := m.W.WithDefaults()
 	p := math.Min(math.Max(s.PDead, 1e-4), 1-1e-4)
 	base := math.Log(p / (1 - p))
 	factors := []Factor{{Name: "purchase_inactivity", Value: s.PDead, Contribution: base}}
