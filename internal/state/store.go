@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -288,17 +289,16 @@ func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 // reads with SCAN/HSCAN, so it does not block Redis, and sees a state as of
 // some instant during the walk.
 func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) error) error {
-	pattern := fmt.Sprintf("{%s:*}:customers", s.prefix)
-	iter := s.rdb.Scan(ctx, 0, pattern, 100).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
+	return s.scanKeys(ctx, fmt.Sprintf("{%s:*}:customers", s.prefix), func(key string) error {
 		var p int
 		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
-			continue
+			return nil // not a partition key of ours
 		}
 		hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
 		for hi.Next(ctx) {
-			hi.Next(ctx)
+			if !hi.Next(ctx) {
+				break
+			}
 			st := &customer.State{}
 			if err := json.Unmarshal([]byte(hi.Val()), st); err != nil {
 				return fmt.Errorf("decode state in %s: %w", key, err)
@@ -310,8 +310,31 @@ func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) err
 		if err := hi.Err(); err != nil {
 			return fmt.Errorf("scan %s: %w", key, err)
 		}
+		return nil
+	})
+}
+
+// scanKeys calls fn for every key matching pattern. On Redis Cluster it
+// scans every master (a SCAN only covers the node it is sent to).
+func (s *Store) scanKeys(ctx context.Context, pattern string, fn func(key string) error) error {
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 100).Iterator()
+		for iter.Next(ctx) {
+			if err := fn(iter.Val()); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
 	}
-	return iter.Err()
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex // fn is not required to be safe for concurrent use
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(ctx, c)
+		})
+	}
+	return scan(ctx, s.rdb)
 }
 
 // Scan returns a page of the stored states of partition p from cursor
@@ -336,14 +359,13 @@ func (s *Store) Scan(ctx context.Context, p int, cursor uint64, count int64) ([]
 // 0 when nothing was applied yet.
 func (s *Store) MaxWatermark(ctx context.Context) (int64, error) {
 	var max int64
-	iter := s.rdb.Scan(ctx, 0, fmt.Sprintf("{%s:*}:meta", s.prefix), 100).Iterator()
-	for iter.Next(ctx) {
-		v, err := s.rdb.HGet(ctx, iter.Val(), "wm").Int64()
-		if err == nil && v > max {
+	err := s.scanKeys(ctx, fmt.Sprintf("{%s:*}:meta", s.prefix), func(key string) error {
+		if v, err := s.rdb.HGet(ctx, key, "wm").Int64(); err == nil && v > max {
 			max = v
 		}
-	}
-	return max, iter.Err()
+		return nil
+	})
+	return max, err
 }
 
 // partitionsKey holds the input partition count, written by the service at
