@@ -184,19 +184,8 @@ func (f *Fitter) FitOnce(ctx context.Context, asOf time.Time) (Record, bool, err
 	if err != nil {
 		return rec, false, err
 	}
-	outcome := "published"
-	switch {
-	case !rec.Fitted() && cur.Fitted():
-		outcome = "baseline" // keep the fitted model rather than fall back
-	case !rec.Fitted():
-		outcome = "baseline"
-	case !rec.Converged:
-		outcome = "not_converged"
-	case cur.Fitted() && cur.Holdout != nil && rec.Holdout != nil && rec.Holdout.Error > cur.Holdout.Error+f.cfg.MaxHoldoutDegradation:
-		outcome = "holdout_worse"
-	}
+	outcome, publish := Gate(cur, &rec, f.cfg.MaxHoldoutDegradation)
 	f.m.Fits.WithLabelValues(outcome).Inc()
-	publish := outcome == "published" || (outcome == "baseline" && !cur.Fitted())
 	if !publish {
 		f.log.Warn("model fit not published", zap.String("outcome", outcome), zap.Bool("converged", rec.Converged), zap.Any("holdout", rec.Holdout))
 		return rec, false, nil
@@ -211,4 +200,21 @@ func (f *Fitter) FitOnce(ctx context.Context, asOf time.Time) (Record, bool, err
 		zap.Any("params", rec.Params), zap.Float64("log_likelihood", rec.LogLikelihood), zap.Any("holdout", rec.Holdout),
 		zap.Int("customers", rec.Customers), zap.Duration("took", time.Since(start)))
 	return rec, true, nil
+}
+
+// Gate decides whether a new fit replaces the model in force cur (nil when
+// none): a fitted model that converged and whose holdout error is not worse
+// than cur's by more than maxDegradation is published; a baseline record
+// is published only while no fitted model is in force. It returns the
+// outcome label (published, baseline, not_converged, holdout_worse).
+func Gate(cur, rec *Record, maxDegradation float64) (outcome string, publish bool) {
+	switch {
+	case !rec.Fitted():
+		return "baseline", !cur.Fitted()
+	case !rec.Converged:
+		return "not_converged", false
+	case cur.Fitted() && cur.Holdout != nil && rec.Holdout != nil && rec.Holdout.Error > cur.Holdout.Error+maxDegradation:
+		return "holdout_worse", false
+	}
+	return "published", true
 }
