@@ -116,10 +116,11 @@ type summary struct {
 	mu      sync.Mutex
 	segment map[string]string
 	changes int
+	others  map[string]int // tier changes and milestones by type
 	latest  []string
 }
 
-func newSummary() *summary { return &summary{segment: map[string]string{}} }
+func newSummary() *summary { return &summary{segment: map[string]string{}, others: map[string]int{}} }
 
 func (s *summary) consume(ctx context.Context, cfg config.Config, log *zap.Logger) {
 	r := kafka.NewReader(kafka.ReaderConfig{
@@ -137,6 +138,12 @@ func (s *summary) consume(ctx context.Context, cfg config.Config, log *zap.Logge
 		}
 		var c event.SegmentChange
 		if json.Unmarshal(m.Value, &c) != nil {
+			continue
+		}
+		if c.Type != event.SegmentChangeType {
+			s.mu.Lock()
+			s.others[c.Type]++
+			s.mu.Unlock()
 			continue
 		}
 		s.mu.Lock()
@@ -170,8 +177,8 @@ func (s *summary) print(out io.Writer, sim time.Time, produced int, dead float64
 	for _, n := range names {
 		parts = append(parts, fmt.Sprintf("%s %d", n, counts[n]))
 	}
-	fmt.Fprintf(out, "[%s] events %d | dead-lettered %.0f | segment changes %d\n  segments: %s\n",
-		sim.Format("2006-01-02"), produced, dead, s.changes, strings.Join(parts, " | "))
+	fmt.Fprintf(out, "[%s] events %d | dead-lettered %.0f | segment changes %d | tier changes %d | milestones %d\n  segments: %s\n",
+		sim.Format("2006-01-02"), produced, dead, s.changes, s.others[event.TierChangeType], s.others[event.MilestoneType], strings.Join(parts, " | "))
 	for _, l := range s.latest {
 		fmt.Fprintf(out, "    %s\n", l)
 	}
