@@ -193,6 +193,21 @@ func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *m
 	return r
 }
 
+// Snapshot is Score without the next-due time (the expensive part), for
+// population statistics.
+func (s *Scorer) Snapshot(st *customer.State, now time.Time, pop Population, rec *model.Record) Result {
+	if st.Erased {
+		return s.Score(st, now, pop, rec)
+	}
+	r, in := s.evaluate(st, now, pop, rec, nil)
+	since := time.Time{}
+	if st.Segment != "" {
+		since = time.UnixMilli(st.SegmentSince)
+	}
+	r.Segment, r.Reason, _ = s.engine.Decide(in, st.Segment, since, now)
+	return r
+}
+
 // evaluate computes every figure except the segment decision. With held
 // non-nil, the slow-moving value figures (predicted CLV, its percentile,
 // expected purchases) are taken from it instead of recomputed: the due-time
