@@ -20,19 +20,42 @@ type Readiness interface {
 	Ready(ctx context.Context) error
 }
 
-// Server is the operations HTTP server.
+// Server is the HTTP server: operations endpoints and, with NewAPI, the
+// /v1 query API.
 type Server struct {
-	srv *http.Server
-	log *zap.Logger
+	srv    *http.Server
+	log    *zap.Logger
+	routes []string
 }
 
-// New returns a server on addr.
+// New returns a server on addr with the operations endpoints only
+// (/healthz, /readyz, /metrics).
 func New(addr string, reg *prometheus.Registry, ready Readiness, log *zap.Logger) *Server {
+	s, _ := newServer(addr, reg, ready, nil, Auth{}, log) // no query API: nothing to fail
+	return s
+}
+
+// NewAPI returns a server on addr with the operations endpoints
+// (unauthenticated) and the /v1 query API answered by q and guarded by
+// auth. It fails when auth is enabled without a usable token.
+func NewAPI(addr string, reg *prometheus.Registry, ready Readiness, q Query, auth Auth, log *zap.Logger) (*Server, error) {
+	if q == nil {
+		return nil, errors.New("api: query service is required")
+	}
+	return newServer(addr, reg, ready, q, auth, log)
+}
+
+func newServer(addr string, reg *prometheus.Registry, ready Readiness, q Query, auth Auth, log *zap.Logger) (*Server, error) {
+	s := &Server{log: log}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		s.routes = append(s.routes, pattern)
+	}
+	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := ready.Ready(ctx); err != nil {
@@ -40,10 +63,39 @@ func New(addr string, reg *prometheus.Registry, ready Readiness, log *zap.Logger
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &Server{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, log: log}
+	}))
+	handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if q != nil {
+		guard, err := newAuthenticator(auth)
+		if err != nil {
+			return nil, err
+		}
+		v := &v1{q: q, log: log}
+		for _, rt := range v.routes() {
+			handle(rt.pattern, guard.wrap(rt.handler))
+		}
+		// Anything else under /v1/: a JSON 404 (or 405), after auth, so
+		// that an unauthenticated client learns nothing of the routes.
+		mux.Handle("/v1/", guard.wrap(unknownRoute(mux)))
+		if !auth.Enabled {
+			log.Warn("http.auth is off: the /v1 query API is open to anyone who can reach " + addr)
+		}
+	}
+	m := newHTTPMetrics(reg)
+	h := m.instrument(recoverPanics(mux, log))
+	s.srv = &http.Server{
+		Addr: addr, Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: zap.NewStdLog(log.Named("http")),
+	}
+	return s, nil
 }
+
+// Routes returns the patterns the server serves (method and path), in
+// registration order. The /v1/ fallback that answers unknown paths is not
+// a route.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // Run listens on the configured address and serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {

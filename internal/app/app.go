@@ -16,6 +16,7 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/query"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
@@ -89,7 +90,25 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
 	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, instance, log, mm)
 	a.kpis = kpi.NewJob(kpi.Config{}, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, instance, log, reg)
-	a.server = api.New(cfg.HTTP.Addr, reg, a, log)
+	if cfg.HTTP.Auth == "bearer" && len(cfg.HTTP.APITokens) == 0 {
+		_ = rdb.Close()
+		return nil, errors.New("http.api_tokens: the query API needs at least one bearer token (CLVSTREAM_HTTP_API_TOKENS=...), or set http.auth=none to serve it unauthenticated")
+	}
+	q, err := query.New(query.Deps{
+		Store: store, Partitioner: svc.Partitioner(), Scorer: scorer, Rules: rules,
+		Models: watcher, KPIs: a.kpis, Clock: a.Clock, Redis: rdb,
+		BaseCurrency: cfg.Input.BaseCurrency, MinorPerMajor: sc.MinorPerMajor,
+	})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	a.server, err = api.NewAPI(cfg.HTTP.Addr, reg, a, q, api.Auth{Enabled: cfg.HTTP.Auth == "bearer", Tokens: cfg.HTTP.APITokens}, log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+
 	return a, nil
 }
 

@@ -50,10 +50,18 @@ type Redis struct {
 	KeyPrefix string `yaml:"key_prefix"`
 }
 
-// HTTP configures the operations endpoint.
+// HTTP configures the HTTP endpoint: operations (/healthz, /readyz,
+// /metrics) and the query API (/v1).
 type HTTP struct {
 	// Addr is the listen address (default ":8080").
 	Addr string `yaml:"addr"`
+	// Auth protects /v1: bearer (default: a token from APITokens is
+	// required) or none (the demo).
+	Auth string `yaml:"auth"`
+	// APITokens are the accepted bearer tokens (at least 16 visible ASCII
+	// characters each); set them from a secret, e.g.
+	// CLVSTREAM_HTTP_API_TOKENS=token1,token2.
+	APITokens []string `yaml:"api_tokens"`
 }
 
 // Input configures decoding and validation of input events.
@@ -92,6 +100,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = ":8080"
+	}
+	if c.HTTP.Auth == "" {
+		c.HTTP.Auth = "bearer"
+	}
+	if len(c.HTTP.APITokens) == 0 {
+		c.HTTP.APITokens = nil // an empty list is no list
 	}
 	if c.Input.BaseCurrency == "" {
 		c.Input.BaseCurrency = "USD"
@@ -158,6 +172,14 @@ func (c Config) Validate() error {
 	}
 	if err := c.Scoring.Tiers.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.%w", err))
+	}
+	if c.HTTP.Auth != "bearer" && c.HTTP.Auth != "none" {
+		errs = append(errs, fmt.Errorf("http.auth: %q must be bearer or none", c.HTTP.Auth))
+	}
+	for i, tok := range c.HTTP.APITokens {
+		if len(tok) < 16 || strings.IndexFunc(tok, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			errs = append(errs, fmt.Errorf("http.api_tokens[%d]: tokens must be at least 16 visible ASCII characters (generate one with: openssl rand -hex 24)", i))
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -59,6 +59,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	cfg.Kafka.SessionTimeout = 6 * time.Second
 	cfg.Redis.Addr = mr.Addr()
 	cfg.HTTP.Addr = o.HTTPAddr
+	cfg.HTTP.Auth = "none" // the demo's API is open; production needs bearer tokens
 	cfg.Log.Level = "warn"
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -74,6 +74,7 @@ func (e *env) config() config.Config {
 	c.Redis.Addr = e.rdb.Options().Addr
 	c.Redis.KeyPrefix = e.prefix
 	c.HTTP.Addr = "127.0.0.1:0"
+	c.HTTP.Auth = "none"
 	c.Input.Rates = map[string]string{"EUR": "1.10"}
 	c.Log.Level = "info"
 	return c.WithDefaults()

@@ -111,7 +111,7 @@ func (e *env) assertMatchesReference(want map[string]*customer.State) map[string
 // startProcess runs `clvstream run` as a child process.
 func (e *env) startProcess(t *testing.T, extra ...string) *exec.Cmd {
 	t.Helper()
-	args := append([]string{"run", "--set", "http.addr=127.0.0.1:0", "--set", "kafka.batch_size=50",
+	args := append([]string{"run", "--set", "http.addr=127.0.0.1:0", "--set", "http.auth=none", "--set", "kafka.batch_size=50",
 		"--set", "kafka.flush_interval=20ms", "--set", "kafka.session_timeout=6s", "--set", "input.rates=EUR=1.10"}, e.sets()...)
 	args = append(args, extra...)
 	cmd := exec.Command(binary, args...)

@@ -1,0 +1,220 @@
+package query
+
+import (
+	"time"
+
+	"github.com/clvstream/clvstream/internal/kpi"
+	"github.com/clvstream/clvstream/internal/model"
+)
+
+// CustomerView is one customer scored as of ScoredAt. Money is a decimal
+// string in the base currency (CLV.Currency); probabilities are 0..1;
+// durations are in days. Figures are rounded to 4 decimals.
+type CustomerView struct {
+	CustomerID string `json:"customer_id"`
+	// Version is the stored state's version (the version of the last
+	// segment change published for the customer is at most this).
+	Version uint64 `json:"version"`
+	// Erased is always false in a view: erased customers are answered
+	// with ErrErased (HTTP 410) and no figures.
+	Erased bool `json:"erased"`
+	// ScoredAt is the instant the figures describe: the service clock, or
+	// the customer's latest fact when that is later (as the pipeline does).
+	ScoredAt     time.Time `json:"scored_at"`
+	ModelVersion string    `json:"model_version"`
+
+	CLV CLV `json:"clv"`
+	// CLVPercentile is the predicted CLV's percentile in the fitted
+	// population; null while no model is fitted.
+	CLVPercentile *float64 `json:"clv_percentile"`
+	// PAlive is the probability that the customer is still active (the
+	// purchase model, or 1 − the baseline recency risk); 0 without purchases.
+	PAlive float64 `json:"p_alive"`
+	// ExpectedPurchases over the next ExpectedPurchasesDays; null while no
+	// model is fitted.
+	ExpectedPurchases     *float64  `json:"expected_purchases"`
+	ExpectedPurchasesDays float64   `json:"expected_purchases_days"`
+	ChurnRisk             ChurnRisk `json:"churn_risk"`
+	Segment               Segment   `json:"segment"`
+	// LoyaltyTier is the tier by trailing-12-month spend ("none" without
+	// spend in that window).
+	LoyaltyTier string `json:"loyalty_tier"`
+	// RFM is null while no model (and so no cut points) is fitted.
+	RFM       *RFM      `json:"rfm"`
+	Purchases Purchases `json:"purchases"`
+	NextOrder NextOrder `json:"next_order"`
+	Support   Support   `json:"support"`
+	Email     Email     `json:"email"`
+}
+
+// CLV holds the value figures, as in the segment-change event.
+type CLV struct {
+	// Historic is the net revenue to date (purchases − refunds).
+	Historic string `json:"historic"`
+	// HistoricMargin is the net gross margin to date.
+	HistoricMargin string `json:"historic_margin"`
+	// Predicted is the predicted CLV over the model horizon (or the
+	// classic formula before the first fit).
+	Predicted string `json:"predicted"`
+	Currency  string `json:"currency"`
+}
+
+// ChurnRisk is the churn probability, its level and every factor that
+// contributed to it, largest upward contribution first.
+type ChurnRisk struct {
+	Probability float64  `json:"probability"`
+	Level       string   `json:"level"`
+	Factors     []Factor `json:"factors"`
+}
+
+// Factor is one churn signal: its value and its contribution in log-odds.
+type Factor struct {
+	Name         string  `json:"name"`
+	Contribution float64 `json:"contribution"`
+	Value        float64 `json:"value"`
+}
+
+// Segment is the customer's segment as published downstream, when they
+// entered it, and the decision of the rules as of ScoredAt.
+type Segment struct {
+	// Name is the segment last published for the customer.
+	Name string `json:"name"`
+	// Since is when the customer entered it (scoring clock); null when
+	// the customer was never scored by the pipeline.
+	Since *time.Time `json:"since"`
+	// Pending is the segment the rules decide as of ScoredAt when it
+	// differs from Name: the pipeline publishes the move at its next
+	// re-scoring of the customer (within the hour). Null otherwise.
+	Pending *string `json:"pending"`
+	// Reason is the rule of the decision as of ScoredAt and the values it
+	// looked at (or the minimum-dwell hold).
+	Reason Reason `json:"reason"`
+}
+
+// Reason names a rule and the values that decided it.
+type Reason struct {
+	Rule   string             `json:"rule"`
+	Values map[string]float64 `json:"values"`
+}
+
+// RFM are the quintile scores 1..5 and their sum.
+type RFM struct {
+	R     int `json:"r"`
+	F     int `json:"f"`
+	M     int `json:"m"`
+	Score int `json:"score"`
+}
+
+// Purchases summarises the purchase history as of ScoredAt.
+type Purchases struct {
+	// PurchaseDays counts distinct purchase days; Frequency the repeat
+	// days (PurchaseDays − 1).
+	PurchaseDays int `json:"purchase_days"`
+	Frequency    int `json:"frequency"`
+	// FirstPurchase and LastPurchase are UTC dates (YYYY-MM-DD), null
+	// without purchases.
+	FirstPurchase *string `json:"first_purchase"`
+	LastPurchase  *string `json:"last_purchase"`
+	RecencyDays   float64 `json:"recency_days"`
+	TenureDays    float64 `json:"tenure_days"`
+	// GrossRevenue, NetRevenue (after refunds), AverageOrderValue (gross
+	// per purchase day) and Trailing12MSpend (gross, last 365 days).
+	GrossRevenue      string `json:"gross_revenue"`
+	NetRevenue        string `json:"net_revenue"`
+	AverageOrderValue string `json:"average_order_value"`
+	Trailing12MSpend  string `json:"trailing_12m_spend"`
+}
+
+// NextOrder is the reorder rhythm of a repeat buyer.
+type NextOrder struct {
+	// AverageDaysBetweenOrders and ExpectedDate (UTC date) are null with
+	// fewer than two purchase days.
+	AverageDaysBetweenOrders *float64 `json:"average_days_between_orders"`
+	ExpectedDate             *string  `json:"expected_date"`
+	// ReplenishmentDue is set for a regular buyer who is overdue.
+	ReplenishmentDue bool `json:"replenishment_due"`
+}
+
+// Support summarises the support tickets.
+type Support struct {
+	OpenTickets         int      `json:"open_tickets"`
+	ReopenedTickets     int      `json:"reopened_tickets"`
+	ResolvedTickets     int      `json:"resolved_tickets"`
+	MeanResolutionHours float64  `json:"mean_resolution_hours"`
+	CSAT                *float64 `json:"csat"` // mean 1..5; null when none given
+}
+
+// Email is the email engagement: exponentially decayed counts.
+type Email struct {
+	Sends        float64 `json:"sends"`
+	Opens        float64 `json:"opens"`
+	Clicks       float64 `json:"clicks"`
+	HalfLifeDays float64 `json:"half_life_days"`
+}
+
+// SegmentsView lists the segment rules in order with their population in
+// the latest KPI snapshot.
+type SegmentsView struct {
+	Segments []SegmentInfo `json:"segments"`
+	// ErasedCustomers counts erased customers (segment "erased", assigned
+	// by the service, not by a rule); null without a snapshot.
+	ErasedCustomers *int `json:"erased_customers"`
+	// ComputedAt and AsOf are the snapshot's; null without a snapshot.
+	ComputedAt *time.Time `json:"computed_at"`
+	AsOf       *time.Time `json:"as_of"`
+}
+
+// SegmentInfo is one segment rule.
+type SegmentInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Order is the rule's position (1 is tried first); 0 for a segment
+	// that appears in the snapshot but not in this instance's rules.
+	Order int `json:"order"`
+	// Customers is the count in the latest snapshot; null without one.
+	Customers *int `json:"customers"`
+}
+
+// ModelView is the model record in force with its label.
+type ModelView struct {
+	// Label is the model version as published in segment changes.
+	Label string `json:"label"`
+	model.Record
+}
+
+// KPIView is the latest KPI snapshot without its cohorts (see
+// CohortsView). Money is in major units of Currency.
+type KPIView struct {
+	ComputedAt       time.Time      `json:"computed_at"`
+	AsOf             time.Time      `json:"as_of"`
+	ModelVersion     string         `json:"model_version"`
+	Currency         string         `json:"currency"`
+	Customers        int            `json:"customers"`
+	Prospects        int            `json:"prospects"`
+	Erased           int            `json:"erased"`
+	PeriodStart      time.Time      `json:"period_start"`
+	ActiveAtStart    int            `json:"active_at_start"`
+	ActiveAtEnd      int            `json:"active_at_end"`
+	NewCustomers     int            `json:"new_customers"`
+	RetentionRate    float64        `json:"retention_rate"`
+	ChurnRate        float64        `json:"churn_rate"`
+	AverageOrder     float64        `json:"average_order_value"`
+	PurchaseFreq     float64        `json:"purchase_frequency"`
+	RepeatRate       float64        `json:"repeat_purchase_rate"`
+	AverageCLV       float64        `json:"average_predicted_clv"`
+	AverageHistoric  float64        `json:"average_historic_clv"`
+	AverageChurnRisk float64        `json:"average_churn_risk"`
+	CSAT             float64        `json:"csat_average"`
+	CSATCustomers    int            `json:"csat_customers"`
+	Segments         map[string]int `json:"segments"`
+	ChurnLevels      map[string]int `json:"churn_levels"`
+	Tiers            map[string]int `json:"tiers"`
+	CLV              []kpi.Bucket   `json:"clv_distribution"`
+}
+
+// CohortsView is the monthly first-purchase cohorts of the latest snapshot.
+type CohortsView struct {
+	ComputedAt time.Time    `json:"computed_at"`
+	AsOf       time.Time    `json:"as_of"`
+	Cohorts    []kpi.Cohort `json:"cohorts"`
+}
