@@ -89,7 +89,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	}
 	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
 	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, instance, log, mm)
-	a.kpis = kpi.NewJob(kpi.Config{}, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, instance, log, reg)
+	a.kpis = kpi.NewJob(cfg.KPI, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, instance, log, reg)
 	if cfg.HTTP.Auth == "bearer" && len(cfg.HTTP.APITokens) == 0 {
 		_ = rdb.Close()
 		return nil, errors.New("http.api_tokens: the query API needs at least one bearer token (CLVSTREAM_HTTP_API_TOKENS=...), or set http.auth=none to serve it unauthenticated")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/stream"
@@ -23,6 +25,12 @@ import (
 type Config struct {
 	// Kafka is the pipeline: brokers, group, topics, batching, timing.
 	Kafka stream.Config `yaml:"kafka"`
+	// KafkaSecurity secures the Kafka connections: TLS and SASL. It is a
+	// top-level section rather than kafka.tls and kafka.sasl because the
+	// kafka section is the pipeline's own stream.Config, which knows
+	// nothing about how connections are made; internal/connect turns this
+	// section into the dialer and transport the pipeline is given.
+	KafkaSecurity KafkaSecurity `yaml:"kafka_security"`
 	// Redis is the state store.
 	Redis Redis `yaml:"redis"`
 	// HTTP serves /healthz, /readyz and /metrics.
@@ -33,14 +41,73 @@ type Config struct {
 	Scoring scoring.Config `yaml:"scoring"`
 	// Model configures the fitted population models.
 	Model model.Config `yaml:"model"`
+	// KPI configures the population KPI snapshots.
+	KPI kpi.Config `yaml:"kpi"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
 }
 
+// KafkaSecurity configures TLS and SASL for every Kafka connection: the
+// consumer group and readers, the writers and the admin client.
+type KafkaSecurity struct {
+	TLS  KafkaTLS  `yaml:"tls"`
+	SASL KafkaSASL `yaml:"sasl"`
+}
+
+// KafkaTLS configures TLS to the brokers.
+type KafkaTLS struct {
+	// Enabled turns TLS on (default off: plaintext).
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of the CAs that sign the brokers'
+	// certificates; empty trusts the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the PEM client certificate and private key
+	// (mutual TLS); both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// InsecureSkipVerify accepts any broker certificate. Tests only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// SASL mechanisms of kafka_security.sasl.mechanism.
+const (
+	SASLNone        = "none"
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+)
+
+// KafkaSASL configures SASL authentication to the brokers.
+type KafkaSASL struct {
+	// Mechanism is none (default), plain, scram-sha-256 or scram-sha-512.
+	Mechanism string `yaml:"mechanism"`
+	// Username and Password are the SASL credentials; pass the password
+	// from a secret (CLVSTREAM_KAFKA_SECURITY_SASL_PASSWORD).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// Redis modes of redis.mode.
+const (
+	RedisStandalone = "standalone"
+	RedisCluster    = "cluster"
+	RedisSentinel   = "sentinel"
+)
+
 // Redis configures the Redis connection.
 type Redis struct {
-	// Addr is host:port of the Redis server (default localhost:6379).
+	// Mode is standalone (default: one server at Addr), cluster (Redis
+	// Cluster, seed nodes in Addrs) or sentinel (the master MasterName,
+	// found through the sentinels in Addrs).
+	Mode string `yaml:"mode"`
+	// Addr is host:port of the Redis server (default localhost:6379);
+	// standalone mode only.
 	Addr string `yaml:"addr"`
+	// Addrs are the cluster seed nodes or the sentinels (host:port each);
+	// cluster and sentinel modes only.
+	Addrs []string `yaml:"addrs"`
+	// MasterName is the name the sentinels monitor; sentinel mode only.
+	MasterName string `yaml:"master_name"`
 	// Username and Password authenticate (Redis ACL); empty for none.
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
@@ -48,6 +115,19 @@ type Redis struct {
 	DB int `yaml:"db"`
 	// KeyPrefix prefixes every key (default "clv").
 	KeyPrefix string `yaml:"key_prefix"`
+	// TLS configures TLS to Redis (and to the sentinels).
+	TLS RedisTLS `yaml:"tls"`
+}
+
+// RedisTLS configures TLS to Redis.
+type RedisTLS struct {
+	// Enabled turns TLS on (default off).
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of the CAs that sign the servers'
+	// certificates; empty trusts the system roots.
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify accepts any server certificate. Tests only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // HTTP configures the HTTP endpoint: operations (/healthz, /readyz,
@@ -85,15 +165,34 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json (default) or console.
 	Format string `yaml:"format"`
+	// HashCustomerIDs logs customer ids only as a hash (the first 16 hex
+	// digits of their SHA-256), never in clear; nil means the default,
+	// true. A pointer because false must be distinguishable from unset.
+	// Read it with HashCustomers.
+	HashCustomerIDs *bool `yaml:"hash_customer_ids"`
 }
+
+// HashCustomers reports whether logs carry customer ids hashed (the
+// default) rather than in clear.
+func (l Log) HashCustomers() bool { return l.HashCustomerIDs == nil || *l.HashCustomerIDs }
 
 // WithDefaults returns c with zero values replaced by defaults.
 func (c Config) WithDefaults() Config {
 	c.Kafka = c.Kafka.WithDefaults()
 	c.Scoring = c.Scoring.WithDefaults()
 	c.Model = c.Model.WithDefaults()
+	c.KPI = c.KPI.WithDefaults()
+	if c.KafkaSecurity.SASL.Mechanism == "" {
+		c.KafkaSecurity.SASL.Mechanism = SASLNone
+	}
+	if c.Redis.Mode == "" {
+		c.Redis.Mode = RedisStandalone
+	}
 	if c.Redis.Addr == "" {
 		c.Redis.Addr = "localhost:6379"
+	}
+	if len(c.Redis.Addrs) == 0 {
+		c.Redis.Addrs = nil // an empty list is no list
 	}
 	if c.Redis.KeyPrefix == "" {
 		c.Redis.KeyPrefix = "clv"
@@ -121,6 +220,10 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
+	}
+	if c.Log.HashCustomerIDs == nil {
+		hash := true
+		c.Log.HashCustomerIDs = &hash
 	}
 	return c
 }
@@ -170,6 +273,9 @@ func (c Config) Validate() error {
 	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.KPI.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Scoring.Tiers.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.%w", err))
 	}
@@ -189,7 +295,95 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "console" {
 		errs = append(errs, fmt.Errorf("log.format: %q must be json or console", c.Log.Format))
 	}
+	errs = append(errs, c.KafkaSecurity.validate()...)
+	errs = append(errs, c.Redis.validate()...)
 	return errors.Join(errs...)
+}
+
+// validate checks the Kafka TLS and SASL options.
+func (k KafkaSecurity) validate() []error {
+	var errs []error
+	t := k.TLS
+	if !t.Enabled {
+		var set []string
+		for _, o := range []struct {
+			name string
+			set  bool
+		}{{"ca_file", t.CAFile != ""}, {"cert_file", t.CertFile != ""}, {"key_file", t.KeyFile != ""}, {"insecure_skip_verify", t.InsecureSkipVerify}} {
+			if o.set {
+				set = append(set, "kafka_security.tls."+o.name)
+			}
+		}
+		if len(set) > 0 {
+			errs = append(errs, fmt.Errorf("kafka_security.tls.enabled: is false, so %s would be ignored; set kafka_security.tls.enabled: true, or remove them", strings.Join(set, ", ")))
+		}
+	}
+	if t.CertFile != "" && t.KeyFile == "" {
+		errs = append(errs, errors.New("kafka_security.tls.key_file: required with kafka_security.tls.cert_file (the client certificate's private key, PEM)"))
+	}
+	if t.KeyFile != "" && t.CertFile == "" {
+		errs = append(errs, errors.New("kafka_security.tls.cert_file: required with kafka_security.tls.key_file (the client certificate, PEM)"))
+	}
+	s := k.SASL
+	switch s.Mechanism {
+	case SASLNone:
+		if s.Username != "" || s.Password != "" {
+			errs = append(errs, errors.New("kafka_security.sasl.mechanism: is none, so kafka_security.sasl.username and password would be ignored; set the mechanism to plain, scram-sha-256 or scram-sha-512, or remove the credentials"))
+		}
+	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
+		if s.Username == "" {
+			errs = append(errs, fmt.Errorf("kafka_security.sasl.username: required with kafka_security.sasl.mechanism %s; set it (CLVSTREAM_KAFKA_SECURITY_SASL_USERNAME)", s.Mechanism))
+		}
+		if s.Password == "" {
+			errs = append(errs, fmt.Errorf("kafka_security.sasl.password: required with kafka_security.sasl.mechanism %s; pass it from a secret: CLVSTREAM_KAFKA_SECURITY_SASL_PASSWORD=...", s.Mechanism))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("kafka_security.sasl.mechanism: %q must be none, plain, scram-sha-256 or scram-sha-512", s.Mechanism))
+	}
+	return errs
+}
+
+// validate checks the Redis topology and TLS options.
+func (r Redis) validate() []error {
+	var errs []error
+	switch r.Mode {
+	case RedisStandalone:
+		if len(r.Addrs) > 0 {
+			errs = append(errs, errors.New("redis.addrs: only used with redis.mode cluster or sentinel; standalone connects to redis.addr (set redis.mode, or move the address to redis.addr)"))
+		}
+	case RedisCluster:
+		if len(r.Addrs) == 0 {
+			errs = append(errs, errors.New(`redis.addrs: redis.mode cluster needs the seed nodes, e.g. ["redis-0:6379", "redis-1:6379"]`))
+		}
+		if r.DB != 0 {
+			errs = append(errs, fmt.Errorf("redis.db: %d, but Redis Cluster has only database 0; remove redis.db", r.DB))
+		}
+	case RedisSentinel:
+		if len(r.Addrs) == 0 {
+			errs = append(errs, errors.New(`redis.addrs: redis.mode sentinel needs the sentinel addresses, e.g. ["sentinel-0:26379", "sentinel-1:26379", "sentinel-2:26379"]`))
+		}
+		if r.MasterName == "" {
+			errs = append(errs, errors.New("redis.master_name: required with redis.mode sentinel: the name the sentinels monitor (sentinel monitor NAME ...), e.g. mymaster"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("redis.mode: %q must be standalone, cluster or sentinel", r.Mode))
+	}
+	if r.MasterName != "" && r.Mode != RedisSentinel {
+		errs = append(errs, fmt.Errorf("redis.master_name: only used with redis.mode sentinel (redis.mode is %s); remove it or set redis.mode: sentinel", r.Mode))
+	}
+	for i, a := range r.Addrs {
+		host, port, err := net.SplitHostPort(a)
+		if _, perr := strconv.ParseUint(port, 10, 16); err != nil || host == "" || perr != nil {
+			errs = append(errs, fmt.Errorf("redis.addrs[%d]: %q must be host:port, e.g. redis-0:6379", i, a))
+		}
+	}
+	if r.DB < 0 {
+		errs = append(errs, fmt.Errorf("redis.db: %d must not be negative", r.DB))
+	}
+	if !r.TLS.Enabled && (r.TLS.CAFile != "" || r.TLS.InsecureSkipVerify) {
+		errs = append(errs, errors.New("redis.tls.enabled: is false, so redis.tls.ca_file and redis.tls.insecure_skip_verify would be ignored; set redis.tls.enabled: true, or remove them"))
+	}
+	return errs
 }
 
 // Load reads the YAML file (if path is not empty), applies CLVSTREAM_*
@@ -295,6 +489,14 @@ func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
 }
 
 func setLeaf(v reflect.Value, s string) error {
+	if v.Kind() == reflect.Pointer {
+		p := reflect.New(v.Type().Elem())
+		if err := setLeaf(p.Elem(), s); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	}
 	if v.Type() == reflect.TypeOf(time.Duration(0)) {
 		d, err := time.ParseDuration(s)
 		if err != nil {

@@ -200,6 +200,7 @@ func (g *gauges) set(s *Snapshot) {
 	for _, b := range s.CLV {
 		g.clv.WithLabelValues(strconv.FormatFloat(b.LE, 'f', -1, 64)).Set(float64(b.Count))
 	}
+	g.clv.WithLabelValues("+Inf").Set(float64(s.Customers)) // every customer: the histogram convention
 	g.cohort.Reset()
 	for _, c := range s.Cohorts {
 		for k, r := range c.Retention {

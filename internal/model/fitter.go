@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,6 +103,8 @@ func (m *Metrics) observe(r *Record) {
 	m.LogLik.Set(r.LogLikelihood)
 	if r.Holdout != nil {
 		m.HoldoutError.Set(r.Holdout.Error)
+	} else {
+		m.HoldoutError.Set(math.NaN()) // this model has no holdout check
 	}
 }
 
@@ -117,6 +120,9 @@ type Fitter struct {
 	m             *Metrics
 	// check is how often the lock and refit requests are checked.
 	check time.Duration
+	// lastAttempt is when this instance last fitted, published or not, so
+	// a rejected fit is not retried before RefitInterval.
+	lastAttempt time.Time
 }
 
 // NewFitter returns a fitter. clock returns the instant to fit as of (the
@@ -157,9 +163,10 @@ func (f *Fitter) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !requested && cur != nil && time.Since(cur.FittedAt) < f.cfg.RefitInterval {
+	if !requested && cur != nil && (time.Since(cur.FittedAt) < f.cfg.RefitInterval || time.Since(f.lastAttempt) < f.cfg.RefitInterval) {
 		return nil
 	}
+	f.lastAttempt = time.Now()
 	_, _, err = f.FitOnce(ctx, f.clock(ctx))
 	return err
 }

@@ -23,6 +23,9 @@ type Metrics struct {
 	Rescored       *prometheus.CounterVec
 	TierChanges    *prometheus.CounterVec
 	Milestones     prometheus.Counter
+	RelayErrors    prometheus.Counter
+	KafkaErrors    *prometheus.CounterVec
+	Partitions     prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -91,11 +94,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "clvstream_milestones_total",
 			Help: "Cumulative-spend milestones published.",
 		}),
+		RelayErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_relay_errors_total",
+			Help: "Failed outbox relay rounds (produce or outbox delete); the round is retried.",
+		}),
+		KafkaErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_kafka_errors_total",
+			Help: "Failed Kafka operations by op (fetch, join, dead_letter, commit_offsets).",
+		}, []string{"op"}),
+		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "clvstream_input_partitions",
+			Help: "Partition count of the input topics (every instance exports it).",
+		}),
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
-		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones)
+		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions)
 	for _, r := range event.Reasons {
 		m.DeadLetters.WithLabelValues(string(r))
+	}
+	for _, op := range []string{"claim", "load", "commit", "due", "scan"} {
+		m.RedisErrors.WithLabelValues(op)
+	}
+	for _, op := range []string{"fetch", "join", "dead_letter", "commit_offsets"} {
+		m.KafkaErrors.WithLabelValues(op)
 	}
 	return m
 }

@@ -21,6 +21,7 @@ func (t *task) relayLoop(ctx context.Context) {
 		wait := time.Second
 		switch {
 		case err != nil && ctx.Err() == nil:
+			t.s.d.Metrics.RelayErrors.Inc()
 			t.log.Warn("outbox relay failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
 			wait = backoff
 			backoff = min(2*backoff, 10*time.Second)

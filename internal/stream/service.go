@@ -143,9 +143,15 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.nParts = n
+	if prev, err := s.d.Store.Partitions(ctx); err != nil {
+		return fmt.Errorf("read partition count from redis: %w", err)
+	} else if prev != 0 && prev != n {
+		return fmt.Errorf("input topics have %d partitions but the state in Redis was built with %d: customers would move between partitions and their state would split; keep the partition count (or rebuild the state by replaying into a new redis.key_prefix)", n, prev)
+	}
 	if err := s.d.Store.SetPartitions(ctx, n); err != nil {
 		return fmt.Errorf("record partition count in redis: %w", err)
 	}
+	s.d.Metrics.Partitions.Set(float64(n))
 	start := kafka.FirstOffset
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -174,6 +180,7 @@ func (s *Service) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
+			s.d.Metrics.KafkaErrors.WithLabelValues("join").Inc()
 			s.log.Warn("consumer group join failed; retrying", zap.Error(err))
 			select {
 			case <-ctx.Done():

@@ -114,7 +114,16 @@ loop:
 			}
 			t.observeLag()
 		}
-		if errors.Is(runErr, state.ErrFenced) || errors.Is(runErr, state.ErrOffsetConflict) {
+		if errors.Is(runErr, state.ErrOffsetConflict) {
+			// Our own commit was applied but its reply was lost (or the
+			// stored offsets moved otherwise): reload the checkpoint and
+			// go on; records below the stored offsets are skipped.
+			t.log.Warn("stored offsets moved; reloading the checkpoint", zap.Error(runErr))
+			if runErr = t.claim(ctx); runErr != nil {
+				break loop
+			}
+		}
+		if errors.Is(runErr, state.ErrFenced) {
 			break loop
 		}
 		if runErr != nil {
@@ -202,6 +211,7 @@ func (t *task) startReader(ctx context.Context, topic string) {
 				if ctx.Err() != nil {
 					return
 				}
+				t.s.d.Metrics.KafkaErrors.WithLabelValues("fetch").Inc()
 				t.log.Warn("fetch failed; retrying", zap.String("topic", topic), zap.Error(err))
 				select {
 				case <-ctx.Done():
@@ -333,6 +343,7 @@ func (t *task) flush(ctx context.Context) error {
 	}
 
 	if err := t.deadLetter(ctx, dead); err != nil {
+		t.s.d.Metrics.KafkaErrors.WithLabelValues("dead_letter").Inc()
 		t.maxEv = prevMax
 		return err
 	}
@@ -392,18 +403,23 @@ func clip(s string) string {
 	return s
 }
 
-// transition is a committed segment change, for metrics.
+// transition is a committed change for metrics: a segment change (from,
+// to, cause), or a tier change and milestones.
 type transition struct {
-	from, to string
-	cause    event.Cause
+	from, to   string
+	cause      event.Cause
+	tier       [2]string
+	milestones int
 }
 
 // scored is the outcome of re-scoring one customer.
 type scored struct {
-	write  bool                 // the state must be written
-	due    int64                // next due time (Unix ms), 0 for none
-	out    []state.OutboxRecord // segment change, tier change, milestones
-	change *transition          // the segment change, if any
+	write      bool                 // the state must be written
+	due        int64                // next due time (Unix ms), 0 for none
+	out        []state.OutboxRecord // segment change, tier change, milestones
+	change     *transition          // the segment change, if any
+	tier       [2]string            // previous and new tier of a published tier change
+	milestones int                  // milestones published
 }
 
 // score re-scores st as of now (or the customer's latest fact, if later)
@@ -471,7 +487,7 @@ func (t *task) score(st *customer.State, now time.Time, cause event.Cause, facts
 				TrailingYearSpend: money(res.Features.T12M), Currency: cur,
 			})
 			out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
-			t.s.d.Metrics.TierChanges.WithLabelValues(st.Tier, res.Tier).Inc()
+			out.tier = [2]string{st.Tier, res.Tier}
 		}
 		st.Tier = res.Tier
 	}
@@ -482,7 +498,7 @@ func (t *task) score(st *customer.State, now time.Time, cause event.Cause, facts
 			Threshold: th, CumulativeSpend: money(res.HistoricCLV), Currency: cur, OccurredAt: now,
 		})
 		out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
-		t.s.d.Metrics.Milestones.Inc()
+		out.milestones++
 	}
 	st.ScoredNet = res.HistoricCLV
 	st.ModelVersion = recVersion
@@ -498,6 +514,9 @@ func (t *task) addScored(b *state.Batch, st *customer.State, sc scored, trs *[]t
 	b.Outbox = append(b.Outbox, sc.out...)
 	if sc.change != nil {
 		*trs = append(*trs, *sc.change)
+	}
+	if sc.tier[1] != "" || sc.milestones > 0 {
+		*trs = append(*trs, transition{tier: sc.tier, milestones: sc.milestones})
 	}
 }
 
@@ -588,11 +607,14 @@ func (t *task) rescore(ctx context.Context, states []*customer.State, now time.T
 	}
 	batch := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.maxEv}
 	var transitions []transition
+	changed := 0
 	for _, st := range states {
 		prevVersion := st.Version
 		sc := t.score(st, now, cause, false)
 		t.addScored(&batch, st, sc, &transitions)
-		t.s.d.Metrics.Rescored.WithLabelValues(string(cause), strconv.FormatBool(sc.change != nil)).Inc()
+		if sc.change != nil {
+			changed++
+		}
 		if !sc.write {
 			st.Version = prevVersion
 		}
@@ -601,6 +623,8 @@ func (t *task) rescore(ctx context.Context, states []*customer.State, now time.T
 		return err
 	}
 	t.observeTransitions(transitions)
+	t.s.d.Metrics.Rescored.WithLabelValues(string(cause), "true").Add(float64(changed))
+	t.s.d.Metrics.Rescored.WithLabelValues(string(cause), "false").Add(float64(len(states) - changed))
 	return nil
 }
 
@@ -644,13 +668,25 @@ func (t *task) commitKafka(offs map[string]state.OffsetRange) {
 		m[topic] = map[int]int64{t.p: r.To}
 	}
 	if err := t.gen.CommitOffsets(m); err != nil {
+		t.s.d.Metrics.KafkaErrors.WithLabelValues("commit_offsets").Inc()
 		t.log.Debug("kafka offset commit failed (Redis offsets are authoritative)", zap.Error(err))
 	}
 }
 
+// observeTransitions counts committed changes (after the commit, so a
+// retried batch is not counted twice).
 func (t *task) observeTransitions(trs []transition) {
+	m := t.s.d.Metrics
 	for _, tr := range trs {
-		t.s.d.Metrics.SegmentChanges.WithLabelValues(tr.from, tr.to, string(tr.cause)).Inc()
+		switch {
+		case tr.cause != "":
+			m.SegmentChanges.WithLabelValues(tr.from, tr.to, string(tr.cause)).Inc()
+		default:
+			if tr.tier[1] != "" {
+				m.TierChanges.WithLabelValues(tr.tier[0], tr.tier[1]).Inc()
+			}
+			m.Milestones.Add(float64(tr.milestones))
+		}
 	}
 }
 
