@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: build demo test test-unit vet bench services-up services-down clean
+.PHONY: build demo test test-unit vet deploy-check bench services-up services-down clean
 
 build:
 	$(GO) build -o bin/clvstream ./cmd/clvstream
@@ -20,9 +20,15 @@ vet:
 test-unit:
 	$(GO) test -count=1 $(PKGS)
 
+# Deployment files: the Helm chart with a real helm (scripts/helm.sh builds
+# it into .cache/bin on the first run) and docker-compose.yml, without Docker.
+deploy-check:
+	scripts/helm.sh
+	$(GO) test -count=1 ./deployments/composecheck/
+
 # Full suite: starts real Redis and a real Apache Kafka broker (KRaft) from
 # scripts/, runs every tier against them, stops them again.
-test: vet
+test: vet deploy-check
 	@scripts/services.sh up
 	@set -a; eval "$$(scripts/services.sh env)"; export CLV_TEST_REQUIRE_SERVICES=1; \
 	$(GO) test -count=1 -timeout 40m $(PKGS); rc=$$?; \

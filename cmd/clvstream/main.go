@@ -25,11 +25,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/clvstream/clvstream/internal/app"
 	"github.com/clvstream/clvstream/internal/backfill"
 	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/demo"
 	"github.com/clvstream/clvstream/internal/export"
 	"github.com/clvstream/clvstream/internal/obs"
@@ -163,6 +162,9 @@ func loadgenCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, o.Transport, err = connect.Kafka(cfg.KafkaSecurity); err != nil {
+		return err
+	}
 	return demo.Load(ctx, cfg, o, log, os.Stderr)
 }
 
@@ -193,7 +195,11 @@ func backfillCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pub := backfill.NewPublisher(cfg.Kafka.Brokers, cfg.Kafka.Topics.Purchases, part)
+	_, transport, err := connect.Kafka(cfg.KafkaSecurity)
+	if err != nil {
+		return err
+	}
+	pub := backfill.NewPublisher(cfg.Kafka.Brokers, cfg.Kafka.Topics.Purchases, part, transport)
 	start := time.Now()
 	n, err := backfill.Parse(f, o, func(r event.Record) error { return pub.Add(ctx, r) })
 	if cerr := pub.Close(ctx); err == nil {
@@ -229,7 +235,10 @@ func exportCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", *asOf)
 		}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	rdb, err := connect.Redis(cfg.Redis)
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
 	per := 1.0

@@ -10,11 +10,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/clvstream/clvstream/internal/backfill"
 	"github.com/clvstream/clvstream/internal/batch"
 	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/pkg/event"
@@ -76,7 +75,10 @@ func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd tim
 		if asOf.IsZero() {
 			asOf = time.Now().UTC().Truncate(24 * time.Hour)
 		}
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+		rdb, err := connect.Redis(cfg.Redis)
+		if err != nil {
+			return nil, asOf, err
+		}
 		defer rdb.Close()
 		exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
 		rows, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp))
@@ -216,7 +218,10 @@ func modelCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	rdb, err := connect.Redis(cfg.Redis)
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	store := model.NewStore(rdb, cfg.Redis.KeyPrefix)
 	if args[0] == "refit" {

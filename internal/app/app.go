@@ -14,6 +14,7 @@ import (
 
 	"github.com/clvstream/clvstream/internal/api"
 	"github.com/clvstream/clvstream/internal/config"
+	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/query"
@@ -27,7 +28,7 @@ import (
 type App struct {
 	cfg     config.Config
 	log     *zap.Logger
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	store   *state.Store
 	svc     *stream.Service
 	server  *api.Server
@@ -72,7 +73,15 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	rdb, err := connect.Redis(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	dialer, transport, err := connect.Kafka(cfg.KafkaSecurity)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	store := state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease)
 	host, _ := os.Hostname()
 	instance := fmt.Sprintf("%s/%d", host, os.Getpid())
@@ -81,7 +90,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	watcher := model.NewWatcher(models, 5*time.Second, log, mm)
 	svc, err := stream.New(cfg.Kafka, stream.Deps{
 		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scorer, Decoder: dec, Models: watcher,
-		InstanceID: instance,
+		InstanceID: instance, Dialer: dialer, Transport: transport,
 	})
 	if err != nil {
 		_ = rdb.Close()

@@ -199,10 +199,11 @@ type Publisher struct {
 }
 
 // NewPublisher returns a publisher to topic on brokers, partitioning keys
-// with balancer (the service's partitioner).
-func NewPublisher(brokers []string, topic string, balancer kafka.Balancer) *Publisher {
+// with balancer (the service's partitioner); transport carries TLS and SASL
+// (nil: plaintext).
+func NewPublisher(brokers []string, topic string, balancer kafka.Balancer, transport kafka.RoundTripper) *Publisher {
 	return &Publisher{w: &kafka.Writer{
-		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: balancer,
+		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: balancer, Transport: transport,
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 10 * time.Millisecond,
 		MaxAttempts: 10,
 	}}

@@ -403,3 +403,151 @@ func eq[T any](t *testing.T, what string, got, want T) {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
 }
+
+// The security and topology options: defaults, and every layer reaches
+// them (the bool with a true default included).
+func TestSecurityOptions(t *testing.T) {
+	c, err := Load("", nil, []string{"kafka.brokers=a:9092"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "kafka_security.sasl.mechanism", c.KafkaSecurity.SASL.Mechanism, "none")
+	eq(t, "kafka_security.tls.enabled", c.KafkaSecurity.TLS.Enabled, false)
+	eq(t, "redis.mode", c.Redis.Mode, "standalone")
+	eq(t, "redis.addrs", c.Redis.Addrs, []string(nil))
+	eq(t, "redis.tls.enabled", c.Redis.TLS.Enabled, false)
+	eq(t, "log.hash_customer_ids", c.Log.HashCustomers(), true)
+	if (Config{}).Log.HashCustomers() != true {
+		t.Error("a zero Log must hash customer ids")
+	}
+
+	yml := `
+kafka:
+  brokers: [a:9093]
+kafka_security:
+  tls:
+    enabled: true
+    ca_file: /etc/kafka/ca.pem
+    cert_file: /etc/kafka/client.pem
+    key_file: /etc/kafka/client-key.pem
+  sasl:
+    mechanism: scram-sha-512
+    username: clv
+redis:
+  mode: sentinel
+  addrs: ["s-0:26379", "s-1:26379"]
+  master_name: mymaster
+  tls:
+    enabled: true
+    ca_file: /etc/redis/ca.pem
+log:
+  hash_customer_ids: false
+`
+	c, err = Load(writeFile(t, yml), []string{"CLVSTREAM_KAFKA_SECURITY_SASL_PASSWORD=s3cret", "CLVSTREAM_REDIS_PASSWORD=r3dis"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "kafka_security.tls", c.KafkaSecurity.TLS, KafkaTLS{Enabled: true, CAFile: "/etc/kafka/ca.pem", CertFile: "/etc/kafka/client.pem", KeyFile: "/etc/kafka/client-key.pem"})
+	eq(t, "kafka_security.sasl", c.KafkaSecurity.SASL, KafkaSASL{Mechanism: "scram-sha-512", Username: "clv", Password: "s3cret"})
+	eq(t, "redis.mode", c.Redis.Mode, "sentinel")
+	eq(t, "redis.addrs", c.Redis.Addrs, []string{"s-0:26379", "s-1:26379"})
+	eq(t, "redis.master_name", c.Redis.MasterName, "mymaster")
+	eq(t, "redis.password", c.Redis.Password, "r3dis")
+	eq(t, "redis.tls", c.Redis.TLS, RedisTLS{Enabled: true, CAFile: "/etc/redis/ca.pem"})
+	eq(t, "log.hash_customer_ids (file false)", c.Log.HashCustomers(), false)
+
+	// Environment and --set, in both directions for the bool.
+	c, err = Load(writeFile(t, yml), []string{"CLVSTREAM_KAFKA_SECURITY_SASL_PASSWORD=x", "CLVSTREAM_LOG_HASH_CUSTOMER_IDS=true"},
+		[]string{"redis.mode=cluster", "redis.master_name=", "redis.addrs=c-0:6379, c-1:6379", "redis.tls.insecure_skip_verify=true", "kafka_security.sasl.mechanism=plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "log.hash_customer_ids (env true over file false)", c.Log.HashCustomers(), true)
+	eq(t, "redis.mode", c.Redis.Mode, "cluster")
+	eq(t, "redis.addrs", c.Redis.Addrs, []string{"c-0:6379", "c-1:6379"})
+	eq(t, "redis.tls.insecure_skip_verify", c.Redis.TLS.InsecureSkipVerify, true)
+	eq(t, "kafka_security.sasl.mechanism", c.KafkaSecurity.SASL.Mechanism, "plain")
+	c, err = Load("", []string{"CLVSTREAM_KAFKA_BROKERS=a:9092"}, []string{"log.hash_customer_ids=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "log.hash_customer_ids (--set false)", c.Log.HashCustomers(), false)
+	if _, err := Load("", []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_LOG_HASH_CUSTOMER_IDS=maybe"}, nil); err == nil || !strings.Contains(err.Error(), "log.hash_customer_ids") {
+		t.Errorf("a bad bool: err = %v, want one naming log.hash_customer_ids", err)
+	}
+}
+
+func TestSecurityValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string // one substring per problem: the field, and the fix
+	}{
+		{"unknown SASL mechanism", func(c *Config) { c.KafkaSecurity.SASL.Mechanism = "gssapi" },
+			[]string{`kafka_security.sasl.mechanism: "gssapi" must be none, plain, scram-sha-256 or scram-sha-512`}},
+		{"SASL without credentials", func(c *Config) { c.KafkaSecurity.SASL.Mechanism = "scram-sha-256" },
+			[]string{"kafka_security.sasl.username: required", "kafka_security.sasl.password: required with kafka_security.sasl.mechanism scram-sha-256; pass it from a secret: CLVSTREAM_KAFKA_SECURITY_SASL_PASSWORD"}},
+		{"credentials without a mechanism", func(c *Config) { c.KafkaSecurity.SASL.Username, c.KafkaSecurity.SASL.Password = "u", "p" },
+			[]string{"kafka_security.sasl.mechanism: is none, so kafka_security.sasl.username and password would be ignored"}},
+		{"TLS files with TLS off", func(c *Config) {
+			c.KafkaSecurity.TLS.CAFile, c.KafkaSecurity.TLS.InsecureSkipVerify = "ca.pem", true
+		}, []string{"kafka_security.tls.enabled: is false, so kafka_security.tls.ca_file, kafka_security.tls.insecure_skip_verify would be ignored; set kafka_security.tls.enabled: true"}},
+		{"certificate without key", func(c *Config) { c.KafkaSecurity.TLS.Enabled, c.KafkaSecurity.TLS.CertFile = true, "c.pem" },
+			[]string{"kafka_security.tls.key_file: required with kafka_security.tls.cert_file"}},
+		{"key without certificate", func(c *Config) { c.KafkaSecurity.TLS.Enabled, c.KafkaSecurity.TLS.KeyFile = true, "k.pem" },
+			[]string{"kafka_security.tls.cert_file: required with kafka_security.tls.key_file"}},
+		{"unknown Redis mode", func(c *Config) { c.Redis.Mode = "replica" },
+			[]string{`redis.mode: "replica" must be standalone, cluster or sentinel`}},
+		{"standalone with addrs and a master name", func(c *Config) { c.Redis.Addrs, c.Redis.MasterName = []string{"r:6379"}, "m" },
+			[]string{"redis.addrs: only used with redis.mode cluster or sentinel", "redis.master_name: only used with redis.mode sentinel"}},
+		{"cluster without seeds, with a database", func(c *Config) { c.Redis.Mode, c.Redis.DB = "cluster", 2 },
+			[]string{"redis.addrs: redis.mode cluster needs the seed nodes", "redis.db: 2, but Redis Cluster has only database 0"}},
+		{"sentinel without sentinels or master", func(c *Config) { c.Redis.Mode = "sentinel" },
+			[]string{"redis.addrs: redis.mode sentinel needs the sentinel addresses", "redis.master_name: required with redis.mode sentinel"}},
+		{"bad addresses", func(c *Config) {
+			c.Redis.Mode, c.Redis.Addrs = "cluster", []string{"ok:6379", "no-port", ":6379", "h:port"}
+		},
+			[]string{`redis.addrs[1]: "no-port" must be host:port`, `redis.addrs[2]: ":6379"`, `redis.addrs[3]: "h:port"`}},
+		{"Redis TLS options with TLS off", func(c *Config) { c.Redis.TLS.CAFile = "ca.pem" },
+			[]string{"redis.tls.enabled: is false, so redis.tls.ca_file and redis.tls.insecure_skip_verify would be ignored; set redis.tls.enabled: true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Config{}.WithDefaults()
+			c.Kafka.Brokers = []string{"localhost:9092"}
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate succeeded, want errors")
+			}
+			if n := len(strings.Split(err.Error(), "\n")); n != len(tt.want) {
+				t.Errorf("got %d problems, want %d:\n%v", n, len(tt.want), err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+
+	// Valid combinations.
+	for name, mutate := range map[string]func(c *Config){
+		"mutual TLS and SCRAM": func(c *Config) {
+			c.KafkaSecurity.TLS = KafkaTLS{Enabled: true, CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem"}
+			c.KafkaSecurity.SASL = KafkaSASL{Mechanism: "scram-sha-512", Username: "u", Password: "p"}
+		},
+		"cluster": func(c *Config) { c.Redis.Mode, c.Redis.Addrs = "cluster", []string{"c-0:6379", "[::1]:6380"} },
+		"sentinel with TLS": func(c *Config) {
+			c.Redis.Mode, c.Redis.Addrs, c.Redis.MasterName = "sentinel", []string{"s:26379"}, "mymaster"
+			c.Redis.TLS = RedisTLS{Enabled: true, InsecureSkipVerify: true}
+		},
+	} {
+		c := Config{}.WithDefaults()
+		c.Kafka.Brokers = []string{"localhost:9092"}
+		mutate(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/clvstream/clvstream/internal/config"
@@ -17,6 +18,8 @@ type LoadOptions struct {
 	Customers int
 	// DayEvery is the wall time per simulated day.
 	DayEvery time.Duration
+	// Transport carries TLS and SASL to the brokers (nil: plaintext).
+	Transport kafka.RoundTripper
 }
 
 // Load produces the demo's synthetic traffic (two simulated years ending
@@ -25,6 +28,9 @@ type LoadOptions struct {
 // clock reaches today or ctx ends, and reports what it produced to out.
 func Load(ctx context.Context, cfg config.Config, o LoadOptions, log *zap.Logger, out io.Writer) error {
 	g := newGenerator(Options{Customers: o.Customers, DayEvery: o.DayEvery}, cfg)
+	for _, w := range g.writers {
+		w.Transport = o.Transport
+	}
 	start := time.Now()
 	done := make(chan struct{})
 	go func() { defer close(done); g.run(ctx, log) }()
