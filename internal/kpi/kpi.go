@@ -99,7 +99,7 @@ type Snapshot struct {
 	ChurnLevels map[string]int `json:"churn_levels"`
 	Tiers       map[string]int `json:"tiers"`
 	CLV         []Bucket       `json:"clv_distribution"`
-	Cohorts     []Cohort       `json:"cohorts"`
+	Cohorts     []Cohort       `json:"cohorts,omitempty"`
 }
 
 // clvBounds are the upper bounds of the CLV distribution buckets.

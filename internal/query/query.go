@@ -346,17 +346,15 @@ func (s *Service) KPIs(context.Context) (*KPIView, error) {
 	if snap == nil {
 		return nil, errNoSnapshot
 	}
-	return &KPIView{
-		ComputedAt: snap.ComputedAt, AsOf: snap.AsOf, ModelVersion: snap.ModelVersion, Currency: s.d.BaseCurrency,
-		Customers: snap.Customers, Prospects: snap.Prospects, Erased: snap.Erased,
-		PeriodStart: snap.PeriodStart, ActiveAtStart: snap.ActiveAtStart, ActiveAtEnd: snap.ActiveAtEnd, NewCustomers: snap.NewCustomers,
-		RetentionRate: finite(snap.RetentionRate), ChurnRate: finite(snap.ChurnRate), AverageOrder: finite(snap.AverageOrder),
-		PurchaseFreq: finite(snap.PurchaseFreq), RepeatRate: finite(snap.RepeatRate), AverageCLV: finite(snap.AverageCLV),
-		AverageHistoric: finite(snap.AverageHistoric), AverageChurnRisk: finite(snap.AverageChurnRisk),
-		CSAT: finite(snap.CSAT), CSATCustomers: snap.CSATCustomers,
-		Segments: nonNil(snap.Segments), ChurnLevels: nonNil(snap.ChurnLevels), Tiers: nonNil(snap.Tiers),
-		CLV: append([]kpi.Bucket{}, snap.CLV...),
-	}, nil
+	v := &KPIView{Snapshot: *snap, Currency: s.d.BaseCurrency}
+	v.Cohorts = nil // served by /v1/cohorts
+	for _, f := range []*float64{&v.RetentionRate, &v.ChurnRate, &v.AverageOrder, &v.PurchaseFreq, &v.RepeatRate,
+		&v.AverageCLV, &v.AverageHistoric, &v.AverageChurnRisk, &v.CSAT} {
+		*f = finite(*f)
+	}
+	v.Segments, v.ChurnLevels, v.Tiers = nonNil(snap.Segments), nonNil(snap.ChurnLevels), nonNil(snap.Tiers)
+	v.CLV = append([]kpi.Bucket{}, snap.CLV...)
+	return v, nil
 }
 
 // Cohorts returns the latest snapshot's cohorts (ErrNotReady before the first).

@@ -183,33 +183,10 @@ type ModelView struct {
 }
 
 // KPIView is the latest KPI snapshot without its cohorts (see
-// CohortsView). Money is in major units of Currency.
+// CohortsView), with the currency of its money figures (major units).
 type KPIView struct {
-	ComputedAt       time.Time      `json:"computed_at"`
-	AsOf             time.Time      `json:"as_of"`
-	ModelVersion     string         `json:"model_version"`
-	Currency         string         `json:"currency"`
-	Customers        int            `json:"customers"`
-	Prospects        int            `json:"prospects"`
-	Erased           int            `json:"erased"`
-	PeriodStart      time.Time      `json:"period_start"`
-	ActiveAtStart    int            `json:"active_at_start"`
-	ActiveAtEnd      int            `json:"active_at_end"`
-	NewCustomers     int            `json:"new_customers"`
-	RetentionRate    float64        `json:"retention_rate"`
-	ChurnRate        float64        `json:"churn_rate"`
-	AverageOrder     float64        `json:"average_order_value"`
-	PurchaseFreq     float64        `json:"purchase_frequency"`
-	RepeatRate       float64        `json:"repeat_purchase_rate"`
-	AverageCLV       float64        `json:"average_predicted_clv"`
-	AverageHistoric  float64        `json:"average_historic_clv"`
-	AverageChurnRisk float64        `json:"average_churn_risk"`
-	CSAT             float64        `json:"csat_average"`
-	CSATCustomers    int            `json:"csat_customers"`
-	Segments         map[string]int `json:"segments"`
-	ChurnLevels      map[string]int `json:"churn_levels"`
-	Tiers            map[string]int `json:"tiers"`
-	CLV              []kpi.Bucket   `json:"clv_distribution"`
+	kpi.Snapshot
+	Currency string `json:"currency"`
 }
 
 // CohortsView is the monthly first-purchase cohorts of the latest snapshot.
