@@ -89,6 +89,13 @@ down() {
     done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  # Also stop an instance of ours whose pid file was lost (an interrupted
+  # run): it would hold the port.
+  pkill -f -- "--web.listen-address=127.0.0.1:$PORT" 2>/dev/null || true
+  for _ in $(seq 1 40); do
+    pgrep -f -- "--web.listen-address=127.0.0.1:$PORT" >/dev/null || break
+    sleep 0.25
+  done
   rm -f "$PIDFILE"
   rm -rf "$DATA"
   echo "prometheus: down"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -164,32 +163,10 @@ func (e *env) produceRecords(recs ...event.Record) {
 // store returns a state store on the env's prefix.
 func (e *env) store() *state.Store { return state.New(e.rdb, e.prefix, time.Minute) }
 
-// appliedAll reports whether every input record has been applied (the
-// offsets stored in Redis reached the end of every input partition) and
-// every outbox is empty.
+// appliedAll reports whether every input record has been applied and the
+// outboxes are drained.
 func (e *env) appliedAll() bool {
-	ctx := context.Background()
-	s := e.store()
-	for p := 0; p < e.parts; p++ {
-		k := s.Keys(p)
-		for _, topic := range e.topics.Inputs() {
-			end := testkit.EndOffset(e.t, e.brokers, topic, p)
-			if end == 0 {
-				continue
-			}
-			v, err := e.rdb.HGet(ctx, k.Meta, "off:"+topic).Result()
-			if err != nil {
-				return false
-			}
-			if n, _ := strconv.ParseInt(v, 10, 64); n < end {
-				return false
-			}
-		}
-		if n, _ := s.OutboxLen(ctx, p); n > 0 {
-			return false
-		}
-	}
-	return true
+	return testkit.AppliedAll(e.t, e.rdb, e.prefix, e.brokers, e.topics.Inputs(), e.parts)
 }
 
 func (e *env) waitApplied(timeout time.Duration) {

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/obs"
-	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/internal/testkit"
 )
@@ -297,7 +295,9 @@ func TestDashboardAndRulesOnPrometheus(t *testing.T) {
 	}
 	t.Logf("produced %d events of a simulated year in %s", n, time.Since(started).Round(time.Millisecond))
 	svc := service{brokers: brokers, prefix: prefix, parts: parts, topics: topics}
-	testkit.Eventually(t, 90*time.Second, "the year applied and the outboxes drained", func() bool { return svc.appliedAll(t, rdb) })
+	testkit.Eventually(t, 90*time.Second, "the year applied and the outboxes drained", func() bool {
+		return testkit.AppliedAll(t, rdb, svc.prefix, svc.brokers, svc.topics.Inputs(), svc.parts)
+	})
 	t.Logf("applied after %s", time.Since(started).Round(time.Millisecond))
 
 	// Live traffic from now on: a few events every 200 ms, and a bad
@@ -573,32 +573,4 @@ func exposedFamilies(t testing.TB, u string) map[string]string {
 		}
 	}
 	return out
-}
-
-// appliedAll reports whether every input record has been applied (the
-// offsets stored in Redis reached the end of every input partition) and
-// every outbox is empty.
-func (s service) appliedAll(t testing.TB, rdb *redis.Client) bool {
-	ctx := context.Background()
-	st := state.New(rdb, s.prefix, time.Minute)
-	for p := 0; p < s.parts; p++ {
-		k := st.Keys(p)
-		for _, topic := range s.topics.Inputs() {
-			end := testkit.EndOffset(t, s.brokers, topic, p)
-			if end == 0 {
-				continue
-			}
-			v, err := rdb.HGet(ctx, k.Meta, "off:"+topic).Result()
-			if err != nil {
-				return false
-			}
-			if n, _ := strconv.ParseInt(v, 10, 64); n < end {
-				return false
-			}
-		}
-		if n, _ := st.OutboxLen(ctx, p); n > 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/clvstream/clvstream/internal/state"
 )
 
 // Unique returns a name unique to this test run, safe for keys and topics.
@@ -175,4 +178,33 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// AppliedAll reports whether the service under test has applied every
+// record of the input topics (the offsets stored in Redis under prefix reached
+// the end of every input partition) and drained every outbox.
+func AppliedAll(t testing.TB, rdb *redis.Client, prefix string, brokers, inputs []string, parts int) bool {
+	t.Helper()
+	ctx := context.Background()
+	st := state.New(rdb, prefix, time.Minute)
+	for p := 0; p < parts; p++ {
+		k := st.Keys(p)
+		for _, topic := range inputs {
+			end := EndOffset(t, brokers, topic, p)
+			if end == 0 {
+				continue
+			}
+			v, err := rdb.HGet(ctx, k.Meta, "off:"+topic).Result()
+			if err != nil {
+				return false
+			}
+			if n, _ := strconv.ParseInt(v, 10, 64); n < end {
+				return false
+			}
+		}
+		if n, _ := st.OutboxLen(ctx, p); n > 0 {
+			return false
+		}
+	}
+	return true
 }
