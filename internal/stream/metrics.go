@@ -64,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_consumer_lag_records",
-			Help: "Records between the last fetched offset and the end of the partition.",
+			Help: "Records between the applied offset stored in Redis and the end of the partition.",
 		}, []string{"topic", "partition"}),
 		OutboxBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_outbox_backlog_records",

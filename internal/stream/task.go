@@ -700,9 +700,17 @@ func (t *task) forgetGauges() {
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
 }
 
+// observeLag sets the lag of each input partition: the records between
+// the end of the partition (the reader's fetch position plus its lag) and
+// the applied offset stored in Redis, so records fetched but stuck in a
+// failing batch count as lag.
 func (t *task) observeLag() {
 	for _, r := range t.readers {
 		st := r.Stats()
-		t.s.d.Metrics.Lag.WithLabelValues(st.Topic, strconv.Itoa(t.p)).Set(float64(st.Lag))
+		lag := st.Lag
+		if applied := t.applied[st.Topic]; applied >= 0 && st.Offset >= 0 {
+			lag = max(0, st.Offset+st.Lag-applied)
+		}
+		t.s.d.Metrics.Lag.WithLabelValues(st.Topic, strconv.Itoa(t.p)).Set(float64(lag))
 	}
 }
