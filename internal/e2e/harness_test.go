@@ -111,18 +111,6 @@ func (e *env) start(cfg config.Config, name string) (stop func()) {
 	return stop
 }
 
-// topicOf returns the input topic of an event type.
-func (e *env) topicOf(typ event.Type) string {
-	switch typ {
-	case event.Purchase, event.Refund, event.CustomerErased:
-		return e.topics.Purchases
-	case event.EmailSent, event.EmailOpened, event.EmailClicked:
-		return e.topics.Emails
-	default:
-		return e.topics.Tickets
-	}
-}
-
 // produce writes raw messages to a topic with the murmur2 partitioner
 // (or the message's own partition when the writer is given one).
 func (e *env) produce(topic string, msgs ...kafka.Message) {
@@ -152,7 +140,7 @@ func (e *env) produceRecords(recs ...event.Record) {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		topic := e.topicOf(r.Type)
+		topic := e.topics.For(r.Type)
 		by[topic] = append(by[topic], kafka.Message{Key: []byte(r.CustomerID), Value: v})
 	}
 	for topic, msgs := range by {

@@ -71,20 +71,9 @@ func newTraffic(topics stream.Topics, part stream.Partitioner, parts, customers 
 	return g
 }
 
-func (g *traffic) topicOf(typ event.Type) string {
-	switch typ {
-	case event.Purchase, event.Refund, event.CustomerErased:
-		return g.topics.Purchases
-	case event.EmailSent, event.EmailOpened, event.EmailClicked:
-		return g.topics.Emails
-	default:
-		return g.topics.Tickets
-	}
-}
-
 func (g *traffic) msg(r event.Record) (string, kafka.Message) {
 	v, _ := json.Marshal(r)
-	return g.topicOf(r.Type), kafka.Message{Key: []byte(r.CustomerID), Value: v}
+	return g.topics.For(r.Type), kafka.Message{Key: []byte(r.CustomerID), Value: v}
 }
 
 func (g *traffic) id(prefix string) string { return fmt.Sprintf("%s-%d", prefix, g.seq.Add(1)) }

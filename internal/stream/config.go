@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/clvstream/clvstream/pkg/event"
 )
 
 // Topics names the topics the pipeline reads and writes.
@@ -14,6 +16,20 @@ type Topics struct {
 	Emails         string `yaml:"emails"`
 	SegmentChanges string `yaml:"segment_changes"`
 	DeadLetter     string `yaml:"dead_letter"`
+}
+
+// For returns the input topic that carries events of type typ: purchases,
+// refunds and erasures on Purchases, email events on Emails, ticket events
+// on Tickets.
+func (t Topics) For(typ event.Type) string {
+	switch typ {
+	case event.Purchase, event.Refund, event.CustomerErased:
+		return t.Purchases
+	case event.EmailSent, event.EmailOpened, event.EmailClicked:
+		return t.Emails
+	default:
+		return t.Tickets
+	}
 }
 
 // Inputs returns the input topics, skipping unset ones.
