@@ -230,8 +230,8 @@ func (w *wire) typeError(prefix string) *Error {
 	m := w.typeErr
 	v := w.v[m]
 	got := v.kind.bare()
-	if v.kind == jNumber {
-		got += " " + string(v.b)
+	if v.kind == jNumber && isIntMember(m) {
+		got += " " + string(v.b) // encoding/json named the literal for integer fields only
 	}
 	want := "a string"
 	switch m {
