@@ -681,3 +681,19 @@ func TestDecodeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// Nesting inside unknown members is checked without recursion, up to
+// encoding/json's depth limit.
+func TestDecodeDeepNesting(t *testing.T) {
+	d := testDecoder(t)
+	nested := func(n int) string {
+		return `{"event_id":"e-1","type":"customer_erased","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","ext":` +
+			strings.Repeat(`[{"a":`, n) + "1" + strings.Repeat("}]", n) + `}`
+	}
+	runDecodeCases(t, d, event.DefaultMaxClockSkew, []decodeCase{
+		{name: "9,998 levels", value: nested(4999)},
+		{name: "10,001 levels", value: nested(5000), reason: event.ReasonMalformed, msg: "exceeded max depth"},
+		{name: "unclosed", value: `{"ext":` + strings.Repeat("[", 100), reason: event.ReasonMalformed, msg: "unexpected end of JSON input"},
+		{name: "mismatched", value: `{"ext":[{"a":1]}`, reason: event.ReasonMalformed, msg: "after object key:value pair"},
+	})
+}

@@ -542,10 +542,10 @@ func (s *scanner) value(v *jval) bool {
 		return true
 	case c == '{':
 		v.kind = jObject
-		return s.skipObject()
+		return s.skipContainer()
 	case c == '[':
 		v.kind = jArray
-		return s.skipArray()
+		return s.skipContainer()
 	case c == 't':
 		v.kind = jBool
 		return s.literal("true")
@@ -614,88 +614,92 @@ func (s *scanner) number() bool {
 	return true
 }
 
-// skipObject checks and skips an object that is not an event object.
-func (s *scanner) skipObject() bool {
-	s.pos++ // '{'
-	s.depth++
-	if s.depth > maxDepth {
-		return s.fail("exceeded max depth")
-	}
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+// skipContainer checks and skips an object or array (s.data[s.pos] is '{'
+// or '[') that is not an event object. It keeps its own stack of open
+// containers instead of recursing, so deep nesting costs no more than
+// wide nesting.
+func (s *scanner) skipContainer() bool {
+	var buf [64]byte
+	open := buf[:0] // the open containers: '{' or '['
+	push := func() bool {
+		if s.depth+len(open)+1 > maxDepth {
+			return s.failChar("exceeded max depth")
+		}
+		open = append(open, s.data[s.pos])
 		s.pos++
-		s.depth--
 		return true
 	}
+	if !push() {
+		return false
+	}
+	// first: just after '{' or '[', where the container may close.
+	first := true
 	for {
-		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return s.failChar("looking for beginning of object key string")
-		}
-		if _, ok := s.str(); !ok {
-			return false
-		}
 		s.ws()
-		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-			return s.failChar("after object key")
-		}
-		s.pos++
-		s.ws()
-		var v jval
-		if !s.value(&v) {
-			return false
-		}
-		s.ws()
-		if s.pos >= len(s.data) {
-			return s.failChar("")
-		}
-		switch s.data[s.pos] {
-		case ',':
+		inObject := open[len(open)-1] == '{'
+		if first && s.pos < len(s.data) && s.data[s.pos] == closer(open[len(open)-1]) {
 			s.pos++
+			open = open[:len(open)-1]
+		} else {
+			if inObject {
+				if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+					return s.failChar("looking for beginning of object key string")
+				}
+				if _, ok := s.str(); !ok {
+					return false
+				}
+				s.ws()
+				if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+					return s.failChar("after object key")
+				}
+				s.pos++
+				s.ws()
+			}
+			if s.pos < len(s.data) && (s.data[s.pos] == '{' || s.data[s.pos] == '[') {
+				if !push() {
+					return false
+				}
+				first = true
+				continue
+			}
+			var v jval
+			if !s.value(&v) {
+				return false
+			}
+		}
+		// After a complete value: close containers or go on with ','.
+		for {
+			if len(open) == 0 {
+				return true
+			}
 			s.ws()
-			continue
-		case '}':
-			s.pos++
-			s.depth--
-			return true
+			top := open[len(open)-1]
+			if s.pos >= len(s.data) {
+				return s.failChar("")
+			}
+			if c := s.data[s.pos]; c == ',' {
+				s.pos++
+				first = false
+				break
+			} else if c == closer(top) {
+				s.pos++
+				open = open[:len(open)-1]
+				continue
+			}
+			if top == '{' {
+				return s.failChar("after object key:value pair")
+			}
+			return s.failChar("after array element")
 		}
-		return s.failChar("after object key:value pair")
 	}
 }
 
-// skipArray checks and skips an array.
-func (s *scanner) skipArray() bool {
-	s.pos++ // '['
-	s.depth++
-	if s.depth > maxDepth {
-		return s.fail("exceeded max depth")
+// closer returns the byte that closes a container opened by c.
+func closer(c byte) byte {
+	if c == '{' {
+		return '}'
 	}
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
-		return true
-	}
-	for {
-		var v jval
-		if !s.value(&v) {
-			return false
-		}
-		s.ws()
-		if s.pos >= len(s.data) {
-			return s.failChar("")
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.ws()
-			continue
-		case ']':
-			s.pos++
-			s.depth--
-			return true
-		}
-		return s.failChar("after array element")
-	}
+	return ']'
 }
 
 // str reads a string (s.data[s.pos] == '"') and returns its decoded bytes:
