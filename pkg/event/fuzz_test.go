@@ -230,6 +230,7 @@ func foldedKeys(value []byte) bool {
 		"currency", "margin", "margin_minor", "ticket_id", "priority", "csat", "message_id", "campaign",
 		"specversion", "id", "time", "subject", "data", "data_base64", "datacontenttype"}
 	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.UseNumber() // a number out of float64 range is still JSON
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF || err != nil {
