@@ -118,6 +118,8 @@ type ServiceResult struct {
 	SettleSeconds float64
 	// PeakRSSKB is VmHWM of the subprocess.
 	PeakRSSKB int64
+	// Conns is the Redis connections the service opened.
+	Conns int64
 	// KeyBytes is MEMORY USAGE of the service's keys by kind; UsedMemory
 	// the used_memory delta from before start to the end.
 	KeyBytes   map[string]int64

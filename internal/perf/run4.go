@@ -275,6 +275,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 	r.SettleSeconds = last.at.Sub(ready.at).Seconds()
 	r.SettleCPU, r.SettleProxy, r.SettleRedis = last.cpu-ready.cpu, last.proxy.sub(ready.proxy), last.info.since(ready.info)
 	r.PeakRSSKB, _ = procStatusKB(svc.pid(), "VmHWM")
+	r.Conns = px.counts().Conns
 	r.UsedMemory = last.info.Memory - before.Memory
 	m := last.metrics
 	r.Counted = m.sum("clvstream_records_total")
