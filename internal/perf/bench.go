@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -134,16 +136,19 @@ type ServiceResult struct {
 
 // Result is a whole run.
 type Result struct {
-	Options       Options
-	History       *History
-	Records       int // records produced
-	Topics        stream.Topics
-	ProduceSecs   float64
-	OtherClients  int64 // Redis clients connected besides the harness's, at the start
-	Plain, JSON   ModeResult
-	Naive         ModeResult
-	Service       ServiceResult
-	ServiceFailed error
+	Options      Options
+	History      *History
+	Records      int // records produced
+	Topics       stream.Topics
+	ProduceSecs  float64
+	OtherClients int64 // Redis clients connected besides the harness's, at the start
+	// LoadStart and LoadEnd are the 1-minute load averages when the run
+	// started and ended: other work on the machine slows every mode.
+	LoadStart, LoadEnd string
+	Plain, JSON        ModeResult
+	Naive              ModeResult
+	Service            ServiceResult
+	ServiceFailed      error
 }
 
 // Run generates the history, produces it, and measures the selected modes
@@ -175,7 +180,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("redis %s: %w", o.RedisAddr, err)
 	}
 
-	res := &Result{Options: o}
+	res := &Result{Options: o, LoadStart: loadAverage()}
+	defer func() { res.LoadEnd = loadAverage() }()
 	if in, err := readInfo(ctx, rdb, hook); err == nil {
 		res.OtherClients = in.Clients - 1
 	}
@@ -284,4 +290,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// loadAverage is the 1-minute load average of the machine, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }

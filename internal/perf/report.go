@@ -84,7 +84,8 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "  of which %s redelivered duplicates (byte-identical copies); produced in %.1f s (%s records/s)\n",
 			num(float64(h.Duplicates)), r.ProduceSecs, num(float64(r.Records)/max(r.ProduceSecs, 1e-9)))
 	}
-	fmt.Fprintf(w, "Redis %s: %d other clients connected at the start (INFO figures are server-wide and include their load)\n\n", o.RedisAddr, r.OtherClients)
+	fmt.Fprintf(w, "Redis %s: %d other clients connected at the start (INFO figures are server-wide and include their load)\n", o.RedisAddr, r.OtherClients)
+	fmt.Fprintf(w, "load average (1 min) %s at the start, %s at the end, on %d CPUs: other work on the machine slows every mode\n\n", r.LoadStart, r.LoadEnd, runtime.NumCPU())
 
 	const rowf = "%-64s %10s %8s %10s %10s %10s %10s\n"
 	fmt.Fprintf(w, rowf, "mode", "records", "seconds", "records/s", "CPU µs/rec", "Redis CPU", "Redis cmd")
