@@ -60,6 +60,9 @@ func startProxy(ctx context.Context, addr, upstream string) (*proxy, error) {
 func (p *proxy) Addr() string { return p.ln.Addr().String() }
 
 func (p *proxy) counts() proxyCounts {
+	if p == nil { // -no-proxy
+		return proxyCounts{}
+	}
 	return proxyCounts{p.roundTrips.Load(), p.bytesUp.Load(), p.bytesDown.Load(), p.conns.Load()}
 }
 

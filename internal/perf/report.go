@@ -140,10 +140,14 @@ func (r *Result) Print(w io.Writer) {
 		line("Redis commands per record", fmt.Sprintf("%.4f", float64(s.Redis.Commands)/float64(n)), "", "INFO total_commands_processed (counts the commands a script runs), harness's own taken out")
 		line("  by kind, per 1000 records", "", "", topCalls(s.Redis.Calls, n, 8)+" (INFO commandstats)")
 	}
-	rt := float64(s.Proxy.RoundTrips) / float64(n)
-	line("Redis round trips per record", fmt.Sprintf("%.4f", rt), fmt.Sprintf("≤ %.2f  %s", TargetRoundTrips, verdict(rt <= TargetRoundTrips)),
-		fmt.Sprintf("request turns on the service's own connections (%d), counted by a relay between it and Redis: a pipeline or a script call is one", s.Conns))
-	line("Redis traffic per record", fmt.Sprintf("%s B up, %s B down", num(float64(s.Proxy.BytesUp)/float64(n)), num(float64(s.Proxy.BytesDown)/float64(n))), "", "bytes through the relay")
+	if o.NoProxy {
+		line("Redis round trips per record", "not measured", fmt.Sprintf("≤ %.2f", TargetRoundTrips), "-no-proxy: the service connected to Redis directly")
+	} else {
+		rt := float64(s.Proxy.RoundTrips) / float64(n)
+		line("Redis round trips per record", fmt.Sprintf("%.4f", rt), fmt.Sprintf("≤ %.2f  %s", TargetRoundTrips, verdict(rt <= TargetRoundTrips)),
+			fmt.Sprintf("request turns on the service's own connections (%d), counted by a relay between it and Redis: a pipeline or a script call is one", s.Conns))
+		line("Redis traffic per record", fmt.Sprintf("%s B up, %s B down", num(float64(s.Proxy.BytesUp)/float64(n)), num(float64(s.Proxy.BytesDown)/float64(n))), "", "bytes through the relay")
+	}
 	line("catch-up (ingest to nothing due)", fmt.Sprintf("%.1f s", s.CatchUpSeconds), "",
 		fmt.Sprintf("%s customers due by the replay clock (latest event − kafka.allowed_lateness) when ingest finished; %s scheduled re-scores",
 			num(float64(s.CatchUpDue)), num(s.CatchUpRescored)))

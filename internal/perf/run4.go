@@ -170,14 +170,18 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 			return r, fmt.Errorf("publish model: %w", err)
 		}
 	}
-	pctx, stopProxy := context.WithCancel(context.Background())
-	defer stopProxy()
-	px, err := startProxy(pctx, o.ProxyAddr, o.RedisAddr)
-	if err != nil {
-		return r, err
+	var px *proxy
+	svcRedis := o.RedisAddr
+	if !o.NoProxy {
+		pctx, stopProxy := context.WithCancel(context.Background())
+		defer stopProxy()
+		if px, err = startProxy(pctx, o.ProxyAddr, o.RedisAddr); err != nil {
+			return r, err
+		}
+		svcRedis = px.Addr()
 	}
 	cfgFile := filepath.Join(dir, "clvstream.yaml")
-	cfg := serviceConfig(o.Brokers, topics, base+"-group", o.Partitioner, px.Addr(), prefix, o.HTTPAddr)
+	cfg := serviceConfig(o.Brokers, topics, base+"-group", o.Partitioner, svcRedis, prefix, o.HTTPAddr)
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		return r, err
 	}
