@@ -155,8 +155,8 @@ func TestProxyCountsRoundTrips(t *testing.T) {
 // all of them (none dead-lettered: the history is valid), and the report
 // must print the figures with their targets.
 func TestHarnessCountsEveryRecordInEachMode(t *testing.T) {
+	rdb, _ := testkit.Redis(t) // skips without services, before an in-process broker starts
 	brokers, _ := testkit.Kafka(t)
-	rdb, _ := testkit.Redis(t)
 	addr := rdb.Options().Addr
 	m := DefaultMix()
 	m.Events, m.Customers = 2000, 200
