@@ -40,6 +40,10 @@ type Options struct {
 	// the service's Redis traffic (a few percent of one core at 1M
 	// records).
 	NoProxy bool
+	// CPUProfile, when set, is where a CPU profile of the service over
+	// the first seconds of ingest (at most 25 s: the service's HTTP write
+	// timeout is 30 s) is written; the service runs with http.pprof on.
+	CPUProfile string
 	// Sets are extra --set path=value options for clvstream run.
 	Sets []string
 	// NoModel leaves the service without a published model (baseline

@@ -181,7 +181,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 		svcRedis = px.Addr()
 	}
 	cfgFile := filepath.Join(dir, "clvstream.yaml")
-	cfg := serviceConfig(o.Brokers, topics, base+"-group", o.Partitioner, svcRedis, prefix, o.HTTPAddr)
+	cfg := serviceConfig(o.Brokers, topics, base+"-group", o.Partitioner, svcRedis, prefix, o.HTTPAddr, o.CPUProfile != "")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		return r, err
 	}
@@ -213,6 +213,19 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 	rn.until = ready.at.Add(o.Timeout)
 	r.StartupSeconds = ready.at.Sub(t0).Seconds()
 	logf("clvstream run ready after %.1fs (pid %d)", r.StartupSeconds, svc.pid())
+
+	if o.CPUProfile != "" {
+		profDone := make(chan struct{})
+		defer func() { <-profDone }()
+		go func() {
+			defer close(profDone)
+			if err := fetchProfile(ctx, svc.base, o.CPUProfile, 25); err != nil {
+				logf("%v", err)
+				return
+			}
+			logf("CPU profile of the first 25 s of ingest: %s (go tool pprof -top %s)", o.CPUProfile, o.CPUProfile)
+		}()
+	}
 
 	// Ingest: every offset applied, the outbox empty.
 	ok, err := rn.waitFor(ctx, "ingest", total, 0)

@@ -52,7 +52,7 @@ func moduleDir() (string, error) {
 // serviceConfig is the YAML config of the service under test: real Kafka,
 // Redis through the counting proxy, its own key prefix and group, the
 // defaults for everything else (what a new user runs).
-func serviceConfig(brokers []string, topics stream.Topics, group, partitioner, redisAddr, prefix, httpAddr string) string {
+func serviceConfig(brokers []string, topics stream.Topics, group, partitioner, redisAddr, prefix, httpAddr string, pprof bool) string {
 	q := strconv.Quote
 	var b strings.Builder
 	fmt.Fprintf(&b, "kafka:\n  brokers: [%s]\n  group_id: %s\n  partitioner: %s\n", strings.Join(quoteAll(brokers), ", "), q(group), q(partitioner))
@@ -60,6 +60,9 @@ func serviceConfig(brokers []string, topics stream.Topics, group, partitioner, r
 		q(topics.Purchases), q(topics.Tickets), q(topics.Emails), q(topics.SegmentChanges), q(topics.DeadLetter))
 	fmt.Fprintf(&b, "redis:\n  addr: %s\n  key_prefix: %s\n", q(redisAddr), q(prefix))
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  auth: none\n", q(httpAddr))
+	if pprof {
+		fmt.Fprintf(&b, "  pprof: true\n")
+	}
 	fmt.Fprintf(&b, "log:\n  level: warn\n")
 	return b.String()
 }
@@ -260,4 +263,31 @@ func keyMemory(ctx context.Context, rdb *redis.Client, prefix string) (map[strin
 		out[k[strings.LastIndexByte(k, ':')+1:]] += n
 	}
 	return out, iter.Err()
+}
+
+// fetchProfile writes the service's CPU profile over the next seconds to
+// path.
+func fetchProfile(ctx context.Context, base, path string, seconds int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("cpu profile: %s: %s", resp.Status, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	return f.Close()
 }
