@@ -101,6 +101,10 @@ type ServiceResult struct {
 	StartupSeconds float64
 	// Proxy is what the service's Redis client did during ingest.
 	Proxy proxyCounts
+	// HarnessCPU is the harness's own CPU during ingest: the relay's
+	// copying and the progress polls, taken from the cores the service
+	// runs on.
+	HarnessCPU time.Duration
 	// CatchUpDue is the customers due by the replay clock when ingest
 	// finished; CatchUpRescored the scheduled re-scores until nothing was
 	// due, over CatchUpSeconds.

@@ -147,6 +147,7 @@ func (r *Result) Print(w io.Writer) {
 		line("Redis round trips per record", fmt.Sprintf("%.4f", rt), fmt.Sprintf("≤ %.2f  %s", TargetRoundTrips, verdict(rt <= TargetRoundTrips)),
 			fmt.Sprintf("request turns on the service's own connections (%d), counted by a relay between it and Redis: a pipeline or a script call is one", s.Conns))
 		line("Redis traffic per record", fmt.Sprintf("%s B up, %s B down", num(float64(s.Proxy.BytesUp)/float64(n)), num(float64(s.Proxy.BytesDown)/float64(n))), "", "bytes through the relay")
+		line("  harness CPU per record", perRec(s.HarnessCPU, s.Events)+" µs", "", "the relay and the progress polls, on the same cores as the service (-no-proxy removes the relay)")
 	}
 	line("catch-up (ingest to nothing due)", fmt.Sprintf("%.1f s", s.CatchUpSeconds), "",
 		fmt.Sprintf("%s customers due by the replay clock (latest event − kafka.allowed_lateness) when ingest finished; %s scheduled re-scores",

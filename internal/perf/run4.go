@@ -35,6 +35,7 @@ func durationSet(sets []string, path string, def time.Duration) time.Duration {
 type sample struct {
 	at      time.Time
 	cpu     time.Duration
+	self    time.Duration // the harness's own CPU (mostly the relay)
 	info    redisInfo
 	proxy   proxyCounts
 	metrics metrics
@@ -56,6 +57,7 @@ type runner struct {
 func (rn *runner) sample(ctx context.Context) (sample, error) {
 	s := sample{at: time.Now()}
 	s.cpu, _ = procCPU(rn.svc.pid())
+	s.self = selfCPU()
 	s.proxy = rn.px.counts()
 	var err error
 	if s.info, err = readInfo(ctx, rn.rdb, rn.hook); err != nil {
@@ -240,6 +242,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 	d := ing.info.since(ready.info)
 	r.Redis = &d
 	r.Proxy = ing.proxy.sub(ready.proxy)
+	r.HarnessCPU = ing.self - ready.self
 	lateness := durationSet(o.Sets, "kafka.allowed_lateness", time.Hour)
 	replayClock := maxEv.Add(-lateness).UnixMilli()
 	r.CatchUpDue = rn.due(ctx, replayClock)
