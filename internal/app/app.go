@@ -118,7 +118,9 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 		_ = rdb.Close()
 		return nil, err
 	}
-
+	if cfg.HTTP.PProf {
+		a.server.EnablePProf()
+	}
 	return a, nil
 }
 
