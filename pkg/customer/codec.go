@@ -29,9 +29,8 @@ const (
 
 // Flags of an order, a refund, a transition and an email.
 const (
-	entrySameEvent = 1 << 0 // the event id hash equals the business id hash
-	orderRefunded  = 1 << 1 // Refunded and RefundedMargin follow
-	refundMigrated = 1 << 1 // no order hash follows
+	orderRefunded  = 1 << 0 // Refunded and RefundedMargin follow
+	refundMigrated = 1 << 0 // no order hash follows
 
 	trCSAT      = 1 << 5 // a zigzag CSAT follows
 	prioLiteral = 7      // priority code: a length-prefixed string follows
@@ -118,9 +117,6 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	for i := range s.Orders {
 		o := &s.Orders[i]
 		f := byte(0)
-		if o.Event == o.ID {
-			f |= entrySameEvent
-		}
 		if !o.Refunded.IsZero() || !o.RefundedMargin.IsZero() {
 			f |= orderRefunded
 		}
@@ -129,9 +125,6 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(t-prev))
 		prev = t
 		b = binary.LittleEndian.AppendUint64(b, o.ID)
-		if f&entrySameEvent == 0 {
-			b = binary.LittleEndian.AppendUint64(b, o.Event)
-		}
 		b = binary.AppendUvarint(b, uint64(o.Amount))
 		b = binary.AppendUvarint(b, uint64(o.Margin))
 		if f&orderRefunded != 0 {
@@ -145,9 +138,6 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	for i := range s.Refunds {
 		r := &s.Refunds[i]
 		f := byte(0)
-		if r.Event == r.ID {
-			f |= entrySameEvent
-		}
 		if r.Migrated {
 			f |= refundMigrated
 		}
@@ -156,9 +146,6 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(t-prev))
 		prev = t
 		b = binary.LittleEndian.AppendUint64(b, r.ID)
-		if f&entrySameEvent == 0 {
-			b = binary.LittleEndian.AppendUint64(b, r.Event)
-		}
 		if !r.Migrated {
 			b = binary.LittleEndian.AppendUint64(b, r.Order)
 		}
@@ -686,16 +673,12 @@ func (s *State) decode(b []byte) error {
 	prev := base
 	for i := 0; i < n && r.err == nil; i++ {
 		f := r.byte("order flags")
-		if f&^(entrySameEvent|orderRefunded) != 0 {
+		if f&^orderRefunded != 0 {
 			r.fail("order %d: unknown flags %#x", i, f)
 		}
 		t := int64(uint64(prev) + r.uvarint("order time"))
 		prev = t
 		o := Order{At: r.scale(t, unit), ID: r.u64("order id")}
-		o.Event = o.ID
-		if f&entrySameEvent == 0 {
-			o.Event = r.u64("order event id")
-		}
 		o.Amount, o.Margin = r.amount("order amount"), r.amount("order margin")
 		if f&orderRefunded != 0 {
 			o.Refunded, o.RefundedMargin = r.total("order refunded"), r.total("order refunded margin")
@@ -707,16 +690,12 @@ func (s *State) decode(b []byte) error {
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
 		f := r.byte("refund flags")
-		if f&^(entrySameEvent|refundMigrated) != 0 {
+		if f&^refundMigrated != 0 {
 			r.fail("refund %d: unknown flags %#x", i, f)
 		}
 		t := int64(uint64(prev) + r.uvarint("refund time"))
 		prev = t
 		x := Refund{At: r.scale(t, unit), ID: r.u64("refund id"), Migrated: f&refundMigrated != 0}
-		x.Event = x.ID
-		if f&entrySameEvent == 0 {
-			x.Event = r.u64("refund event id")
-		}
 		if !x.Migrated {
 			x.Order = r.u64("refund order id")
 		}

@@ -23,15 +23,15 @@ type (
 	v0Seen struct {
 		ID string `json:"id"`
 		At int64  `json:"at"`
-		E  string `json:"e"`
-		A  int64  `json:"a"`
-		M  int64  `json:"m"`
+		E  string `json:"e,omitempty"`
+		A  int64  `json:"a,omitempty"`
+		M  int64  `json:"m,omitempty"`
 	}
 	v0Transition struct {
 		T    event.Type `json:"t"`
 		At   int64      `json:"at"`
-		CSAT int        `json:"csat"`
-		P    string     `json:"p"`
+		CSAT int        `json:"csat,omitempty"`
+		P    string     `json:"p,omitempty"`
 	}
 	v0Ticket struct {
 		ID string         `json:"id"`
@@ -39,27 +39,27 @@ type (
 	}
 	v0Email struct {
 		ID string `json:"id"`
-		S  int64  `json:"s"`
-		O  int64  `json:"o"`
-		C  int64  `json:"c"`
+		S  int64  `json:"s,omitempty"`
+		O  int64  `json:"o,omitempty"`
+		C  int64  `json:"c,omitempty"`
 	}
 	v0State struct {
 		ID           string     `json:"id"`
 		V            uint64     `json:"v"`
-		Erased       bool       `json:"erased"`
-		ErasedAt     int64      `json:"erased_at"`
-		Days         []v0Day    `json:"days"`
-		Orders       []v0Seen   `json:"orders"`
-		Refunds      []v0Seen   `json:"refunds"`
-		Refunded     int64      `json:"refunded"`
-		RefundMg     int64      `json:"refund_margin"`
-		Tickets      []v0Ticket `json:"tickets"`
-		Emails       []v0Email  `json:"emails"`
-		Seg          string     `json:"seg"`
-		SegSince     int64      `json:"seg_since"`
-		Tier         string     `json:"tier"`
-		ScoredNet    int64      `json:"scored_net"`
-		ModelVersion int64      `json:"mv"`
+		Erased       bool       `json:"erased,omitempty"`
+		ErasedAt     int64      `json:"erased_at,omitempty"`
+		Days         []v0Day    `json:"days,omitempty"`
+		Orders       []v0Seen   `json:"orders,omitempty"`
+		Refunds      []v0Seen   `json:"refunds,omitempty"`
+		Refunded     int64      `json:"refunded,omitempty"`
+		RefundMg     int64      `json:"refund_margin,omitempty"`
+		Tickets      []v0Ticket `json:"tickets,omitempty"`
+		Emails       []v0Email  `json:"emails,omitempty"`
+		Seg          string     `json:"seg,omitempty"`
+		SegSince     int64      `json:"seg_since,omitempty"`
+		Tier         string     `json:"tier,omitempty"`
+		ScoredNet    int64      `json:"scored_net,omitempty"`
+		ModelVersion int64      `json:"mv,omitempty"`
 	}
 )
 
@@ -103,14 +103,14 @@ func (s *State) unmarshalJSONv0(data []byte) error {
 		if o.A < 0 || o.M < 0 || o.M > o.A {
 			return fmt.Errorf("%w: JSON state (version 0): order amount %d, margin %d: want 0 <= margin <= amount", ErrMalformed, o.A, o.M)
 		}
-		s.Orders = append(s.Orders, Order{ID: HashID(o.ID), At: o.At, Event: HashID(o.E), Amount: o.A, Margin: o.M})
+		s.Orders = append(s.Orders, Order{ID: HashID(o.ID), At: o.At, Amount: o.A, Margin: o.M})
 	}
 	slices.SortFunc(s.Orders, func(a, b Order) int { return boolCmp(lessOrder(&a, &b), lessOrder(&b, &a)) })
 	for _, r := range v.Refunds {
 		if r.A < 0 || r.M < 0 || r.M > r.A {
 			return fmt.Errorf("%w: JSON state (version 0): refund amount %d, margin %d: want 0 <= margin <= amount", ErrMalformed, r.A, r.M)
 		}
-		s.Refunds = append(s.Refunds, Refund{ID: HashID(r.ID), At: r.At, Event: HashID(r.E), Amount: r.A, Margin: r.M, Migrated: true})
+		s.Refunds = append(s.Refunds, Refund{ID: HashID(r.ID), At: r.At, Amount: r.A, Margin: r.M, Migrated: true})
 	}
 	slices.SortFunc(s.Refunds, func(a, b Refund) int { return boolCmp(lessRefund(&a, &b), lessRefund(&b, &a)) })
 	for _, t := range v.Tickets {

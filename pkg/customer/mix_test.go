@@ -1,6 +1,7 @@
 package customer
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -82,17 +83,69 @@ func mixEvents(r *rand.Rand, id string) []event.Event {
 
 // mixStates builds the states of n customers of the benchmark mix.
 func mixStates(n int, seed uint64) []State {
+	sts, _ := mixCorpus(n, seed)
+	return sts
+}
+
+// mixCorpus builds the states of n customers of the benchmark mix and the
+// same states in the JSON format of earlier releases (string ids), which is
+// what Redis held before the binary encoding.
+func mixCorpus(n int, seed uint64) ([]State, [][]byte) {
 	r := rand.New(rand.NewPCG(seed, 99))
 	out := make([]State, n)
+	js := make([][]byte, n)
 	for i := range out {
 		id := fmt.Sprintf("cust-%07d", i)
 		out[i] = State{ID: id, Version: uint64(1 + r.IntN(20)), Segment: []string{"new", "active", "loyal", "at-risk", "lapsed", "high-value"}[r.IntN(6)],
 			SegmentSince: 1700000000000 + r.Int64N(3e10), Tier: []string{"none", "bronze", "silver", "gold"}[r.IntN(4)], ModelVersion: int64(r.IntN(5))}
+		names := map[uint64]string{}
+		events := map[string]string{} // business id -> event id, for the JSON of that era
 		for _, e := range mixEvents(r, id) {
+			for _, s := range []string{e.OrderID, e.RefundID, e.TicketID, e.MessageID} {
+				names[HashID(s)] = s
+			}
+			if e.Type == event.Purchase {
+				events[e.OrderID] = e.ID
+			} else if e.Type == event.Refund {
+				events[e.RefundID] = e.ID
+			}
 			out[i].Apply(e, 0.3)
 		}
 		f := out[i].Derive(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 0)
 		out[i].ScoredNet = f.Margin
+		var err error
+		if js[i], err = json.Marshal(toV0(&out[i], names, events)); err != nil {
+			panic(err)
+		}
 	}
-	return out
+	return out, js
+}
+
+// toV0 converts s to the JSON format of earlier releases, names giving the
+// id strings behind the hashes.
+func toV0(s *State, names map[uint64]string, events map[string]string) v0State {
+	v := v0State{ID: s.ID, V: s.Version, Erased: s.Erased, ErasedAt: s.ErasedAt, Refunded: s.Refunded.Int64(), RefundMg: s.RefundMg.Int64(),
+		Seg: s.Segment, SegSince: s.SegmentSince, Tier: s.Tier, ScoredNet: s.ScoredNet, ModelVersion: s.ModelVersion}
+	for _, d := range s.Days {
+		v.Days = append(v.Days, v0Day{D: d.D, N: d.N, A: d.Amount.Int64(), M: d.Margin.Int64()})
+	}
+	for _, o := range s.Orders {
+		v.Orders = append(v.Orders, v0Seen{ID: names[o.ID], At: o.At, E: events[names[o.ID]], A: o.Amount, M: o.Margin})
+		v.Refunded += o.Refunded.Int64()
+		v.RefundMg += o.RefundedMargin.Int64()
+	}
+	for _, x := range s.Refunds {
+		v.Refunds = append(v.Refunds, v0Seen{ID: names[x.ID], At: x.At, E: events[names[x.ID]], A: x.Amount, M: x.Margin})
+	}
+	for _, t := range s.Tickets {
+		vt := v0Ticket{ID: names[t.ID]}
+		for _, tr := range t.Transitions {
+			vt.Tr = append(vt.Tr, v0Transition{T: tr.Type, At: tr.At, CSAT: tr.CSAT, P: tr.Priority})
+		}
+		v.Tickets = append(v.Tickets, vt)
+	}
+	for _, m := range s.Emails {
+		v.Emails = append(v.Emails, v0Email{ID: names[m.ID], S: m.Sent, O: m.Opened, C: m.Clicked})
+	}
+	return v
 }

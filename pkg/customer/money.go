@@ -69,11 +69,3 @@ func (t Total) Int64() int64 {
 	}
 	return int64(t.lo)
 }
-
-// satAdd returns a + b for a, b >= 0, saturated at math.MaxInt64.
-func satAdd(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
-}

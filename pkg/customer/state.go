@@ -48,21 +48,19 @@ type Day struct {
 }
 
 // Order is an applied purchase: the hash of its order id, the event time
-// that orders the set, the hash of the event id (the tie-break when two
-// events claim one order id), its amount and margin, and the exact sums of
-// the refunds attached to it (uncapped; Derive counts at most the order's
-// own amount and margin).
+// that orders the set, its amount and margin, and the exact sums of the
+// refunds attached to it (uncapped; Derive counts at most the order's own
+// amount and margin).
 type Order struct {
 	ID             uint64
 	At             int64
-	Event          uint64
 	Amount, Margin int64
 	Refunded       Total
 	RefundedMargin Total
 }
 
-// Refund is an applied refund: hashes of its refund id, event id and
-// refunded order id, its time, amount and margin. A refund whose order is in
+// Refund is an applied refund: hashes of its refund id and of the refunded
+// order id, its time, amount and margin. A refund whose order is in
 // Orders is attached to it (its amounts are in the order's Refunded sums);
 // otherwise it is pending and attaches when the order arrives. Migrated
 // marks a refund carried over from the JSON format, which recorded no order
@@ -70,7 +68,6 @@ type Order struct {
 type Refund struct {
 	ID             uint64
 	At             int64
-	Event          uint64
 	Order          uint64
 	Amount, Margin int64
 	Migrated       bool
@@ -231,13 +228,13 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 			return Result{Outcome: Invalid}
 		}
 		if e.Type == event.Purchase {
-			return s.addOrder(Order{ID: HashID(e.OrderID), At: at, Event: HashID(e.ID), Amount: e.Amount, Margin: margin(e, defaultMargin)})
+			return s.addOrder(Order{ID: HashID(e.OrderID), At: at, Amount: e.Amount, Margin: margin(e, defaultMargin)})
 		}
 		id := e.RefundID
 		if id == "" {
 			id = e.ID
 		}
-		return s.addRefund(Refund{ID: HashID(id), At: at, Event: HashID(e.ID), Order: HashID(e.OrderID), Amount: e.Amount, Margin: margin(e, defaultMargin)})
+		return s.addRefund(Refund{ID: HashID(id), At: at, Order: HashID(e.OrderID), Amount: e.Amount, Margin: margin(e, defaultMargin)})
 	case event.TicketOpened, event.TicketUpdated, event.TicketResolved, event.TicketReopened:
 		if !s.addTransition(e, at) {
 			return Result{Outcome: Duplicate}
@@ -280,10 +277,34 @@ func floorDiv(a, b int64) int64 {
 
 func dayOf(ms int64) int64 { return floorDiv(ms, msPerDay) }
 
-// first reports whether the claim (at, ev) comes before (bt, bev): the
-// earliest (time, event id hash) claim of a business id wins.
-func first(at int64, ev uint64, bt int64, bev uint64) bool {
-	return at < bt || (at == bt && ev < bev)
+// before reports whether claim v of an order id wins over the kept claim x:
+// the earliest time, then the smaller amount, then the smaller margin.
+// Claims equal in all three have the same effect, so the later one is a
+// duplicate whichever event carried it: the outcome never depends on
+// arrival order (see docs/state.md on why no event id is kept).
+func (v *Order) before(x *Order) bool {
+	if v.At != x.At {
+		return v.At < x.At
+	}
+	if v.Amount != x.Amount {
+		return v.Amount < x.Amount
+	}
+	return v.Margin < x.Margin
+}
+
+// before is Order.before for refunds, the refunded order's hash deciding
+// after the time.
+func (v *Refund) before(x *Refund) bool {
+	if v.At != x.At {
+		return v.At < x.At
+	}
+	if v.Order != x.Order {
+		return v.Order < x.Order
+	}
+	if v.Amount != x.Amount {
+		return v.Amount < x.Amount
+	}
+	return v.Margin < x.Margin
 }
 
 func lessOrder(a, b *Order) bool {
@@ -305,7 +326,7 @@ func (s *State) addOrder(v Order) Result {
 	res := Result{Outcome: Applied}
 	if i := s.orderIndex(v.ID); i >= 0 {
 		x := s.Orders[i]
-		if !first(v.At, v.Event, x.At, x.Event) {
+		if !v.before(&x) {
 			return Result{Outcome: Duplicate}
 		}
 		// An earlier claim of the same order id replaces the kept one; the
@@ -381,7 +402,7 @@ func (s *State) addRefund(v Refund) Result {
 		if x.ID != v.ID {
 			continue
 		}
-		if !first(v.At, v.Event, x.At, x.Event) {
+		if !v.before(&x) {
 			return Result{Outcome: Duplicate}
 		}
 		// An earlier claim of the same refund id replaces the kept one:
