@@ -279,58 +279,53 @@ func BenchmarkCodec(b *testing.B) {
 		jsSize += len(js[i])
 	}
 	binMean, jsMean := float64(binSize)/float64(len(sts)), float64(jsSize)/float64(len(sts))
-	b.Run("binary/encode", func(b *testing.B) {
-		b.ReportAllocs()
+	run := func(name string, size float64, fn func(b *testing.B)) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := processCPU()
+			fn(b)
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(size, "B/state")
+		})
+	}
+	run("binary/encode", binMean, func(b *testing.B) {
 		buf := make([]byte, 0, 8192)
 		for i := 0; b.Loop(); i++ {
 			buf, _ = sts[i%len(sts)].AppendBinary(buf[:0])
 		}
-		b.ReportMetric(binMean, "B/state")
 	})
-	b.Run("binary/marshal", func(b *testing.B) {
-		b.ReportAllocs()
+	run("binary/marshal", binMean, func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			_, _ = sts[i%len(sts)].MarshalBinary()
 		}
-		b.ReportMetric(binMean, "B/state")
 	})
-	b.Run("binary/decode-fresh", func(b *testing.B) {
-		b.ReportAllocs()
+	run("binary/decode-fresh", binMean, func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			var s State
 			_ = s.UnmarshalBinary(bins[i%len(bins)])
 		}
-		b.ReportMetric(binMean, "B/state")
 	})
-	b.Run("binary/decode-reuse", func(b *testing.B) {
-		b.ReportAllocs()
+	run("binary/decode-reuse", binMean, func(b *testing.B) {
 		var s State
 		for i := 0; b.Loop(); i++ {
 			_ = s.UnmarshalBinary(bins[i%len(bins)])
 		}
-		b.ReportMetric(binMean, "B/state")
 	})
-	b.Run("json-v0/encode", func(b *testing.B) {
-		b.ReportAllocs()
+	run("json-v0/encode", jsMean, func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			_, _ = json.Marshal(&v0s[i%len(v0s)])
 		}
-		b.ReportMetric(jsMean, "B/state")
 	})
-	b.Run("json-v0/decode", func(b *testing.B) {
-		b.ReportAllocs()
+	run("json-v0/decode", jsMean, func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			var v v0State
 			_ = json.Unmarshal(js[i%len(js)], &v)
 		}
-		b.ReportMetric(jsMean, "B/state")
 	})
-	b.Run("json-v0/migrate", func(b *testing.B) {
-		b.ReportAllocs()
+	run("json-v0/migrate", jsMean, func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			var s State
 			_ = s.UnmarshalBinary(js[i%len(js)])
 		}
-		b.ReportMetric(jsMean, "B/state")
 	})
 }
