@@ -123,14 +123,14 @@ func TestCodecRejectsMalformedInput(t *testing.T) {
 		}
 	}
 	cases := map[string][]byte{
-		"empty":           {},
-		"unknown version": {2, 0},
-		"huge id length":  {1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"empty":            {},
+		"unknown version":  {2, 0},
+		"huge id length":   {1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
 		"huge order count": {1, flagDaysDerived, 1, 'c', 0, 1, 0, 0, 0, 0, 0, 0, 0xe8, 0x07}, // 1000 orders in no bytes
-		"trailing bytes": func() []byte { b, _ := (&State{ID: "c"}).MarshalBinary(); return append(b, 0) }(),
-		"json garbage":   []byte(`{"id":`),
-		"json negative":  []byte(`{"id":"c","v":1,"days":[{"d":1,"n":2,"a":-45000000000000000,"m":1}]}`),
-		"json no trans":  []byte(`{"id":"c","v":1,"tickets":[{"id":"t","tr":[]}]}`),
+		"trailing bytes":   func() []byte { b, _ := (&State{ID: "c"}).MarshalBinary(); return append(b, 0) }(),
+		"json garbage":     []byte(`{"id":`),
+		"json negative":    []byte(`{"id":"c","v":1,"days":[{"d":1,"n":2,"a":-45000000000000000,"m":1}]}`),
+		"json no trans":    []byte(`{"id":"c","v":1,"tickets":[{"id":"t","tr":[]}]}`),
 	}
 	for name, b := range cases {
 		var s State
