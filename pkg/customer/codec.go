@@ -283,6 +283,9 @@ func (s *State) timeUnit() uint64 {
 		if t < 0 {
 			u = -u
 		}
+		if g != 0 && u%g == 0 {
+			return // the usual case once the unit is known
+		}
 		for u != 0 {
 			g, u = u, g%u
 		}
