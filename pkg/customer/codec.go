@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/clvstream/clvstream/pkg/event"
 )
@@ -370,7 +371,7 @@ func dayEqual(a, b Day) bool { return a == b }
 
 // deriveDays rebuilds Days from Orders (the flagDaysDerived case).
 func (s *State) deriveDays() {
-	s.Days = s.Days[:0]
+	s.Days = slices.Grow(s.Days[:0], len(s.Orders))
 	for i := range s.Orders {
 		o := &s.Orders[i]
 		day := dayOf(o.At)
@@ -655,6 +656,7 @@ func (s *State) decode(b []byte) error {
 
 	if flags&flagDaysDerived == 0 {
 		n := r.count("days", 1<<31, 6)
+		s.Days = slices.Grow(s.Days, n)
 		prev := int64(0)
 		for i := 0; i < n && r.err == nil; i++ {
 			var d int64
@@ -673,6 +675,7 @@ func (s *State) decode(b []byte) error {
 	}
 
 	n := r.count("orders", MaxOrders, 12)
+	s.Orders = slices.Grow(s.Orders, n)
 	prev := base
 	for i := 0; i < n && r.err == nil; i++ {
 		f := r.byte("order flags")
@@ -690,6 +693,7 @@ func (s *State) decode(b []byte) error {
 	}
 
 	n = r.count("refunds", MaxRefunds, 12)
+	s.Refunds = slices.Grow(s.Refunds, n)
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
 		f := r.byte("refund flags")
@@ -707,6 +711,7 @@ func (s *State) decode(b []byte) error {
 	}
 
 	n = r.count("tickets", MaxTickets, 11)
+	s.Tickets = slices.Grow(s.Tickets, n)
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
 		var t Ticket
@@ -715,6 +720,7 @@ func (s *State) decode(b []byte) error {
 		}
 		t.ID = r.u64("ticket id")
 		m := r.count("transitions", 1<<31, 2)
+		t.Transitions = slices.Grow(t.Transitions, m)
 		if m == 0 && r.err == nil {
 			r.fail("ticket %d has no transition", i)
 		}
@@ -752,6 +758,7 @@ func (s *State) decode(b []byte) error {
 	}
 
 	n = r.count("emails", MaxEmails, 10)
+	s.Emails = slices.Grow(s.Emails, n)
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
 		k := int64(uint64(prev) + r.uvarint("email time"))
