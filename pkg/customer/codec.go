@@ -457,8 +457,9 @@ func (s *State) check() error {
 
 // UnmarshalBinary decodes a state written by MarshalBinary, or the JSON
 // format of earlier releases (first byte '{'), into s. It reuses the
-// capacity of s's slices, so decoding into a recycled State allocates
-// little. Bytes that are not a valid state give an error wrapping
+// memory of s's slices (each ticket's transitions included), so decoding
+// into a recycled State allocates little; whatever still refers to that
+// memory sees it overwritten. Bytes that are not a valid state give an error wrapping
 // ErrMalformed and leave s empty; no input makes it panic or allocate more
 // than a small multiple of len(data).
 func (s *State) UnmarshalBinary(data []byte) error {
@@ -600,22 +601,20 @@ func (r *reader) amount(what string) int64 {
 
 // scale multiplies a time in units back to milliseconds, refusing overflow.
 func (r *reader) scale(t int64, unit uint64) int64 {
-	hi, lo := bits.Mul64(uint64(abs(t)), unit)
-	if hi != 0 || lo > 1<<63-1 {
+	neg := t < 0
+	m := uint64(t)
+	if neg {
+		m = -m
+	}
+	hi, lo := bits.Mul64(m, unit)
+	if hi != 0 || lo > 1<<63 || (!neg && lo == 1<<63) {
 		r.fail("time %d units of %d ms overflows", t, unit)
 		return 0
 	}
-	if t < 0 {
-		return -int64(lo)
+	if neg {
+		return int64(-lo)
 	}
 	return int64(lo)
-}
-
-func abs(t int64) int64 {
-	if t < 0 {
-		return -t // MinInt64 stays negative; Mul64 of its uint64 value is caught
-	}
-	return t
 }
 
 // decode reads the body of a version-1 encoding.

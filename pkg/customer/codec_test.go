@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -328,4 +330,19 @@ func BenchmarkCodec(b *testing.B) {
 			_ = s.UnmarshalBinary(js[i%len(js)])
 		}
 	})
+}
+
+func TestCodecExtremeTimesAndAmounts(t *testing.T) {
+	for _, at := range []int64{math.MinInt64, math.MinInt64 + 1, -1, 0, 1, math.MaxInt64 - 1, math.MaxInt64} {
+		s := State{ID: "c", SegmentSince: math.MaxInt64, Segment: "x", ScoredNet: math.MinInt64, ModelVersion: math.MinInt64}
+		tm := time.UnixMilli(at)
+		for i, typ := range []event.Type{event.Purchase, event.Refund, event.TicketOpened, event.EmailSent, event.EmailOpened} {
+			s.Apply(event.Event{ID: "e" + strconv.Itoa(i), Type: typ, OrderID: "o", RefundID: "r", TicketID: "t", MessageID: "m",
+				OccurredAt: tm, Amount: math.MaxInt64, Priority: "odd"}, 1)
+		}
+		s.Apply(purchase("o2", 0, 0, math.MaxInt64), 1)
+		stateJSON(t, s)
+		s.Apply(event.Event{Type: event.CustomerErased, OccurredAt: tm}, 0)
+		stateJSON(t, s)
+	}
 }
