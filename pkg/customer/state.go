@@ -342,7 +342,7 @@ func (s *State) addOrder(v Order) Result {
 			}
 		}
 	}
-	if !v.Refunded.IsZero() || !v.RefundedMargin.IsZero() {
+	if res.Released > 0 {
 		res.Refund = refundStatus(&v)
 	}
 	s.insertOrder(v)
