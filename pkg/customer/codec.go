@@ -349,7 +349,7 @@ func (s *State) daysDerived() bool {
 		o := &s.Orders[i]
 		day := dayOf(o.At)
 		if j < 0 || day != d.D {
-			if j >= 0 && !dayEqual(d, s.Days[j]) {
+			if j >= 0 && d != s.Days[j] {
 				return false
 			}
 			j++
@@ -361,13 +361,11 @@ func (s *State) daysDerived() bool {
 		d.N++
 		d.Amount, d.Margin = d.Amount.Add(o.Amount), d.Margin.Add(o.Margin)
 	}
-	if j >= 0 && !dayEqual(d, s.Days[j]) {
+	if j >= 0 && d != s.Days[j] {
 		return false
 	}
 	return j+1 == len(s.Days)
 }
-
-func dayEqual(a, b Day) bool { return a == b }
 
 // deriveDays rebuilds Days from Orders (the flagDaysDerived case).
 func (s *State) deriveDays() {
