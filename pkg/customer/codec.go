@@ -457,7 +457,8 @@ func (s *State) check() error {
 // format of earlier releases (first byte '{'), into s. It reuses the
 // memory of s's slices (each ticket's transitions included), so decoding
 // into a recycled State allocates little; whatever still refers to that
-// memory sees it overwritten. Bytes that are not a valid state give an error wrapping
+// memory sees it overwritten. It does not retain data (strings are copied),
+// so data may be a zero-copy view of a Redis reply. Bytes that are not a valid state give an error wrapping
 // ErrMalformed and leave s empty; no input makes it panic or allocate more
 // than a small multiple of len(data).
 func (s *State) UnmarshalBinary(data []byte) error {
