@@ -244,7 +244,7 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 			return Result{Outcome: Duplicate}
 		}
 	case event.CustomerErased:
-		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, ModelVersion: s.ModelVersion}
+		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, Tier: s.Tier, ModelVersion: s.ModelVersion}
 	default:
 		return Result{Outcome: Ignored}
 	}
