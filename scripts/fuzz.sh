@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target of the repository, one after another.
 #
-#   scripts/fuzz.sh [-t DURATION] [-p N] [-l LOGDIR] [PATTERN]
+#   scripts/fuzz.sh [-t DURATION] [-p N] [-l LOGDIR] [-n] [PATTERN]
 #
 #   -t DURATION  how long each target runs (go test -fuzztime: 30s, 10m,
 #                or 100000x for a number of executions); default 1m
@@ -9,6 +9,7 @@
 #                so a run leaves the other cores alone
 #   -l LOGDIR    where the log of each target goes; default a new
 #                directory under ${TMPDIR:-/tmp}
+#   -n           list the targets (package and name) and exit
 #   PATTERN      only targets whose name matches this grep -E pattern
 #
 # Targets are discovered, not listed here: every package with a
@@ -27,22 +28,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration=1m
 parallel=1
 logdir=""
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
-while getopts "t:p:l:h" opt; do
+list=false
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while getopts "t:p:l:nh" opt; do
   case "$opt" in
     t) duration="$OPTARG" ;;
     p) parallel="$OPTARG" ;;
     l) logdir="$OPTARG" ;;
+    n) list=true ;;
     h) usage 0 ;;
     *) usage 2 >&2 ;;
   esac
 done
 shift $((OPTIND - 1))
 pattern="${1:-.}"
-if [[ -z "$logdir" ]]; then
-  logdir="$(mktemp -d "${TMPDIR:-/tmp}/clvstream-fuzz.XXXXXX")"
-fi
-mkdir -p "$logdir"
 
 # Packages with fuzz functions (cheap grep), then the exact target names
 # from go test -list.
@@ -62,6 +61,14 @@ if [[ ${#selected[@]} -eq 0 ]]; then
   echo "fuzz.sh: no fuzz targets match '$pattern'" >&2
   exit 1
 fi
+if $list; then
+  printf '%s\n' "${selected[@]}"
+  exit 0
+fi
+if [[ -z "$logdir" ]]; then
+  logdir="$(mktemp -d "${TMPDIR:-/tmp}/clvstream-fuzz.XXXXXX")"
+fi
+mkdir -p "$logdir"
 
 echo "fuzz.sh: ${#selected[@]} targets, $duration each, -parallel $parallel; logs in $logdir"
 failed=()
