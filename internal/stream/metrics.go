@@ -34,6 +34,10 @@ type Metrics struct {
 	CacheHits   prometheus.Counter
 	CacheMisses prometheus.Counter
 	Quarantined prometheus.Counter
+	// Refunds counts refunds by how they counted; RefundsReleased the
+	// pending refunds attached to an order that arrived after them.
+	Refunds         *prometheus.CounterVec
+	RefundsReleased prometheus.Counter
 	Partitions  prometheus.Gauge
 }
 
@@ -131,6 +135,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "clvstream_state_cache_misses_total",
 			Help: "Customer states loaded from Redis.",
 		}),
+		Refunds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_refunds_total",
+			Help: "Applied refunds by how they counted: counted (against a known order), capped (the order's refunds exceed its amount; the excess does not count), pending (the order is unknown yet).",
+		}, []string{"result"}),
+		RefundsReleased: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_refunds_released_total",
+			Help: "Pending refunds that started counting when their order arrived.",
+		}),
 		Quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clvstream_quarantined_states_total",
 			Help: "Stored customer states that could not be decoded and were moved to the quarantine hash.",
@@ -138,7 +150,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
 		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions,
-		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined)
+		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined, m.Refunds, m.RefundsReleased)
+	for _, r := range []string{"counted", "capped", "pending"} {
+		m.Refunds.WithLabelValues(r)
+	}
 	for _, c := range []string{"redis", "offset_conflict", "fenced", "dead_letter"} {
 		m.Resumes.WithLabelValues(c)
 	}

@@ -663,6 +663,10 @@ func (t *task) observe(out core.Output, quarantine []state.Raw) {
 		m.Rescored.WithLabelValues(string(cause), "false").Add(float64(c[1]))
 	}
 	m.Quarantined.Add(float64(len(quarantine)))
+	for r, n := range out.Refunds {
+		m.Refunds.WithLabelValues(r).Add(float64(n))
+	}
+	m.RefundsReleased.Add(float64(out.RefundsReleased))
 	t.observeChanges(out.Changes)
 	if t.misrt.add(out.Consumed, misrouted, time.Now()) {
 		t.log.Warn("most records of this partition are misrouted: the producers' partitioner differs from kafka.partitioner",
