@@ -201,6 +201,8 @@ func (s *Service) Run(ctx context.Context) error {
 				t := newTask(s, gen, p)
 				if err := t.run(ctx, genCtx); err != nil {
 					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))
+				} else {
+					s.releaseOwner(p, gen.ID)
 				}
 			})
 		}

@@ -33,6 +33,8 @@ type task struct {
 	records chan kafka.Message
 	kick    chan struct{} // wakes the relay after a commit
 	readers []*kafka.Reader
+	// lagProbe reads the end offsets for the lag gauge (lag.go).
+	lagProbe *lagProbe
 	// scan is the progress of re-scoring under a new model version.
 	scan struct {
 		version int64
@@ -112,7 +114,7 @@ loop:
 					runErr = t.rescoreModel(ctx)
 				}
 			}
-			t.observeLag()
+			t.observeLag(ctx)
 		}
 		if errors.Is(runErr, state.ErrOffsetConflict) {
 			// Our own commit was applied but its reply was lost (or the
@@ -157,6 +159,8 @@ loop:
 // claim takes ownership of the partition in Redis, retrying while another
 // generation's lease runs or Redis is unavailable.
 func (t *task) claim(ctx context.Context) error {
+	bo := newBackoff(claimBackoffMin, claimBackoffMax)
+	lim := logLimiter{every: claimLogEvery}
 	for {
 		cp, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
 		if err == nil {
@@ -173,11 +177,14 @@ func (t *task) claim(ctx context.Context) error {
 			return nil
 		}
 		t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
-		t.log.Warn("claim failed; retrying", zap.Error(err))
+		wait := bo.next()
+		if ok, n := lim.allow(time.Now()); ok {
+			t.log.Warn("claim failed; retrying", zap.Error(err), zap.Duration("backoff", wait), zap.Int("suppressed", n))
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -698,19 +705,4 @@ func (t *task) forgetGauges() {
 		t.s.d.Metrics.Lag.DeleteLabelValues(topic, p)
 	}
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
-}
-
-// observeLag sets the lag of each input partition: the records between
-// the end of the partition (the reader's fetch position plus its lag) and
-// the applied offset stored in Redis, so records fetched but stuck in a
-// failing batch count as lag.
-func (t *task) observeLag() {
-	for _, r := range t.readers {
-		st := r.Stats()
-		lag := st.Lag
-		if applied := t.applied[st.Topic]; applied >= 0 && st.Offset >= 0 {
-			lag = max(0, st.Offset+st.Lag-applied)
-		}
-		t.s.d.Metrics.Lag.WithLabelValues(st.Topic, strconv.Itoa(t.p)).Set(float64(lag))
-	}
 }
