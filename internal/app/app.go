@@ -91,7 +91,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	watcher := model.NewWatcher(models, 5*time.Second, log, mm)
 	svc, err := stream.New(cfg.Kafka, stream.Deps{
 		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scorer, Decoder: dec, Models: watcher,
-		InstanceID: instance, Dialer: dialer, Transport: transport,
+		InstanceID: instance, Dialer: dialer, Transport: transport, ClearCustomerIDs: !cfg.Log.HashCustomers(),
 	})
 	if err != nil {
 		_ = rdb.Close()

@@ -106,7 +106,7 @@ func (t *task) deadLetter(ctx context.Context, dead []deadRecord) error {
 			kafka.Header{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(d.msg.Offset, 10))},
 		)
 		msgs[i] = kafka.Message{Key: d.msg.Key, Value: d.msg.Value, Headers: h}
-		t.log.Info("dead-lettered record", zap.String("topic", d.msg.Topic), zap.Int64("offset", d.msg.Offset), zap.String("reason", string(d.err.Reason)), zap.String("error", d.err.Error()))
+		t.log.Info("dead-lettered record", deadLetterFields(d.msg, d.err, t.s.d.ClearCustomerIDs)...)
 	}
 	return t.s.dlq.WriteMessages(ctx, msgs...)
 }

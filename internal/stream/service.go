@@ -11,10 +11,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/internal/zaplog"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -34,6 +36,10 @@ type Deps struct {
 	Transport kafka.RoundTripper
 	// InstanceID names this instance in the owner fence and logs.
 	InstanceID string
+	// ClearCustomerIDs logs customer ids and rejection messages in clear
+	// (log.hash_customer_ids: false); the zero value hashes ids and keeps
+	// messages that may quote them out of the log.
+	ClearCustomerIDs bool
 }
 
 // ModelSource gives the model version in force. Current must be cheap and
@@ -156,7 +162,6 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
 	}
-	sugar := s.log.Sugar()
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
@@ -167,8 +172,8 @@ func (s *Service) Run(ctx context.Context) error {
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
 		StartOffset:       start,
-		Logger:            kafka.LoggerFunc(func(msg string, args ...any) { sugar.Debugf(msg, args...) }),
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { sugar.Warnf(msg, args...) }),
+		Logger:            zaplog.Kafka(s.log.Named("kafka"), zapcore.DebugLevel),
+		ErrorLogger:       zaplog.Kafka(s.log.Named("kafka"), zapcore.WarnLevel),
 	})
 	if err != nil {
 		return fmt.Errorf("create consumer group %q: %w", s.cfg.GroupID, err)
