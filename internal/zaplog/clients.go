@@ -56,7 +56,7 @@ func SetRedis(log *zap.Logger) (restore func()) {
 // values.
 func Kafka(log *zap.Logger, level zapcore.Level) kafka.Logger {
 	return kafka.LoggerFunc(func(format string, args ...any) {
-		if ce := log.Check(level, fmt.Sprintf(format, args...)); ce != nil {
+		if ce := log.Check(level, strings.TrimRight(fmt.Sprintf(format, args...), "\n")); ce != nil {
 			ce.Write()
 		}
 	})
