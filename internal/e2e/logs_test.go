@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -70,13 +71,17 @@ func newSinkLogger(t *testing.T) (*zap.Logger, *logSink) {
 	return log, sink
 }
 
-// startLogged runs an instance in-process with log, like env.start.
-func (e *env) startLogged(cfg config.Config, log *zap.Logger) (stop func()) {
+// startLogged runs an instance in-process with log, like env.start; reg
+// nil means a fresh registry.
+func (e *env) startLogged(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (stop func()) {
 	e.t.Helper()
 	if err := cfg.Validate(); err != nil {
 		e.t.Fatal(err)
 	}
-	a, err := app.New(cfg, log, obs.NewRegistry())
+	if reg == nil {
+		reg = obs.NewRegistry()
+	}
+	a, err := app.New(cfg, log, reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -192,7 +197,7 @@ func TestLogsCarryNoCustomerIDs(t *testing.T) {
 
 	cfg := e.config()
 	cfg.Log.Level = "debug"
-	stop := e.startLogged(cfg, log)
+	stop := e.startLogged(cfg, log, nil)
 	e.waitApplied(90 * time.Second)
 
 	// Ask the query API about customers, known, unknown and invalid.
@@ -262,7 +267,7 @@ func TestLogsCarryNoCustomerIDs(t *testing.T) {
 		cfg := e.config()
 		off := false
 		cfg.Log.HashCustomerIDs = &off
-		stop := e.startLogged(cfg, log)
+		stop := e.startLogged(cfg, log, nil)
 		e.waitApplied(60 * time.Second)
 		stop()
 		for _, l := range sink.lines(t) {
