@@ -84,7 +84,11 @@ type Job struct {
 // job in the computation lock and must be unique per job (lease.Token).
 func NewJob(c Config, store *Store, src StateSource, sc *scoring.Scorer, models Models, clock func(context.Context) time.Time, token string, log *zap.Logger, reg prometheus.Registerer) *Job {
 	c = c.WithDefaults()
-	return &Job{cfg: c, store: store, src: src, scorer: sc, models: models, clock: clock, lock: store.lock(token, 3*c.Interval), log: log, g: newGauges(reg)}
+	j := &Job{cfg: c, store: store, src: src, scorer: sc, models: models, clock: clock, log: log, g: newGauges(reg)}
+	if store != nil { // nil only where the job is built for its metrics and never run
+		j.lock = store.lock(token, 3*c.Interval)
+	}
+	return j
 }
 
 // Latest returns the latest snapshot seen, nil before the first.
