@@ -9,6 +9,7 @@ import (
 
 	"github.com/clvstream/clvstream/internal/app"
 	"github.com/clvstream/clvstream/internal/obs"
+	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/testkit"
 	"github.com/clvstream/clvstream/pkg/event"
 )
@@ -113,4 +114,38 @@ func TestCleanStopLetsANewGroupClaimAtOnce(t *testing.T) {
 		return e.rdb.Exists(ctx, kpiLock).Val() == 1
 	})
 	t.Logf("new consumer group applied the new records %v after its start (owner lease %v)", took.Round(10*time.Millisecond), cfg.Kafka.OwnerLease)
+}
+
+// An owner that died without releasing (SIGKILL) leaves its lease: a new
+// consumer group waits for it to run out, retrying with a backoff and one
+// log line per partition, then takes over and applies everything.
+func TestNewGroupTakesOverWhenACrashedOwnersLeaseRunsOut(t *testing.T) {
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	const lease = 4 * time.Second
+	crashed := state.New(e.rdb, e.prefix, lease)
+	for p := 0; p < e.parts; p++ {
+		if _, err := crashed.Claim(ctx, p, 9, "crashed-instance"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaseEnd := time.Now().Add(lease)
+	e.produceRecords(purchases("c", 20, 200)...)
+	log, sink := newSinkLogger(t)
+	stop := e.startLogged(e.config(), log, nil)
+	defer stop()
+	e.waitApplied(60 * time.Second)
+	if early := time.Until(leaseEnd); early > 0 {
+		t.Fatalf("applied %v before the crashed owner's lease ran out", early)
+	}
+	n := 0
+	for _, l := range sink.lines(t) {
+		if l["msg"] == "claim failed; retrying" {
+			n++
+		}
+	}
+	if n == 0 || n > e.parts {
+		t.Fatalf("%d \"claim failed\" lines while waiting %v for the lease, want 1 per partition (%d)", n, lease, e.parts)
+	}
+	t.Logf("took over %v after the lease ran out, %d claim-failed lines", time.Since(leaseEnd).Round(10*time.Millisecond), n)
 }

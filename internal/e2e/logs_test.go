@@ -113,8 +113,9 @@ func emailID(label string) string {
 // corpus of bad records of every rejection class, the query API asked
 // about customers, at debug level, go-redis and kafka-go lines included)
 // carries a customer id, a record key or a payload fragment; dead letters
-// are logged with their reason, field, coordinates and the hashed key.
-// With the option off, the same line carries the id and the message.
+// are logged with their reason, field, coordinates and the hashed key,
+// never with the rejection message. With the option off, the same line
+// carries the key in clear.
 func TestLogsCarryNoCustomerIDs(t *testing.T) {
 	e := newEnv(t, 2)
 	log, sink := newSinkLogger(t)
@@ -258,8 +259,8 @@ func TestLogsCarryNoCustomerIDs(t *testing.T) {
 	}
 	t.Logf("%d log lines (%d dead-letter lines), %d ids, keys and payload fragments looked for: none present", len(lines), len(deadLines), len(secrets))
 
-	// The option off: the same rejection is logged with the key and the
-	// message in clear, so the option is what decides.
+	// The option off: the same rejection is logged with the key in clear,
+	// so the option is what decides.
 	t.Run("hashing off", func(t *testing.T) {
 		e := newEnv(t, 1)
 		log, sink := newSinkLogger(t)
@@ -272,7 +273,7 @@ func TestLogsCarryNoCustomerIDs(t *testing.T) {
 		stop()
 		for _, l := range sink.lines(t) {
 			if l["msg"] == "dead-lettered record" {
-				if l["customer"] != "bob@example.com" || !strings.Contains(fmt.Sprint(l["error"]), "bob.jones@example.com") {
+				if l["customer"] != "bob@example.com" {
 					t.Fatalf("with hash_customer_ids false: %s", l["_raw"])
 				}
 				return

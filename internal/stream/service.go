@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clvstream/clvstream/internal/core"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
@@ -36,10 +37,9 @@ type Deps struct {
 	Transport kafka.RoundTripper
 	// InstanceID names this instance in the owner fence and logs.
 	InstanceID string
-	// ClearCustomerIDs logs customer ids and rejection messages in clear
-	// (log.hash_customer_ids: false); the zero value hashes ids and keeps
-	// messages that may quote them out of the log.
-	ClearCustomerIDs bool
+	// CustomerField is the log field naming a customer (hashed under
+	// log.hash_customer_ids); nil logs no customer id at all.
+	CustomerField func(id string) zap.Field
 }
 
 // ModelSource gives the model version in force. Current must be cheap and
@@ -58,6 +58,7 @@ type Service struct {
 	dlq      *kafka.Writer
 	nParts   int
 	assigned atomic.Int32
+	core     *core.Processor
 }
 
 // New validates cfg and returns a Service.
@@ -71,6 +72,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	part, _ := NewPartitioner(cfg.Partitioner)
 	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}
+	proc, err := core.New(core.Config{
+		Decoder: d.Decoder, Scorer: d.Scorer, TopicFor: cfg.Topics.For,
+		PartitionOf: func(id string) int { return PartitionOf(part, id, s.nParts) }, Partitioner: cfg.Partitioner,
+		AllowedLateness: cfg.AllowedLateness, ReplayThreshold: cfg.ReplayThreshold,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.core = proc
 	s.out = s.newWriter(cfg.Topics.SegmentChanges)
 	s.dlq = s.newWriter(cfg.Topics.DeadLetter)
 	return s, nil
@@ -94,12 +104,20 @@ func (s *Service) newWriter(topic string) *kafka.Writer {
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           5 * time.Millisecond,
 		BatchSize:              1000,
-		BatchBytes:             16 << 20,
+		BatchBytes:             int64(s.cfg.MaxMessageBytes),
 		MaxAttempts:            5,
 		WriteTimeout:           10 * time.Second,
 		AllowAutoTopicCreation: false,
 		Transport:              s.d.Transport,
 	}
+}
+
+// idFields are the log fields naming a customer (Deps.CustomerField).
+func (s *Service) idFields(id string) []zap.Field {
+	if s.d.CustomerField == nil {
+		return nil
+	}
+	return []zap.Field{s.d.CustomerField(id)}
 }
 
 // Partitioner returns the input partitioner (for finding a customer's

@@ -160,7 +160,7 @@ func (s *State) Apply(e event.Event, defaultMargin float64) Outcome {
 			return Duplicate
 		}
 	case event.CustomerErased:
-		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, ModelVersion: s.ModelVersion}
+		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, Tier: s.Tier, ModelVersion: s.ModelVersion}
 	default:
 		return Ignored
 	}
