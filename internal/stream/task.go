@@ -438,8 +438,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
 		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
 	})
-	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 {
-		t.clock = out.Clock
+	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
 		return out.Consumed, out.Blocked, nil
 	}
 	if err := t.deadLetter(ctx, out.Dead); err != nil {
