@@ -77,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_consumer_lag_records",
-			Help: "Records between the applied offset stored in Redis and the end of the partition.",
+			Help: "Records between the task's applied offset and the end of the partition as the broker reports it.",
 		}, []string{"topic", "partition"}),
 		OutboxBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_outbox_backlog_records",
@@ -113,7 +113,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		KafkaErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clvstream_kafka_errors_total",
-			Help: "Failed Kafka operations by op (fetch, join, dead_letter, commit_offsets).",
+			Help: "Failed Kafka operations by op (fetch, join, dead_letter, commit_offsets, list_offsets).",
 		}, []string{"op"}),
 		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "clvstream_input_partitions",
@@ -160,10 +160,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range event.Reasons {
 		m.DeadLetters.WithLabelValues(string(r))
 	}
-	for _, op := range []string{"claim", "load", "commit", "due", "scan"} {
+	for _, op := range []string{"claim", "load", "commit", "due", "scan", "release"} {
 		m.RedisErrors.WithLabelValues(op)
 	}
-	for _, op := range []string{"fetch", "join", "dead_letter", "commit_offsets"} {
+	for _, op := range []string{"fetch", "join", "dead_letter", "commit_offsets", "list_offsets"} {
 		m.KafkaErrors.WithLabelValues(op)
 	}
 	return m
