@@ -38,7 +38,7 @@ type Metrics struct {
 	// pending refunds attached to an order that arrived after them.
 	Refunds         *prometheus.CounterVec
 	RefundsReleased prometheus.Counter
-	Partitions  prometheus.Gauge
+	Partitions      prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them on reg.
