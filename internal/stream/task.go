@@ -54,6 +54,11 @@ type task struct {
 	readers []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
+	// progress is when the applied offsets last moved (stall detection).
+	progress struct {
+		applied int64
+		at      time.Time
+	}
 	stopRd   context.CancelFunc
 	backoff  time.Duration
 	misrt    misroutedWatch
@@ -322,30 +327,33 @@ func (t *task) startReader(ctx context.Context, src int, topic string) {
 
 // caughtUpAt reports whether a reader starting at off (an offset or
 // kafka.FirstOffset/LastOffset) has nothing to fetch in partition p of
-// topic; false when it cannot tell.
+// topic, asking the broker for the partition's offsets (a few tries; false
+// when it cannot tell, and the merge's bounded wait applies).
 func (t *task) caughtUpAt(ctx context.Context, topic string, off int64) bool {
 	if off == kafka.LastOffset {
 		return true
 	}
-	d := t.s.d.Dialer
-	if d == nil {
-		d = kafka.DefaultDialer
+	client := &kafka.Client{Addr: kafka.TCP(t.s.cfg.Brokers...), Timeout: 5 * time.Second, Transport: t.s.d.Transport}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(t.p), kafka.LastOffsetOf(t.p)}}}
+	for try := 0; try < 5; try++ {
+		res, err := client.ListOffsets(ctx, req)
+		if err == nil {
+			for _, po := range res.Topics[topic] {
+				if po.Partition == t.p && po.Error == nil {
+					if off == kafka.FirstOffset {
+						return po.FirstOffset >= po.LastOffset
+					}
+					return off >= po.LastOffset
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := d.DialLeader(dctx, "tcp", t.s.cfg.Brokers[0], topic, t.p)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return false
-	}
-	if off == kafka.FirstOffset {
-		return first >= last
-	}
-	return off >= last
+	return false
 }
 
 func toRecord(m kafka.Message) core.Record {
@@ -730,4 +738,6 @@ func (t *task) forgetGauges() {
 		t.s.d.Metrics.Lag.DeleteLabelValues(topic, p)
 	}
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
+	t.s.d.Metrics.Stalled.DeleteLabelValues(p)
+	t.s.stalled.Delete(t.p)
 }
