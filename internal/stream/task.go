@@ -59,9 +59,9 @@ type task struct {
 		applied int64
 		at      time.Time
 	}
-	stopRd   context.CancelFunc
-	backoff  time.Duration
-	misrt    misroutedWatch
+	stopRd  context.CancelFunc
+	backoff time.Duration
+	misrt   misroutedWatch
 }
 
 func newTask(s *Service, gen *kafka.Generation, p int) *task {
