@@ -29,7 +29,7 @@ func (p *Processor) Process(in Input) Output {
 		p: p, in: &in,
 		out: &Output{
 			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
-			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{},
+			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{}, Refunds: map[string]int{},
 		},
 		states:  in.States,
 		due:     map[string]int64{},
@@ -108,9 +108,13 @@ func (r *run) consume(rec *Decoded, from int64) {
 	}
 	ev := rec.Event
 	st := r.state(ev.CustomerID)
-	res := st.Apply(ev, r.p.margin)
-	r.out.Outcomes[Outcome{rec.Topic, string(ev.Type), res.String()}]++
-	if res != customer.Applied {
+	res := st.ApplyEvent(ev, r.p.margin)
+	r.out.Outcomes[Outcome{rec.Topic, string(ev.Type), res.Outcome.String()}]++
+	if res.Refund != customer.RefundNone {
+		r.out.Refunds[res.Refund.String()]++
+	}
+	r.out.RefundsReleased += res.Released
+	if res.Outcome != customer.Applied {
 		return
 	}
 	cause := event.CauseEvent
@@ -130,6 +134,7 @@ func (r *run) fire(now int64) {
 		}
 		r.due[t.ID] = 0
 		st := r.state(t.ID)
+
 		c := r.out.Rescored[event.CauseScheduled]
 		if c == nil {
 			c = &[2]int{}
@@ -156,6 +161,9 @@ func (r *run) state(id string) *customer.State {
 // whether the segment changed.
 func (r *run) score(st *customer.State, at int64, cause event.Cause, factsChanged bool) bool {
 	s := r.p.Score(st, time.UnixMilli(at).UTC(), r.in.Model, cause, factsChanged)
+	if s.Due != 0 && s.Due <= at {
+		s.Due = at + 1 // a timer always moves the customer forward
+	}
 	if s.Due != 0 {
 		r.due[st.ID] = s.Due
 		heap.Push(&r.timers, Timer{ID: st.ID, Due: s.Due})

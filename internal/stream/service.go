@@ -11,11 +11,13 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clvstream/clvstream/internal/core"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/internal/zaplog"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -57,6 +59,7 @@ type Service struct {
 	nParts   int
 	assigned atomic.Int32
 	core     *core.Processor
+	stalled  sync.Map // partition -> why it counts as stalled
 }
 
 // New validates cfg and returns a Service.
@@ -125,6 +128,18 @@ func (s *Service) Partitioner() Partitioner { return s.part }
 // Ready reports whether the service owns at least one partition.
 func (s *Service) Ready() bool { return s.assigned.Load() > 0 }
 
+// Stalled describes the owned partitions that have lag but applied nothing
+// for a while; empty when every partition advances.
+func (s *Service) Stalled() []string {
+	var out []string
+	s.stalled.Range(func(_, v any) bool {
+		out = append(out, v.(string))
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
+
 // CheckTopics verifies that the input topics exist and are co-partitioned
 // and that the output topics exist, and returns the input partition count.
 func (s *Service) CheckTopics(ctx context.Context) (int, error) {
@@ -178,7 +193,6 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
 	}
-	sugar := s.log.Sugar()
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
@@ -189,8 +203,8 @@ func (s *Service) Run(ctx context.Context) error {
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
 		StartOffset:       start,
-		Logger:            kafka.LoggerFunc(func(msg string, args ...any) { sugar.Debugf(msg, args...) }),
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { sugar.Warnf(msg, args...) }),
+		Logger:            zaplog.Kafka(s.log.Named("kafka"), zapcore.DebugLevel),
+		ErrorLogger:       zaplog.Kafka(s.log.Named("kafka"), zapcore.WarnLevel),
 	})
 	if err != nil {
 		return fmt.Errorf("create consumer group %q: %w", s.cfg.GroupID, err)
@@ -223,6 +237,8 @@ func (s *Service) Run(ctx context.Context) error {
 				t := newTask(s, gen, p)
 				if err := t.run(ctx, genCtx); err != nil {
 					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))
+				} else {
+					s.releaseOwner(p, gen.ID)
 				}
 			})
 		}
