@@ -379,12 +379,19 @@ func (t *task) step(ctx context.Context, tick bool) error {
 			t.model = cur
 		}
 	}
+	var latest int64
+	if idle && t.s.core.Replay(t.clock, wall) {
+		// The end of the backfill is the latest event of any partition.
+		if wm, err := t.s.d.Store.MaxWatermark(ctx); err == nil {
+			latest = wm
+		}
+	}
 	for {
-		target := t.s.core.Target(t.clock, recs, idle, wall)
+		target := t.s.core.Target(t.clock, recs, idle, latest, wall)
 		if len(recs) == 0 && target <= t.clock.Now {
 			return nil
 		}
-		consumed, blocked, err := t.process(ctx, recs, idle, wall, target)
+		consumed, blocked, err := t.process(ctx, recs, idle, latest, wall, target)
 		if err != nil {
 			return err
 		}
@@ -397,7 +404,7 @@ func (t *task) step(ctx context.Context, tick bool) error {
 
 // process loads the timers up to target (a page at most) and the states
 // of the records and timers, runs the core and commits its output.
-func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall time.Time, target int64) (int, bool, error) {
+func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, latest int64, wall time.Time, target int64) (int, bool, error) {
 	start := time.Now()
 	m := t.s.d.Metrics
 	horizon := target
@@ -444,7 +451,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	}
 	out := t.s.core.Process(core.Input{
 		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
-		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
+		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle, Latest: latest,
 	})
 	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
 		return out.Consumed, out.Blocked, nil
