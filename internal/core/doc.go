@@ -26,8 +26,7 @@
 //     when later) with cause event (erasure for an erasure).
 //
 // When the input is idle (caught up, Input.Idle), the clock moves to the
-// latest event time of any partition (replay: the end of the backfill) or
-// the wall clock (live) and the timers due by then fire, so every change due
+// partition's latest event time (replay) or the wall clock (live) and the timers due by then fire, so every change due
 // by the end of a backfill is published.
 //
 // Because every step depends only on the steps before it, batch edges do not

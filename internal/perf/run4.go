@@ -77,7 +77,7 @@ func (rn *runner) waitFor(ctx context.Context, phase string, want, dueBy int64) 
 		if err, ok := rn.svc.exited(); ok {
 			return false, fmt.Errorf("clvstream run %v during %s; its log: %s\n%s", err, phase, rn.svc.log, tail(rn.svc.log, 2000))
 		}
-		pr, err := readProgress(ctx, rn.rdb, rn.st, rn.ends, rn.o.Partitions, dueBy)
+		pr, err := readProgress(ctx, rn.rdb, rn.st, rn.ends, rn.o.Partitions, dueBy, true)
 		if err != nil {
 			return false, err
 		}
@@ -102,7 +102,7 @@ func (rn *runner) waitFor(ctx context.Context, phase string, want, dueBy int64) 
 }
 
 func (rn *runner) due(ctx context.Context, by int64) int64 {
-	pr, err := readProgress(ctx, rn.rdb, rn.st, rn.ends, rn.o.Partitions, by)
+	pr, err := readProgress(ctx, rn.rdb, rn.st, rn.ends, rn.o.Partitions, by, false)
 	if err != nil {
 		return -1
 	}

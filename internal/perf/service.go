@@ -206,9 +206,11 @@ type progress struct {
 	Due     int64
 }
 
-// readProgress reads the progress with one pipelined round trip. dueBy is
-// the instant (Unix ms) up to which nothing may be due; 0 skips the count.
-func readProgress(ctx context.Context, rdb *redis.Client, st *state.Store, ends map[string][]int64, partitions int, dueBy int64) (progress, error) {
+// readProgress reads the progress with pipelined round trips. dueBy is the
+// instant (Unix ms) up to which nothing may be due, capped per partition by
+// the task's own stored clock with capByClock (an idle replay's clock stops
+// at the partition's latest event); 0 skips the count.
+func readProgress(ctx context.Context, rdb *redis.Client, st *state.Store, ends map[string][]int64, partitions int, dueBy int64, capByClock bool) (progress, error) {
 	pipe := rdb.Pipeline()
 	topics := make([]string, 0, len(ends))
 	fields := make([]string, 0, len(ends))
@@ -221,10 +223,22 @@ func readProgress(ctx context.Context, rdb *redis.Client, st *state.Store, ends 
 	dues := make([]*redis.IntCmd, partitions)
 	for p := 0; p < partitions; p++ {
 		k := st.Keys(p)
-		offs[p] = pipe.HMGet(ctx, k.Meta, fields...)
+		offs[p] = pipe.HMGet(ctx, k.Meta, append(fields, "clk")...)
 		outs[p] = pipe.XLen(ctx, k.Outbox)
-		if dueBy > 0 {
-			dues[p] = pipe.ZCount(ctx, k.Due, "1", strconv.FormatInt(dueBy, 10))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return progress{}, fmt.Errorf("read progress: %w", err)
+	}
+	if dueBy > 0 {
+		for p := 0; p < partitions; p++ {
+			by := dueBy
+			vals := offs[p].Val()
+			if s, _ := vals[len(vals)-1].(string); s != "" {
+				if clk, err := strconv.ParseInt(s, 10, 64); err == nil && clk > 0 && capByClock {
+					by = min(by, clk)
+				}
+			}
+			dues[p] = pipe.ZCount(ctx, st.Keys(p).Due, "1", strconv.FormatInt(by, 10))
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -232,7 +246,7 @@ func readProgress(ctx context.Context, rdb *redis.Client, st *state.Store, ends 
 	}
 	var pr progress
 	for p := 0; p < partitions; p++ {
-		for i, v := range offs[p].Val() {
+		for i, v := range offs[p].Val()[:len(topics)] {
 			s, _ := v.(string)
 			n, _ := strconv.ParseInt(s, 10, 64)
 			pr.Applied += min(n, ends[topics[i]][p])

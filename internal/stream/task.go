@@ -406,13 +406,10 @@ func (t *task) step(ctx context.Context, tick bool) error {
 			t.model = cur
 		}
 	}
+	// An idle replay's clock goes to the partition's own latest event, not
+	// another partition's: that one moves with the other task's progress,
+	// and the history must not depend on it.
 	var latest int64
-	if idle && t.s.core.Replay(t.clock, wall) {
-		// The end of the backfill is the latest event of any partition.
-		if wm, err := t.s.d.Store.MaxWatermark(ctx); err == nil {
-			latest = wm
-		}
-	}
 	for {
 		target := t.s.core.Target(t.clock, recs, idle, latest, wall)
 		if len(recs) == 0 && target <= t.clock.Now {
