@@ -325,6 +325,9 @@ func configCmd(args []string) error {
 		return errors.New("usage: clvstream config validate FILE")
 	}
 	if _, err := config.Load(args[1], nil, nil); err != nil {
+		if prefix := "config " + args[1] + ":\n"; strings.HasPrefix(err.Error(), prefix) {
+			return fmt.Errorf("%s is invalid:\n%s", args[1], strings.TrimPrefix(err.Error(), prefix))
+		}
 		return fmt.Errorf("%s is invalid:\n%w", args[1], err)
 	}
 	fmt.Printf("%s is valid\n", args[1])

@@ -99,7 +99,7 @@ flags:
 			}
 		}()
 	}
-	defer wg.Wait()
+	defer func() { stop(); wg.Wait() }() // readers end with the context
 	n := 0
 	for *max == 0 || n < *max {
 		select {
