@@ -185,9 +185,12 @@ func runCmd(ctx context.Context, args []string) error {
 func demoCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	o := demo.Options{}
-	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of /metrics, /healthz and /readyz")
+	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of the query API /v1, /metrics, /healthz and /readyz (port 0: any free port)")
 	fs.IntVar(&o.Customers, "customers", 400, "synthetic customers")
-	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day")
+	fs.IntVar(&o.Days, "days", 730, "simulated days, ending yesterday")
+	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day (at least: the simulation waits for the pipeline)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated shop: the same seed gives the same events and totals")
+	fs.StringVar(&o.Token, "token", "", "bearer token of the query API (default: a random one, printed)")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -200,6 +203,7 @@ func loadgenCmd(ctx context.Context, args []string) error {
 	var o demo.LoadOptions
 	fs.IntVar(&o.Customers, "customers", 1000, "simulated customers")
 	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day (two simulated years in total)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated shop (the demo's default: 1)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
