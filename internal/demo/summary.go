@@ -87,9 +87,9 @@ func (s *summary) add(m kafka.Message) {
 	s.last[c.CustomerID] = latestChange{segment: c.Segment, predicted: predicted, churn: c.ChurnRisk.Probability, tier: c.LoyaltyTier}
 	s.changes++
 	s.causes[c.Cause]++
-	prev := c.PreviousSegment
-	if prev == "" {
-		prev = "(none)"
+	prev := "(none)"
+	if c.PreviousSegment != nil {
+		prev = *c.PreviousSegment
 	}
 	s.latest = append(s.latest, fmt.Sprintf("%s: %s -> %s (%s, churn %.2f, predicted CLV %s, tier %s)",
 		c.CustomerID, prev, c.Segment, c.Cause, c.ChurnRisk.Probability, c.CLV.Predicted, c.LoyaltyTier))
