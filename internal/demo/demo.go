@@ -391,15 +391,16 @@ func (d *driver) allScoredUnder(ctx context.Context, v int64) bool {
 }
 
 // waitDue waits until no customer of any partition is due for re-scoring
-// at the partition's clock (its latest event time minus the allowed
-// lateness), i.e. the time-driven segment changes up to now are made.
+// by the partition's latest event time: the task is settled (its idle
+// clock reached the latest event and every timer due by then fired), so
+// the time-driven segment changes up to now are made.
 func (d *driver) waitDue(ctx context.Context) error {
 	err := d.waitFor(ctx, 5*time.Second, func() bool {
 		for p := 0; p < partitions; p++ {
 			if d.lastAt[p].IsZero() {
 				continue
 			}
-			now := d.lastAt[p].Add(-d.cfg.Kafka.AllowedLateness).UnixMilli()
+			now := d.lastAt[p].UnixMilli()
 			ids, err := d.store.Due(ctx, p, now, 1)
 			if err != nil || len(ids) > 0 {
 				return false
