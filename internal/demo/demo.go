@@ -163,14 +163,16 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	finished := false
+	finished, lastPrinted := false, -1
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-tick.C:
-			if !finished {
+			// Nothing new (a fit pauses the simulation): nothing printed.
+			if pr := d.gen.progress(); !finished && pr.produced != lastPrinted {
+				lastPrinted = pr.produced
 				d.printLive()
 			}
 		case err := <-genDone:
@@ -340,9 +342,14 @@ func (d *driver) fit(ctx context.Context, pr progress) error {
 		case outcome == "baseline" && rec != nil && rec.Reason != "":
 			outcome += ": " + rec.Reason
 		}
-		// Try again a month later: the population grows.
-		d.nextFitDay = pr.day + 30
-		fmt.Fprintf(d.out, "  model not published (%s); scores stay on the %s model, next try in 30 simulated days\n\n", outcome, modelName(d.fitted))
+		// Without a model yet, try again a month later (the population
+		// grows); with one in force, at the next regular refit.
+		wait := 30
+		if d.fitted != nil {
+			wait = refitEvery
+		}
+		d.nextFitDay = pr.day + wait
+		fmt.Fprintf(d.out, "  model not published (%s); scores stay on the %s model, next try in %d simulated days\n\n", outcome, modelName(d.fitted), wait)
 		return nil
 	}
 	d.nextFitDay = pr.day + refitEvery
