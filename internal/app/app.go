@@ -133,6 +133,9 @@ func (a *App) Ready(ctx context.Context) error {
 	if !a.svc.Ready() {
 		return errors.New("no partitions assigned yet")
 	}
+	if st := a.svc.Stalled(); len(st) > 0 {
+		return fmt.Errorf("stalled: %s", strings.Join(st, "; "))
+	}
 	if err := a.store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}

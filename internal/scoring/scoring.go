@@ -315,6 +315,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
 	earlier := func(t time.Time) {
+		// Due times are stored in whole milliseconds: round up, so a
+		// candidate is never due at the instant it was computed for.
+		if r := t.Sub(t.Truncate(time.Millisecond)); r > 0 {
+			t = t.Add(time.Millisecond - r)
+		}
 		if t.After(now) && t.Before(limit) {
 			limit = t
 		}
@@ -339,6 +344,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 		gap := durationDays(cur.AvgDaysBetweenOrders)
 		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
 		earlier(f.LastPurchase.Add(3 * gap))
+	}
+	if hold.After(now) {
+		// Within a dwell hold the rules already want another segment:
+		// nothing is published before the hold ends, or a known instant.
+		return limit
 	}
 	changed := func(t time.Time) bool {
 		r, in := s.evaluate(st, t, pop, rec, &cur)
