@@ -115,8 +115,10 @@ loop:
 		case <-flushT.C:
 			runErr = t.step(ctx, false)
 		case <-tickT.C:
-			if runErr = t.step(ctx, true); runErr == nil {
-				runErr = t.rescoreModel(ctx)
+			if runErr = t.verify(ctx); runErr == nil {
+				if runErr = t.step(ctx, true); runErr == nil {
+					runErr = t.rescoreModel(ctx)
+				}
 			}
 			t.observeLag(ctx)
 		}
@@ -170,6 +172,31 @@ loop:
 		n, err := t.relayOnce(fctx)
 		if err != nil || n == 0 {
 			break
+		}
+	}
+	return nil
+}
+
+// verify checks, once a tick, that Redis still holds the checkpoint the
+// task committed: an idle task commits nothing, so a Redis that went back
+// in time (a snapshot restore, a failover to a lagging replica, a wipe)
+// would otherwise go unnoticed until the next record.
+func (t *task) verify(ctx context.Context) error {
+	gen, offs, err := t.s.d.Store.Stored(ctx, t.p)
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
+		return err
+	}
+	if gen != t.gen.ID {
+		return fmt.Errorf("partition %d: stored generation %d, ours %d: %w", t.p, gen, t.gen.ID, state.ErrFenced)
+	}
+	for _, topic := range t.topics {
+		stored, ok := offs[topic]
+		if !ok {
+			stored = -1
+		}
+		if stored != t.applied[topic] {
+			return fmt.Errorf("partition %d: %s stored offset %d, committed %d: %w", t.p, topic, stored, t.applied[topic], state.ErrOffsetConflict)
 		}
 	}
 	return nil
