@@ -28,12 +28,32 @@ if [ -z "$HELM" ]; then
   HELM="$BIN/helm"
   # The stamp records the version built; a different HELM_VERSION rebuilds.
   if [ ! -x "$HELM" ] || [ "$(cat "$BIN/helm.version" 2>/dev/null)" != "$HELM_VERSION" ]; then
-    echo "helm.sh: building helm $HELM_VERSION into .cache/bin (first run only)" >&2
+    echo "helm.sh: building helm $HELM_VERSION into .cache/bin (first run only, about 2 minutes; progress every 15 s)" >&2
     mkdir -p "$BIN"
     start=$(date +%s)
-    GOBIN="$BIN" "$GO" install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    # go install is silent for minutes: -v names each package compiled and
+    # the go command names each module downloaded; both go to a log, and a
+    # line every 15 s says how far it got. The log is shown on failure.
+    log="$(mktemp)"
+    GOBIN="$BIN" "$GO" install -v "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >"$log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 1
+      done
+      kill -0 "$pid" 2>/dev/null || break
+      echo "helm.sh: ... $(( $(date +%s) - start ))s: $(grep -c '^go: downloading' "$log") modules downloaded, $(grep -vc '^go: ' "$log") packages compiled" >&2
+    done
+    if ! wait "$pid"; then
+      echo "helm.sh: building helm failed:" >&2
+      cat "$log" >&2
+      rm -f "$log"
+      exit 1
+    fi
+    echo "helm.sh: built helm in $(( $(date +%s) - start ))s ($(grep -c '^go: downloading' "$log") modules downloaded, $(grep -vc '^go: ' "$log") packages compiled)" >&2
+    rm -f "$log"
     echo "$HELM_VERSION" > "$BIN/helm.version"
-    echo "helm.sh: built helm in $(( $(date +%s) - start ))s" >&2
   fi
 fi
 

@@ -3,6 +3,8 @@
 // publishes segment changes. Subcommands:
 //
 //	clvstream run       the service (config file, CLVSTREAM_* env, --set flags)
+//	clvstream topics    create the topics (or --check them)
+//	clvstream tail      print the segment changes (or another topic)
 //	clvstream demo      in-process broker and store with synthetic traffic
 //	clvstream backfill  publish historical orders as purchase events
 //	clvstream export    per-customer summary (lifetimes format) from Redis
@@ -12,13 +14,18 @@
 //	clvstream model     show the model in force, or ask for a refit
 //	clvstream loadgen   synthetic traffic to real topics
 //	clvstream config validate FILE
+//	clvstream --version
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,18 +47,21 @@ import (
 const usage = `usage: clvstream <command> [flags]
 
 commands:
-  run        run the service
+  run        run the service (needs Kafka, Redis and an API token: 'clvstream run -h')
+  topics     create the input, segment-change and dead-letter topics, co-partitioned; --check only reports
+  tail       print the records of a topic (default: the segment changes), one JSON value per line
   demo       run a self-contained demo (in-process Kafka and Redis, synthetic traffic)
   backfill   publish a transactions file as purchase events
   export     write the per-customer summary (customer_id,frequency,recency,T,monetary_value)
   fit        fit the purchase and spend models to a summary or transactions file, or to Redis (--from-redis)
   score      write per-customer predictions (p_alive, expected purchases, CLV, churn, segment) as CSV
   holdout    predicted versus actual repeat purchases in a holdout period, per calibration frequency
-  model      model show: the model in force; model refit: ask the service for a refit now
+  model      'model show': the model in force; 'model refit': ask the service for a refit now
   loadgen    produce the demo's synthetic traffic (two simulated years) to your Kafka topics
   config     config validate FILE: list every problem of a config file
 
-run 'clvstream <command> -h' for the flags of a command.
+run 'clvstream <command> -h' for the flags of a command, 'clvstream --version' for the build.
+Configuration: docs/configuration.md.
 `
 
 func main() {
@@ -65,6 +75,10 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = runCmd(ctx, os.Args[2:])
+	case "topics":
+		err = topicsCmd(ctx, os.Args[2:], os.Stdout)
+	case "tail":
+		err = tailCmd(ctx, os.Args[2:], os.Stdout)
 	case "demo":
 		err = demoCmd(ctx, os.Args[2:])
 	case "backfill":
@@ -85,6 +99,9 @@ func main() {
 		err = loadgenCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
+		return
+	case "--version", "-version", "version":
+		fmt.Println(versionString())
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n%s", os.Args[1], usage)
@@ -129,8 +146,37 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	return cfg, nil
 }
 
+// runUsage is the help of `clvstream run`: what it needs and where the
+// options come from.
+const runUsage = `usage: clvstream run [--config FILE] [--set path=value ...] [--log-level LEVEL]
+
+Runs the service: consumes the input topics, keeps the state in Redis,
+publishes segment changes, serves /healthz, /readyz, /metrics and the query
+API /v1 on http.addr (default :8080).
+
+Required (each with its default, then how to set it):
+  Kafka     kafka.brokers (localhost:9092)         CLVSTREAM_KAFKA_BROKERS=kafka-1:9092,kafka-2:9092
+            the five topics must exist, the three inputs co-partitioned: create them with 'clvstream topics'
+  Redis     redis.addr (localhost:6379)            CLVSTREAM_REDIS_ADDR=redis:6379
+  API token http.api_tokens (none: refuses to start) CLVSTREAM_HTTP_API_TOKENS=$(openssl rand -hex 24)
+            or http.auth: none to serve /v1 unauthenticated (CLVSTREAM_HTTP_AUTH=none)
+
+Options come from three layers, later ones winning: the YAML file (--config),
+environment variables CLVSTREAM_<PATH> (the option path upper-cased, dots as
+underscores, e.g. CLVSTREAM_LOG_LEVEL=debug, CLVSTREAM_KAFKA_TOPICS_PURCHASES=shop.orders),
+and --set path=value. Every option, its default and meaning:
+docs/configuration.md; an example file with all of them:
+deployments/clvstream.yaml; check one with 'clvstream config validate FILE'.
+
+flags:
+`
+
 func runCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -150,9 +196,12 @@ func runCmd(ctx context.Context, args []string) error {
 func demoCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	o := demo.Options{}
-	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of /metrics, /healthz and /readyz")
+	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of the query API /v1, /metrics, /healthz and /readyz (port 0: any free port)")
 	fs.IntVar(&o.Customers, "customers", 400, "synthetic customers")
-	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day")
+	fs.IntVar(&o.Days, "days", 730, "simulated days, ending yesterday")
+	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day (at least: the simulation waits for the pipeline)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated shop: the same seed gives the same events and totals")
+	fs.StringVar(&o.Token, "token", "", "bearer token of the query API (default: a random one, printed)")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -165,6 +214,7 @@ func loadgenCmd(ctx context.Context, args []string) error {
 	var o demo.LoadOptions
 	fs.IntVar(&o.Customers, "customers", 1000, "simulated customers")
 	fs.DurationVar(&o.DayEvery, "day-every", 100*time.Millisecond, "wall time per simulated day (two simulated years in total)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the simulated shop (the demo's default: 1)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -181,7 +231,7 @@ func loadgenCmd(ctx context.Context, args []string) error {
 
 func backfillCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("backfill", flag.ExitOnError)
-	file := fs.String("transactions", "", "transactions file (CSV with header, TSV, or whitespace-separated like CDNOW)")
+	file := fs.String("transactions", "", "transactions file (CSV with header, TSV, or whitespace-separated like CDNOW); - for standard input")
 	var o backfill.Options
 	fs.StringVar(&o.Format, "format", "auto", "csv, tsv, whitespace or auto")
 	fs.StringVar(&o.CustomerCol, "customer-col", "1", "customer id column: 1-based number or header name")
@@ -196,12 +246,27 @@ func backfillCmd(ctx context.Context, args []string) error {
 	if *file == "" {
 		return errors.New("--transactions FILE is required")
 	}
-	f, err := os.Open(*file)
-	if err != nil {
-		return err
+	var in io.Reader
+	if *file == "-" {
+		// Order ids are NAME:LINE; from standard input the name is a hash of
+		// the content, so the same input sent twice counts once and
+		// different inputs do not collide.
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return fmt.Errorf("read standard input: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		o.Name = "stdin-" + hex.EncodeToString(sum[:6])
+		in = bytes.NewReader(b)
+	} else {
+		f, err := os.Open(*file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.Name = backfill.DefaultName(*file)
+		in = f
 	}
-	defer f.Close()
-	o.Name = backfill.DefaultName(*file)
 	part, err := stream.NewPartitioner(cfg.Kafka.Partitioner)
 	if err != nil {
 		return err
@@ -212,7 +277,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 	}
 	pub := backfill.NewPublisher(cfg.Kafka.Brokers, cfg.Kafka.Topics.Purchases, part, transport)
 	start := time.Now()
-	n, err := backfill.Parse(f, o, func(r event.Record) error { return pub.Add(ctx, r) })
+	n, err := backfill.Parse(in, o, func(r event.Record) error { return pub.Add(ctx, r) })
 	if cerr := pub.Close(ctx); err == nil {
 		err = cerr
 	}
@@ -275,6 +340,9 @@ func configCmd(args []string) error {
 		return errors.New("usage: clvstream config validate FILE")
 	}
 	if _, err := config.Load(args[1], nil, nil); err != nil {
+		if prefix := "config " + args[1] + ":\n"; strings.HasPrefix(err.Error(), prefix) {
+			return fmt.Errorf("%s is invalid:\n%s", args[1], strings.TrimPrefix(err.Error(), prefix))
+		}
 		return fmt.Errorf("%s is invalid:\n%w", args[1], err)
 	}
 	fmt.Printf("%s is valid\n", args[1])

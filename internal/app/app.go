@@ -142,14 +142,55 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
+// preflight checks Redis and Kafka (the brokers answer, the topics exist
+// and the inputs are co-partitioned) side by side before anything starts,
+// and reports every dependency that fails: with both down, the error
+// names both, not only the first one tried.
+func (a *App) preflight(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var redisErr, kafkaErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := a.store.Ping(ctx); err != nil {
+			redisErr = fmt.Errorf("redis at %s: %w (set redis.addr, CLVSTREAM_REDIS_ADDR)", redisTarget(a.cfg.Redis), err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := a.svc.CheckTopics(ctx); err != nil {
+			kafkaErr = fmt.Errorf("kafka at %s: %w (set kafka.brokers, CLVSTREAM_KAFKA_BROKERS; create the topics with clvstream topics)", strings.Join(a.cfg.Kafka.Brokers, ","), err)
+		}
+	}()
+	wg.Wait()
+	if err := errors.Join(redisErr, kafkaErr); err != nil {
+		return fmt.Errorf("cannot start:\n%w", err)
+	}
+	return nil
+}
+
+// redisTarget names the configured Redis servers for an error message.
+func redisTarget(r config.Redis) string {
+	switch r.Mode {
+	case config.RedisCluster:
+		return "cluster " + strings.Join(r.Addrs, ",")
+	case config.RedisSentinel:
+		return fmt.Sprintf("sentinel master %s via %s", r.MasterName, strings.Join(r.Addrs, ","))
+	}
+	return r.Addr
+}
+
 // Run runs the pipeline and the HTTP server until ctx ends or one of them
-// fails, then stops both. It first checks the topics, so a start that
-// cannot run (a missing or mis-partitioned topic) fails before the KPI job
-// and the fitter take their locks or compute anything; the jobs release
-// their locks whenever they stop.
+// fails, then stops both. It first checks Redis and the topics (preflight),
+// so a start that cannot run (a dependency unreachable, a missing or
+// mis-partitioned topic) fails before the KPI job and the fitter take
+// their locks or compute anything; the jobs release their locks whenever
+// they stop.
 func (a *App) Run(ctx context.Context) error {
 	defer a.rdb.Close()
-	if _, err := a.svc.CheckTopics(ctx); err != nil {
+	if err := a.preflight(ctx); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)

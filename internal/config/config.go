@@ -3,15 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
@@ -31,6 +28,8 @@ type Config struct {
 	// nothing about how connections are made; internal/connect turns this
 	// section into the dialer and transport the pipeline is given.
 	KafkaSecurity KafkaSecurity `yaml:"kafka_security"`
+	// TopicCreation is how `clvstream topics` creates missing topics.
+	TopicCreation TopicCreation `yaml:"topic_creation"`
 	// Redis is the state store.
 	Redis Redis `yaml:"redis"`
 	// HTTP serves /healthz, /readyz and /metrics.
@@ -67,6 +66,21 @@ type KafkaTLS struct {
 	KeyFile  string `yaml:"key_file"`
 	// InsecureSkipVerify accepts any broker certificate. Tests only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// TopicCreation configures `clvstream topics`, which creates the topics of
+// kafka.topics that do not exist yet. The service itself never creates
+// topics.
+type TopicCreation struct {
+	// Partitions is the partition count of every topic created (default
+	// 12). The input topics must share one count, so when some input
+	// topics exist already, missing ones get the existing count instead.
+	// It bounds the parallelism: at most this many instances share the
+	// work. It cannot be changed later without rebuilding the state.
+	Partitions int `yaml:"partitions"`
+	// ReplicationFactor is the number of replicas of each partition
+	// created (default 0: the broker's default.replication.factor).
+	ReplicationFactor int `yaml:"replication_factor"`
 }
 
 // SASL mechanisms of kafka_security.sasl.mechanism.
@@ -193,6 +207,9 @@ func (c Config) WithDefaults() Config {
 	if c.KafkaSecurity.SASL.Mechanism == "" {
 		c.KafkaSecurity.SASL.Mechanism = SASLNone
 	}
+	if c.TopicCreation.Partitions == 0 {
+		c.TopicCreation.Partitions = 12
+	}
 	if c.Redis.Mode == "" {
 		c.Redis.Mode = RedisStandalone
 	}
@@ -290,6 +307,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Scoring.Tiers.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.%w", err))
+	}
+	if n := c.TopicCreation.Partitions; n < 1 || n > 10000 {
+		errs = append(errs, fmt.Errorf("topic_creation.partitions: %d must be between 1 and 10000, e.g. 12", n))
+	}
+	if n := c.TopicCreation.ReplicationFactor; n < 0 || n > 32767 {
+		errs = append(errs, fmt.Errorf("topic_creation.replication_factor: %d must be 0 (the broker's default) or a replica count, e.g. 3", n))
 	}
 	if c.HTTP.Auth != "bearer" && c.HTTP.Auth != "none" {
 		errs = append(errs, fmt.Errorf("http.auth: %q must be bearer or none", c.HTTP.Auth))
@@ -408,10 +431,8 @@ func Load(path string, environ []string, sets []string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("config %s: %w", path, err)
+		if err := decodeYAML(b, &c); err != nil {
+			return c, fmt.Errorf("config %s:\n%w", path, err)
 		}
 	}
 	for _, kv := range environ {
@@ -445,7 +466,11 @@ func Set(c *Config, path, value string) error {
 		}
 		f, ok := fieldByTag(v, part)
 		if !ok {
-			return fmt.Errorf("%s: unknown option %q (see docs/configuration.md)", path, part)
+			hint := ""
+			if s := suggestPath(path); s != "" {
+				hint = "; did you mean " + s + "?"
+			}
+			return fmt.Errorf("%s: unknown option %q%s (see docs/configuration.md)", path, part, hint)
 		}
 		v = f
 	}
@@ -459,12 +484,27 @@ func Set(c *Config, path, value string) error {
 // the struct, since YAML keys contain underscores too.
 func setEnv(c *Config, name, value string) error {
 	want := strings.TrimPrefix(name, "CLVSTREAM_")
+	best, bestD := "", 1<<30
 	for _, p := range Paths() {
-		if strings.ToUpper(strings.ReplaceAll(p, ".", "_")) == want {
+		env := EnvName(p)
+		if env == name {
 			return Set(c, p, value)
 		}
+		if d := editDistance(name, env); d < bestD {
+			best, bestD = env, d
+		}
 	}
-	return fmt.Errorf("environment variable %s: no such option (see docs/configuration.md)", name)
+	hint := ""
+	if bestD <= maxTypos(want) {
+		hint = "; did you mean " + best + "?"
+	}
+	return fmt.Errorf("environment variable %s: no such option%s (see docs/configuration.md)", name, hint)
+}
+
+// EnvName is the environment variable that sets the option at path:
+// CLVSTREAM_ and the path upper-cased, dots as underscores.
+func EnvName(path string) string {
+	return "CLVSTREAM_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
 }
 
 // Paths lists the dotted paths of every leaf option.

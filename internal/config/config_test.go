@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -172,6 +173,33 @@ func TestLoadRejects(t *testing.T) {
 			name: "unknown YAML key",
 			yaml: "kafka:\n  brokers: [a:9092]\n  bokers: [b:9092]\n",
 			want: []string{"bokers", "line 3"},
+		},
+		{
+			name: "mistyped YAML key: the option path and a suggestion, no Go types",
+			yaml: "kafka:\n  brokers: [a:9092]\nredis:\n  adr: localhost:6379\n",
+			want: []string{"redis.adr: unknown field; did you mean redis.addr?", "line 4"},
+		},
+		{
+			name: "every YAML problem at once, each named by its path",
+			yaml: "kafka:\n  brokers: a:9092\n  flush_interval: soon\n  batch_size: many\nlog:\n  levle: info\nbrokers: [x:9092]\n",
+			want: []string{"kafka.flush_interval: \"soon\" is not a duration like 250ms or 24h (line 3)",
+				"kafka.batch_size: \"many\" is not an integer (line 4)", "log.levle: unknown field; did you mean log.level?",
+				"brokers: unknown field; did you mean kafka.brokers?", "kafka.brokers: want a list"},
+		},
+		{
+			name: "a key with no near match lists the options of its section",
+			yaml: "http:\n  listen: \":9000\"\n",
+			want: []string{"http.listen: unknown field; the options here are http.addr, http.auth, http.api_tokens"},
+		},
+		{
+			name: "mistyped --set path gets a suggestion",
+			sets: []string{"redis.adr=x:6379"},
+			want: []string{"redis.adr", "did you mean redis.addr?"},
+		},
+		{
+			name: "mistyped environment variable gets a suggestion",
+			env:  []string{"CLVSTREAM_REDIS_ADR=x:6379"},
+			want: []string{"CLVSTREAM_REDIS_ADR", "did you mean CLVSTREAM_REDIS_ADDR?"},
 		},
 		{
 			name: "unknown top-level YAML section",
@@ -366,7 +394,8 @@ func TestExampleConfig(t *testing.T) {
 	want := Config{}
 	want.Kafka.Brokers = []string{"kafka:9092"}
 	want.Redis.Addr = "redis:6379"
-	want.Input.Rates = map[string]string{"EUR": "1.08", "GBP": "1.27"}
+	// JPY: the purchase example of api/schemas/purchase.json is in yen.
+	want.Input.Rates = map[string]string{"EUR": "1.08", "GBP": "1.27", "JPY": "0.0067"}
 	want = want.WithDefaults()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s differs from the defaults beyond brokers, redis.addr and input.rates:\n got %+v\nwant %+v", file, got, want)
@@ -552,6 +581,43 @@ func TestSecurityValidation(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// Every example event of api/schemas is accepted under the example
+// configuration deployments/clvstream.yaml: an example a user copies must
+// not be dead-lettered (the yen purchase needs a JPY rate there).
+func TestSchemaExamplesAcceptedByExampleConfig(t *testing.T) {
+	cfg, err := Load("../../deployments/clvstream.yaml", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := event.NewDecoder(cfg.DecoderConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../api/schemas/*.json")
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema struct {
+			Examples []json.RawMessage `json:"examples"`
+		}
+		if err := json.Unmarshal(b, &schema); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for i, ex := range schema.Examples {
+			n++
+			if _, err := dec.Decode(ex, nil); err != nil {
+				t.Errorf("%s example %d is rejected under deployments/clvstream.yaml: %v", filepath.Base(f), i+1, err)
+			}
+		}
+	}
+	if n < len(files) {
+		t.Errorf("only %d examples in %d schemas", n, len(files))
 	}
 }
 

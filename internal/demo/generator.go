@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
@@ -29,29 +29,68 @@ type persona struct {
 	purchases int
 }
 
-// generator produces synthetic events on an accelerated clock.
+// wave is the records of one simulated hour of one day: all of one type,
+// on one topic, at one instant, at most one per customer. Producing a day
+// wave by wave, each applied before the next (Options.sync), makes the
+// pipeline's view of the day independent of how its readers and batches
+// happen to interleave: every record of a wave is scored at the same
+// event-time clock, and no customer's two records can be split apart.
+type wave struct {
+	at    time.Time
+	topic string
+	msgs  []kafka.Message
+}
+
+// The hours of a simulated day at which each kind of record happens.
+const (
+	hourEmailSent    = 8
+	hourEmailOpened  = 9
+	hourPurchase     = 10
+	hourTicketOpened = 11
+	hourTicketClosed = 15
+	hourRefund       = 20
+)
+
+// generator produces synthetic events on an accelerated clock. Everything
+// it produces is a function of the seed, the number of customers and the
+// number of days: the same options give the same records.
 type generator struct {
 	o       Options
 	cfg     config.Config
 	start   time.Time
 	rnd     *rand.Rand
 	people  []*persona
-	mu      sync.Mutex
-	day     int
-	count   int
 	writers map[string]*kafka.Writer
+	// sync, when set, is called after every wave and every day (wave nil)
+	// and returns when the pipeline has caught up.
+	sync func(ctx context.Context, produced int, w *wave) error
+
+	mu         sync.Mutex
+	day        int // days completed
+	count      int // records produced
+	malformed  int // records truncated on purpose
+	joined     int // customers with a first purchase so far
+	repeaters  int // customers with two purchases or more
+	finished   bool
+	lastWaveAt time.Time
 }
 
 func newGenerator(o Options, cfg config.Config) *generator {
-	g := &generator{o: o, cfg: cfg, rnd: rand.New(rand.NewPCG(42, 7)), writers: map[string]*kafka.Writer{}}
-	g.start = time.Now().UTC().Truncate(24*time.Hour).AddDate(-2, 0, 0)
+	seed := o.Seed
+	g := &generator{o: o, cfg: cfg, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), writers: map[string]*kafka.Writer{}}
+	// The simulation covers the o.Days days before today, so that its last
+	// events (yesterday evening) are in the past: none is dead-lettered as
+	// clock_skew, and the service's event-time clock stays ahead of the
+	// wall clock's reach (see Options).
+	g.start = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -o.Days)
 	part, _ := stream.NewPartitioner(cfg.Kafka.Partitioner)
 	for _, topic := range cfg.Kafka.Topics.Inputs() {
 		g.writers[topic] = &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: topic, Balancer: part,
-			RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000}
+			RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 5000}
 	}
+	joinWindow := min(120, max(1, o.Days/3))
 	for i := 0; i < o.Customers; i++ {
-		p := &persona{id: fmt.Sprintf("cust-%04d", i+1), joinDay: g.rnd.IntN(120), stopDay: 1 << 30,
+		p := &persona{id: fmt.Sprintf("cust-%04d", i+1), joinDay: g.rnd.IntN(joinWindow), stopDay: 1 << 30,
 			basket: 2000 + g.rnd.Int64N(8000), openRate: 0.1 + 0.6*g.rnd.Float64()}
 		switch r := g.rnd.Float64(); {
 		case r < 0.25: // frequent buyers
@@ -72,66 +111,92 @@ func newGenerator(o Options, cfg config.Config) *generator {
 	return g
 }
 
-func (g *generator) simNow() time.Time {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.start.AddDate(0, 0, g.day)
+// progress is a consistent snapshot of the generator.
+type progress struct {
+	sim                      time.Time // the simulated date reached
+	day, produced, malformed int
+	joined, repeaters        int
+	finished                 bool
+	lastEventAt              time.Time
 }
 
-func (g *generator) produced() int {
+func (g *generator) progress() progress {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.count
+	return progress{sim: g.start.AddDate(0, 0, max(g.day-1, 0)), day: g.day, produced: g.count, malformed: g.malformed,
+		joined: g.joined, repeaters: g.repeaters, finished: g.finished, lastEventAt: g.lastWaveAt}
 }
 
-// run emits one simulated day per DayEvery until ctx ends or the simulated
-// clock reaches today.
-func (g *generator) run(ctx context.Context, log *zap.Logger) {
+// run emits one simulated day per DayEvery (or slower, when sync waits)
+// until ctx ends or the o.Days days are done.
+func (g *generator) run(ctx context.Context, log *zap.Logger) error {
 	defer func() {
 		for _, w := range g.writers {
 			_ = w.Close()
 		}
 	}()
-	tick := time.NewTicker(g.o.DayEvery)
-	defer tick.Stop()
-	for day := 0; ; day++ {
-		at := g.start.AddDate(0, 0, day)
-		if at.After(time.Now()) {
-			return
-		}
-		batch := g.events(day, at)
-		n := 0
-		for topic, msgs := range batch {
-			if err := g.writers[topic].WriteMessages(ctx, msgs...); err != nil {
+	for day := 0; day < g.o.Days; day++ {
+		begin := time.Now()
+		for _, w := range g.events(day) {
+			if err := g.writers[w.topic].WriteMessages(ctx, w.msgs...); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("demo generator write", zap.Error(err))
 				}
-				return
+				return err
 			}
-			n += len(msgs)
+			g.mu.Lock()
+			g.count += len(w.msgs)
+			g.lastWaveAt = w.at
+			n := g.count
+			g.mu.Unlock()
+			if g.sync != nil {
+				if err := g.sync(ctx, n, &w); err != nil {
+					return err
+				}
+			}
 		}
 		g.mu.Lock()
-		g.day, g.count = day, g.count+n
+		g.day = day + 1
+		n := g.count
 		g.mu.Unlock()
+		if g.sync != nil {
+			if err := g.sync(ctx, n, nil); err != nil {
+				return err
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-tick.C:
+			return ctx.Err()
+		case <-time.After(time.Until(begin.Add(g.o.DayEvery))):
 		}
 	}
+	g.mu.Lock()
+	g.finished = true
+	g.mu.Unlock()
+	return nil
 }
 
-func (g *generator) events(day int, at time.Time) map[string][]kafka.Message {
+// events returns the records of one simulated day as waves in time order.
+func (g *generator) events(day int) []wave {
 	t := g.cfg.Kafka.Topics
-	out := map[string][]kafka.Message{}
-	add := func(topic string, r event.Record) {
+	at := g.start.AddDate(0, 0, day)
+	byHour := map[int]*wave{}
+	add := func(hour int, topic string, r event.Record) {
+		w := byHour[hour]
+		if w == nil {
+			w = &wave{at: at.Add(time.Duration(hour) * time.Hour), topic: topic}
+			byHour[hour] = w
+		}
+		r.OccurredAt = w.at.Format(time.RFC3339)
 		v, _ := json.Marshal(r)
 		if g.rnd.IntN(400) == 0 {
 			v = v[:len(v)/2] // a truncated record for the dead-letter path
+			g.malformed++
 		}
-		out[topic] = append(out[topic], kafka.Message{Key: []byte(r.CustomerID), Value: v})
+		w.msgs = append(w.msgs, kafka.Message{Key: []byte(r.CustomerID), Value: v})
 	}
-	ts := func(h int) string { return at.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for _, p := range g.people {
 		if day < p.joinDay {
 			continue
@@ -142,44 +207,42 @@ func (g *generator) events(day int, at time.Time) map[string][]kafka.Message {
 		}
 		if buy {
 			p.purchases++
+			switch p.purchases {
+			case 1:
+				g.joined++
+			case 2:
+				g.repeaters++
+			}
 			id := fmt.Sprintf("%s-o%d", p.id, p.purchases)
 			amount := fmt.Sprintf("%d.%02d", (p.basket/2+g.rnd.Int64N(p.basket))/100, g.rnd.IntN(100))
-			add(t.Purchases, event.Record{EventID: id, Type: event.Purchase, CustomerID: p.id, OccurredAt: ts(10),
+			add(hourPurchase, t.Purchases, event.Record{EventID: id, Type: event.Purchase, CustomerID: p.id,
 				OrderID: id, Amount: amount, Currency: "USD"})
 			if g.rnd.IntN(30) == 0 {
-				add(t.Purchases, event.Record{EventID: id + "-r", Type: event.Refund, CustomerID: p.id, OccurredAt: ts(20),
+				add(hourRefund, t.Purchases, event.Record{EventID: id + "-r", Type: event.Refund, CustomerID: p.id,
 					OrderID: id, Amount: "10.00", Currency: "USD"})
 			}
 		}
 		if (day+p.joinDay)%7 == 0 {
 			msg := fmt.Sprintf("%s-m%d", p.id, day)
-			add(t.Emails, event.Record{EventID: msg + "-s", Type: event.EmailSent, CustomerID: p.id, OccurredAt: ts(8), MessageID: msg, Campaign: "weekly"})
+			add(hourEmailSent, t.Emails, event.Record{EventID: msg + "-s", Type: event.EmailSent, CustomerID: p.id, MessageID: msg, Campaign: "weekly"})
 			if day <= p.stopDay && g.rnd.Float64() < p.openRate {
-				add(t.Emails, event.Record{EventID: msg + "-o", Type: event.EmailOpened, CustomerID: p.id, OccurredAt: ts(9), MessageID: msg})
+				add(hourEmailOpened, t.Emails, event.Record{EventID: msg + "-o", Type: event.EmailOpened, CustomerID: p.id, MessageID: msg})
 			}
 		}
 		if g.rnd.IntN(200) == 0 {
 			tk := fmt.Sprintf("%s-t%d", p.id, day)
-			add(t.Tickets, event.Record{EventID: tk + "-o", Type: event.TicketOpened, CustomerID: p.id, OccurredAt: ts(11), TicketID: tk, Priority: "normal"})
-			add(t.Tickets, event.Record{EventID: tk + "-r", Type: event.TicketResolved, CustomerID: p.id, OccurredAt: ts(15), TicketID: tk, CSAT: 1 + g.rnd.IntN(5)})
+			add(hourTicketOpened, t.Tickets, event.Record{EventID: tk + "-o", Type: event.TicketOpened, CustomerID: p.id, TicketID: tk, Priority: "normal"})
+			add(hourTicketClosed, t.Tickets, event.Record{EventID: tk + "-r", Type: event.TicketResolved, CustomerID: p.id, TicketID: tk, CSAT: 1 + g.rnd.IntN(5)})
 		}
+	}
+	hours := make([]int, 0, len(byHour))
+	for h := range byHour {
+		hours = append(hours, h)
+	}
+	sort.Ints(hours)
+	out := make([]wave, 0, len(hours))
+	for _, h := range hours {
+		out = append(out, *byHour[h])
 	}
 	return out
-}
-
-// deadLetters sums clvstream_dead_letter_total from the registry.
-func deadLetters(reg prometheus.Gatherer) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == "clvstream_dead_letter_total" {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
 }

@@ -18,31 +18,35 @@ type LoadOptions struct {
 	Customers int
 	// DayEvery is the wall time per simulated day.
 	DayEvery time.Duration
+	// Seed makes the simulated shop (default 1, as the demo).
+	Seed uint64
 	// Transport carries TLS and SASL to the brokers (nil: plaintext).
 	Transport kafka.RoundTripper
 }
 
 // Load produces the demo's synthetic traffic (two simulated years ending
-// today, one day every DayEvery) to the Kafka topics of cfg, for load tests
+// yesterday, one day every DayEvery) to the Kafka topics of cfg, for load tests
 // and dashboards against a real deployment. It returns when the simulated
 // clock reaches today or ctx ends, and reports what it produced to out.
 func Load(ctx context.Context, cfg config.Config, o LoadOptions, log *zap.Logger, out io.Writer) error {
-	g := newGenerator(Options{Customers: o.Customers, DayEvery: o.DayEvery}, cfg)
+	g := newGenerator(Options{Customers: o.Customers, DayEvery: o.DayEvery, Seed: o.Seed}.withDefaults(), cfg)
 	for _, w := range g.writers {
 		w.Transport = o.Transport
 	}
 	start := time.Now()
 	done := make(chan struct{})
-	go func() { defer close(done); g.run(ctx, log) }()
+	go func() { defer close(done); _ = g.run(ctx, log) }()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-done:
-			fmt.Fprintf(out, "produced %d events up to %s in %s\n", g.produced(), g.simNow().Format("2006-01-02"), time.Since(start).Round(time.Second))
+			pr := g.progress()
+			fmt.Fprintf(out, "produced %d events up to %s in %s\n", pr.produced, pr.sim.Format("2006-01-02"), time.Since(start).Round(time.Second))
 			return ctx.Err()
 		case <-tick.C:
-			fmt.Fprintf(out, "[%s] %d events\n", g.simNow().Format("2006-01-02"), g.produced())
+			pr := g.progress()
+			fmt.Fprintf(out, "[%s] %d events\n", pr.sim.Format("2006-01-02"), pr.produced)
 		}
 	}
 }
