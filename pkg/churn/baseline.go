@@ -56,22 +56,51 @@ func (b Baseline) RecencyAt(p, ownGapDays float64, repeats int, populationGapDay
 	return g * h * math.Pow(p/(1-p), 1/s)
 }
 
-// Levels maps a churn probability to low, medium or high.
+// ProbNoPurchase is the baseline's churn probability over horizonDays,
+// with the same meaning as the fitted models' (no purchase in the next
+// horizonDays): the customer has lapsed with probability Risk, and an
+// active customer buys at the rate 1/g of the blended expected gap g, so
+// makes no purchase in the horizon with probability e^(−H/g):
+//
+//	P(no purchase in H) = risk + (1 − risk)·e^(−H/g).
+func (b Baseline) ProbNoPurchase(recencyDays, ownGapDays float64, repeats int, populationGapDays, horizonDays float64) float64 {
+	risk := b.Risk(recencyDays, ownGapDays, repeats, populationGapDays)
+	g := b.ExpectedGap(ownGapDays, repeats, populationGapDays)
+	if !(g > 0) || !(horizonDays > 0) {
+		return risk
+	}
+	return risk + (1-risk)*math.Exp(-horizonDays/g)
+}
+
+// Levels maps a churn probability to low, medium or high. Medium and High
+// are the lower bounds of those levels; zero means "from the model": the
+// cut points fitted with the churn model (Model.LevelCuts), or, before a
+// fit, 0.5 and 0.8.
 type Levels struct {
-	// Medium and High are the lower bounds of those levels (defaults 0.3
-	// and 0.6).
 	Medium float64 `yaml:"medium"`
 	High   float64 `yaml:"high"`
+}
+
+// For returns the levels in force with model m: the configured bounds
+// where set, the model's fitted cut points otherwise.
+func (l Levels) For(m Model) Levels {
+	if l.Medium == 0 {
+		l.Medium = m.LevelCuts[0]
+	}
+	if l.High == 0 {
+		l.High = m.LevelCuts[1]
+	}
+	return l
 }
 
 // Level names the level of risk p.
 func (l Levels) Level(p float64) string {
 	med, high := l.Medium, l.High
 	if med <= 0 {
-		med = 0.3
+		med = 0.5
 	}
 	if high <= 0 {
-		high = 0.6
+		high = 0.8
 	}
 	switch {
 	case p >= high:

@@ -49,10 +49,48 @@ func TestRecencyAtInvertsRisk(t *testing.T) {
 }
 
 func TestLevels(t *testing.T) {
-	var l Levels
+	l := Levels{Medium: 0.3, High: 0.6}
 	for p, want := range map[float64]string{0: "low", 0.29: "low", 0.3: "medium", 0.59: "medium", 0.6: "high", 1: "high"} {
 		if got := l.Level(p); got != want {
 			t.Errorf("Level(%v) = %q, want %q", p, got, want)
 		}
+	}
+	// Unset bounds come from the model's cut points.
+	var m Model
+	probs := make([]float64, 100)
+	for i := range probs {
+		probs[i] = float64(i) / 100
+	}
+	m.SetLevelCuts(probs)
+	got := Levels{}.For(m)
+	if got.Medium != 0.49 || got.High != 0.79 {
+		t.Fatalf("levels from the model: %+v", got)
+	}
+	counts := map[string]int{}
+	for _, p := range probs {
+		counts[got.Level(p)]++
+	}
+	if counts["low"] != 49 || counts["medium"] != 30 || counts["high"] != 21 {
+		t.Fatalf("shares %v", counts)
+	}
+	if l := (Levels{High: 0.9}).For(m); l.Medium != 0.49 || l.High != 0.9 {
+		t.Fatalf("configured bound wins: %+v", l)
+	}
+}
+
+func TestBaselineProbNoPurchase(t *testing.T) {
+	var b Baseline
+	// Right after a purchase the risk is 0: only the chance that an active
+	// customer with a 30-day gap skips 90 days, e^-3.
+	if got := b.ProbNoPurchase(0, 30, 1_000_000, 60, 90); math.Abs(got-math.Exp(-3)) > 1e-6 {
+		t.Fatalf("ProbNoPurchase just after a purchase = %v, want e^-3", got)
+	}
+	// It grows with recency and with the horizon's length shrinking it falls.
+	a, c := b.ProbNoPurchase(10, 30, 3, 60, 90), b.ProbNoPurchase(200, 30, 3, 60, 90)
+	if !(a < c && c < 1) {
+		t.Fatalf("recency 10: %v, recency 200: %v", a, c)
+	}
+	if s, l := b.ProbNoPurchase(10, 30, 3, 60, 30), b.ProbNoPurchase(10, 30, 3, 60, 365); !(l < a && a < s) {
+		t.Fatalf("horizon 30: %v, 90: %v, 365: %v", s, a, l)
 	}
 }
