@@ -1,11 +1,13 @@
 package clv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -136,8 +138,8 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 	if len(data) == 0 {
 		return nil, errors.New("clv: no customers to fit")
 	}
-	type key struct{ x, tx, t float64 }
-	rows := make(map[key]float64, len(data)/4+1)
+	type key struct{ x, tx, t, w float64 }
+	keys := make([]key, 0, len(data))
 	for i, c := range data {
 		if err := checkWeight(i, c); err != nil {
 			return nil, err
@@ -148,65 +150,71 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 		if c.X == 0 && c.TX != 0 {
 			return nil, fmt.Errorf("clv: customer %d: TX = %v but X = 0 (recency must be 0 without repeat purchases)", i, c.TX)
 		}
-		rows[key{c.X, c.TX, c.T}] += c.weight()
-	}
-	keys := make([]key, 0, len(rows))
-	for k, w := range rows {
-		if w > 0 {
-			keys = append(keys, k)
+		if w := c.weight(); w > 0 {
+			keys = append(keys, key{c.X, c.TX, c.T, w})
 		}
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("clv: all customer weights are zero")
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.x != b.x {
-			return a.x < b.x
+	// Sort and merge identical rows (sorting is cheaper than a map of a
+	// million float keys and gives the deterministic order anyway).
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.x, b.x); c != 0 {
+			return c
 		}
-		if a.tx != b.tx {
-			return a.tx < b.tx
+		if c := cmp.Compare(a.tx, b.tx); c != 0 {
+			return c
 		}
-		return a.t < b.t
+		return cmp.Compare(a.t, b.t)
 	})
+	j := 0
+	for i := 1; i < len(keys); i++ {
+		if k := keys[i]; k.x == keys[j].x && k.tx == keys[j].tx && k.t == keys[j].t {
+			keys[j].w += k.w
+		} else {
+			j++
+			keys[j] = k
+		}
+	}
+	keys = keys[:j+1]
 	d := &purchaseData{
 		xi:  make([]int32, len(keys)),
 		ti:  make([]int32, len(keys)),
 		txi: make([]int32, len(keys)),
 		w:   make([]float64, len(keys)),
 	}
-	tIndex := map[float64]int32{}
-	txIndex := map[float64]int32{}
+	// Distinct T and tx values, indexed by binary search.
+	d.ts = make([]float64, len(keys))
+	d.txs = make([]float64, len(keys))
 	for i, k := range keys {
-		w := rows[k]
+		d.ts[i], d.txs[i] = k.t, k.tx
+	}
+	d.ts, d.txs = sortedUnique(d.ts), sortedUnique(d.txs)
+	for i, k := range keys {
 		if len(d.xs) == 0 || d.xs[len(d.xs)-1] != k.x {
 			d.xs = append(d.xs, k.x)
 			d.wx = append(d.wx, 0)
 		}
 		d.xi[i] = int32(len(d.xs) - 1)
-		d.wx[len(d.wx)-1] += w
-		j, ok := tIndex[k.t]
-		if !ok {
-			j = int32(len(d.ts))
-			tIndex[k.t] = j
-			d.ts = append(d.ts, k.t)
-		}
-		d.ti[i] = j
-		j, ok = txIndex[k.tx]
-		if !ok {
-			j = int32(len(d.txs))
-			txIndex[k.tx] = j
-			d.txs = append(d.txs, k.tx)
-		}
-		d.txi[i] = j
-		d.w[i] = w
-		d.n += w
-		d.sumX += w * k.x
-		d.sumT += w * k.t
+		d.wx[len(d.wx)-1] += k.w
+		t, _ := slices.BinarySearch(d.ts, k.t)
+		tx, _ := slices.BinarySearch(d.txs, k.tx)
+		d.ti[i], d.txi[i] = int32(t), int32(tx)
+		d.w[i] = k.w
+		d.n += k.w
+		d.sumX += k.w * k.x
+		d.sumT += k.w * k.t
 	}
 	d.perX = make([]xTerms, len(d.xs))
 	d.aliveShareByX = make([]float64, len(d.xs))
 	return d, nil
+}
+
+// sortedUnique sorts v in place and returns its distinct values.
+func sortedUnique(v []float64) []float64 {
+	slices.Sort(v)
+	return slices.Compact(v)
 }
 
 // meanLogLik returns the weighted mean log-likelihood per customer at
