@@ -2,8 +2,10 @@ package batch
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func TestFitSummaryFormatsAndTransactionsAgree(t *testing.T) {
 	}
 	want := map[string]float64{"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
 	for name, rows := range map[string][]Row{"btyd": btyd, "lifetimes": life, "transactions": tx} {
-		rec, err := Fit(rows, FitOptions{Kind: "bgnbd", UnitDays: 7})
+		rec, err := Fit(context.Background(), rows, FitOptions{Kind: "bgnbd", UnitDays: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +68,7 @@ func TestFitSummaryFormatsAndTransactionsAgree(t *testing.T) {
 // calibration frequency are the published counts (the data set README:
 // 1,411 customers with x = 0, ..., 1,882 holdout repeat purchases).
 func TestHoldoutReport(t *testing.T) {
-	bins, rec, err := Holdout(readFile(t, "btyd_cdnow_cbs.csv"), FitOptions{Kind: "bgnbd", UnitDays: 7}, 39, 7)
+	bins, _, rec, err := Holdout(context.Background(), readFile(t, "btyd_cdnow_cbs.csv"), FitOptions{Kind: "bgnbd", UnitDays: 7}, 39, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestHoldoutReport(t *testing.T) {
 
 func TestScoreCSV(t *testing.T) {
 	rows := readFile(t, "btyd_cdnow_cbs.csv")
-	rec, err := Fit(rows, FitOptions{Kind: "mbgnbd", UnitDays: 7})
+	rec, err := Fit(context.Background(), rows, FitOptions{Kind: "mbgnbd", UnitDays: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +118,14 @@ func TestScoreCSV(t *testing.T) {
 		t.Fatalf("%d lines, header %q", len(lines), lines[0])
 	}
 	// Customer 1 (x=2, t_x=30.43, T=38.86) is likely alive; customer 2
-	// (x=1, t_x=1.71) long silent is not.
-	if !strings.Contains(lines[1], ",active") || !strings.HasPrefix(lines[2], "2,1,") || !strings.Contains(lines[2], "at-risk") {
+	// (x=1, t_x=1.71) long silent is not: lapsed (P(no purchase in 90 days)
+	// ≥ 0.85) with a higher churn risk.
+	risk := func(line string) float64 {
+		f := strings.Split(line, ",")
+		v, _ := strconv.ParseFloat(f[8], 64)
+		return v
+	}
+	if !strings.HasPrefix(lines[2], "2,1,") || !strings.HasSuffix(lines[2], ",lapsed") || !(risk(lines[1]) < risk(lines[2])) {
 		t.Fatalf("rows:\n%s\n%s", lines[1], lines[2])
 	}
 }

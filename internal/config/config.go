@@ -180,6 +180,9 @@ func (l Log) HashCustomers() bool { return l.HashCustomerIDs == nil || *l.HashCu
 func (c Config) WithDefaults() Config {
 	c.Kafka = c.Kafka.WithDefaults()
 	c.Scoring = c.Scoring.WithDefaults()
+	// The churn model is fitted for the scoring horizon and signals.
+	c.Model.ChurnHorizon = c.Scoring.ChurnHorizon
+	c.Model.EmailHalfLife = c.Scoring.EmailHalfLife
 	c.Model = c.Model.WithDefaults()
 	c.KPI = c.KPI.WithDefaults()
 	if c.KafkaSecurity.SASL.Mechanism == "" {
@@ -264,8 +267,11 @@ func (c Config) Validate() error {
 	if c.Scoring.DefaultMargin < 0 || c.Scoring.DefaultMargin > 1 {
 		errs = append(errs, fmt.Errorf("scoring.default_margin: %v must be a rate between 0 and 1, e.g. 0.3", c.Scoring.DefaultMargin))
 	}
-	if c.Scoring.Churn.Medium >= c.Scoring.Churn.High {
-		errs = append(errs, fmt.Errorf("scoring.churn_levels.medium: %v must be below scoring.churn_levels.high (%v)", c.Scoring.Churn.Medium, c.Scoring.Churn.High))
+	if l := c.Scoring.Churn; l.Medium < 0 || l.High < 0 || l.Medium >= 1 || l.High >= 1 || (l.Medium > 0 && l.High > 0 && l.Medium >= l.High) {
+		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) with medium below high, or 0 for the cut points fitted with the churn model", l.Medium, l.High))
+	}
+	if c.Scoring.ChurnHorizon < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("scoring.churn_horizon: %s must be at least 24h, e.g. 2160h (90 days)", c.Scoring.ChurnHorizon))
 	}
 	if _, err := c.SegmentRules(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: %w", err))

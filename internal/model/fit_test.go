@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestFitWithHoldoutOnCDNOW(t *testing.T) {
 		in.Calibration = append(in.Calibration, r.Summary)
 		in.HoldoutActual = append(in.HoldoutActual, r.HoldoutActual)
 	}
-	rec, err := model.Fit(in, model.Config{Kind: model.KindBGNBD})
+	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindBGNBD})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestFitWithHoldoutOnCDNOW(t *testing.T) {
 		t.Fatalf("percentile of the median cut = %v", p)
 	}
 	// Below the minimum data the record is a baseline that says why.
-	small, err := model.Fit(model.Input{AsOf: end, Full: in.Full[:50]}, model.Config{})
+	small, err := model.Fit(context.Background(), model.Input{AsOf: end, Full: in.Full[:50]}, model.Config{})
 	if err != nil || small.Fitted() || small.Reason == "" {
 		t.Fatalf("small fit: %+v %v", small, err)
 	}
