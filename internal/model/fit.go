@@ -50,7 +50,7 @@ type Config struct {
 	// from scoring.email_half_life; default 30 days).
 	EmailHalfLife time.Duration `yaml:"-"`
 	// MaxParamRatio bounds a usable fit: a parameter (α on lifetimes'
-	// rescaled time axis, max T = 10) below 1/MaxParamRatio or above
+	// rescaled time axis, max T = 1) below 1/MaxParamRatio or above
 	// MaxParamRatio is degenerate (default 1e4, see DegenerateReason).
 	MaxParamRatio float64 `yaml:"-"`
 }
@@ -314,7 +314,7 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 // DegenerateReason says why a fitted purchase model must not be used, or
 // returns "": it did not converge, or a parameter ran off to a boundary
 // (below 1/maxRatio or above maxRatio, α measured on lifetimes' time axis
-// where the oldest customer has age 10, so the bound does not depend on the
+// where the oldest customer has age 1, so the bound does not depend on the
 // time unit). Such fits happen on tiny or pathological data (a → 0, b → 0:
 // nobody ever drops out; r → ∞: everyone buys at exactly the same rate) and
 // give meaningless forecasts.
@@ -324,7 +324,7 @@ func DegenerateReason(r Record, maxT, maxRatio float64) string {
 	}
 	scale := 1.0
 	if maxT > 0 {
-		scale = 10 / maxT
+		scale = 1 / maxT
 	}
 	for _, v := range []struct {
 		name string

@@ -22,7 +22,7 @@ type FitOptions struct {
 	// on the per-customer mean, its strength does not depend on the number
 	// of customers. For the purchase models the penalty is taken, as
 	// lifetimes does, on a rescaled time axis on which the oldest customer
-	// has age 10: θ = (r, α·10/max T, a, b), so the same Penalizer means the
+	// has age 1: θ = (r, α/max T, a, b), so the same Penalizer means the
 	// same thing whatever the time unit (lifetimes' _scale_time). The
 	// Gamma-Gamma penalty is on (p, q, γ) in the unit of the data, as
 	// lifetimes' GammaGammaFitter has it.
@@ -124,6 +124,8 @@ type purchaseData struct {
 	sumX, sumT    float64   // weighted sums, for starting values
 	perX          []xTerms  // scratch, per distinct x
 	aliveShareByX []float64 // scratch: Σ w·π (alive-branch weight) per distinct x
+	// scratch: ln(α+v) and 1/(α+v) per distinct T and tx value
+	lT, iT, lTx, iTx []float64
 }
 
 // xTerms are the parts of one customer's log-likelihood (and of its
@@ -263,46 +265,33 @@ func (d *purchaseData) meanLogLik(p Params, modified bool, grad []float64) float
 		}
 		d.aliveShareByX[i] = 0
 	}
-	lT := make([]float64, len(d.ts))
-	iT := make([]float64, len(d.ts))
-	for i, v := range d.ts {
-		lT[i] = math.Log(alpha + v)
-		iT[i] = 1 / (alpha + v)
+	if len(d.lT) != len(d.ts) {
+		d.lT, d.iT = make([]float64, len(d.ts)), make([]float64, len(d.ts))
+		d.lTx, d.iTx = make([]float64, len(d.txs)), make([]float64, len(d.txs))
 	}
-	lTx := make([]float64, len(d.txs))
-	iTx := make([]float64, len(d.txs))
-	for i, v := range d.txs {
-		lTx[i] = math.Log(alpha + v)
-		iTx[i] = 1 / (alpha + v)
-	}
+	lT, iT, lTx, iTx := d.lT, d.iT, d.lTx, d.iTx
+	parallel((len(d.ts)+chunkRows-1)/chunkRows, func(c int) {
+		for i := c * chunkRows; i < min((c+1)*chunkRows, len(d.ts)); i++ {
+			lT[i] = math.Log(alpha + d.ts[i])
+			iT[i] = 1 / (alpha + d.ts[i])
+		}
+	})
+	parallel((len(d.txs)+chunkRows-1)/chunkRows, func(c int) {
+		for i := c * chunkRows; i < min((c+1)*chunkRows, len(d.txs)); i++ {
+			lTx[i] = math.Log(alpha + d.txs[i])
+			iTx[i] = 1 / (alpha + d.txs[i])
+		}
+	})
 	// The rows are summed in fixed chunks, on all cores when there are
 	// several; the chunks are combined in order, so the result does not
 	// depend on GOMAXPROCS or scheduling.
 	cols := rowColumns{r: r, lT: lT, iT: iT, lTx: lTx, iTx: iTx, grad: grad != nil}
 	nChunks := (len(d.w) + chunkRows - 1) / chunkRows
 	parts := make([]rowSums, nChunks)
-	run := func(c int) {
+	parallel(nChunks, func(c int) {
 		lo := c * chunkRows
 		parts[c] = d.sumRows(lo, min(lo+chunkRows, len(d.w)), &cols)
-	}
-	if workers := min(runtime.GOMAXPROCS(0), nChunks); workers <= 1 {
-		for c := range parts {
-			run(c)
-		}
-	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for c := int(next.Add(1) - 1); c < nChunks; c = int(next.Add(1) - 1) {
-					run(c)
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	})
 	var ll, gR, gAlpha float64
 	for c := range parts {
 		ll += parts[c].ll
@@ -336,6 +325,30 @@ func (d *purchaseData) meanLogLik(p Params, modified bool, grad []float64) float
 
 // chunkRows is the number of grouped rows summed by one task.
 const chunkRows = 16384
+
+// parallel runs fn(0..n-1) on all cores (inline when there is one core or
+// one task). Each task writes only its own outputs, so the results do not
+// depend on scheduling.
+func parallel(n int, fn func(int)) {
+	if workers := min(runtime.GOMAXPROCS(0), n); workers <= 1 {
+		for c := 0; c < n; c++ {
+			fn(c)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := int(next.Add(1) - 1); c < n; c = int(next.Add(1) - 1) {
+				fn(c)
+			}
+		}()
+	}
+	wg.Wait()
+}
 
 // rowColumns are the per-evaluation inputs of sumRows: r, and ln(α+v),
 // 1/(α+v) for each distinct T and tx value v.
@@ -479,15 +492,27 @@ func (d *purchaseData) subsample() *purchaseData {
 		return d
 	}
 	k := (len(d.w) + subsampleRows - 1) / subsampleRows
-	s := &purchaseData{xs: d.xs, ts: d.ts, txs: d.txs}
+	s := &purchaseData{xs: d.xs}
 	s.wx = make([]float64, len(d.xs))
+	tMap, txMap := map[int32]int32{}, map[int32]int32{}
+	remap := func(m map[int32]int32, vals []float64, out *[]float64, i int32) int32 {
+		j, ok := m[i]
+		if !ok {
+			j = int32(len(*out))
+			m[i] = j
+			*out = append(*out, vals[i])
+		}
+		return j
+	}
 	for i := 0; i < len(d.w); i += k {
 		s.xi = append(s.xi, d.xi[i])
-		s.ti = append(s.ti, d.ti[i])
-		s.txi = append(s.txi, d.txi[i])
+		s.ti = append(s.ti, remap(tMap, d.ts, &s.ts, d.ti[i]))
+		s.txi = append(s.txi, remap(txMap, d.txs, &s.txs, d.txi[i]))
 		s.w = append(s.w, d.w[i])
 		s.wx[d.xi[i]] += d.w[i]
 		s.n += d.w[i]
+		s.sumX += d.w[i] * d.xs[d.xi[i]]
+		s.sumT += d.w[i] * d.ts[d.ti[i]]
 	}
 	s.perX = make([]xTerms, len(d.xs))
 	s.aliveShareByX = make([]float64, len(d.xs))
@@ -509,10 +534,10 @@ func fitPurchase(ctx context.Context, data []Customer, o FitOptions, modified bo
 	for _, t := range d.ts {
 		maxT = math.Max(maxT, t)
 	}
-	// lifetimes' time scaling of the penalty: α on an axis where max T = 10.
+	// lifetimes' time scaling of the penalty: α on an axis where max T = 1.
 	penScale := 1.0
 	if maxT > 0 {
-		penScale = 10 / maxT
+		penScale = 1 / maxT
 	}
 	objective := func(d *purchaseData) objective {
 		return func(v, grad []float64) float64 {
