@@ -353,13 +353,19 @@ func maxAge(ss []Summary) float64 {
 func fitSpend(ctx context.Context, rec *Record, ss []Summary, opts clv.FitOptions) error {
 	var repeat []clv.Customer
 	var sum, n float64
+	var excluded int
 	for _, s := range ss {
+		if s.X > 0 && s.M > clv.MaxSpend {
+			excluded++ // a unit error upstream: not evidence about spend
+			continue
+		}
 		if s.X > 0 && s.M > 0 {
 			repeat = append(repeat, s.Customer())
 			sum += s.M
 			n++
 		}
 	}
+	defer func() { rec.Spend.Excluded = excluded }()
 	rec.Spend = SpendModel{Model: SpendFallback, Shrinkage: 1}
 	if n > 0 {
 		rec.Spend.PopulationMean = sum / n
@@ -496,7 +502,7 @@ func (r *Record) PurchaseModel() clv.PurchaseModel {
 // It is finite and, for a customer with purchases, positive.
 func (r *Record) ExpectedSpend(s Summary) float64 {
 	if g := r.GammaGamma; g != nil && g.Q > 1 {
-		v := clv.GammaGamma{P: g.P, Q: g.Q, V: g.V}.ConditionalExpectedSpend(s.X, s.M)
+		v := clv.GammaGamma{P: g.P, Q: g.Q, V: g.V}.ConditionalExpectedSpend(s.X, math.Min(s.M, clv.MaxSpend))
 		if v > 0 && !math.IsInf(v, 0) {
 			return v
 		}

@@ -1,10 +1,12 @@
 package model
 
 import (
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/churn"
+	"github.com/clvstream/clvstream/pkg/clv"
 )
 
 // Model kinds.
@@ -109,11 +111,16 @@ const (
 // PopulationMean for customers without repeat purchases; if even that is
 // unknown, the customer's mean purchase value (AOV). It is never 0 for a
 // customer with purchases.
+//
+// Mean spends above clv.MaxSpend (a unit error upstream) are left out of
+// the fit (Excluded counts them) and valued at clv.MaxSpend, so every
+// figure stays finite.
 type SpendModel struct {
 	Model          string  `json:"model"`
 	Reason         string  `json:"reason,omitempty"`
 	PopulationMean float64 `json:"population_mean"`
 	Shrinkage      float64 `json:"shrinkage,omitempty"`
+	Excluded       int     `json:"excluded,omitempty"`
 }
 
 // Fallback is the fallback expected spend of s (see SpendModel).
@@ -123,16 +130,17 @@ func (m SpendModel) Fallback(s Summary) float64 {
 		k = 1
 	}
 	pop := m.PopulationMean
-	if !(pop > 0) || pop > 1e15 {
-		pop = s.AOV
+	if !(pop > 0) || pop > clv.MaxSpend {
+		pop = math.Min(s.AOV, clv.MaxSpend)
 	}
 	if s.X > 0 && s.M > 0 {
-		return (k*pop + s.X*s.M) / (k + s.X)
+		mean := math.Min(s.M, clv.MaxSpend)
+		return (k*pop + s.X*mean) / (k + s.X)
 	}
 	if pop > 0 {
 		return pop
 	}
-	return s.AOV
+	return math.Min(s.AOV, clv.MaxSpend)
 }
 
 // Selection is the outcome of model.purchase auto.

@@ -105,6 +105,10 @@ func bfgs(ctx context.Context, fn objective, x0 []float64, h0 [][]float64, maxIt
 		}
 		step, fnew, ok := 1.0, 0.0, false
 		for ls := 0; ls < 60; ls++ {
+			if ls > 0 && ctx.Err() != nil {
+				res.f = f
+				return res, ctx.Err()
+			}
 			for i := range x {
 				xn[i] = x[i] + step*d[i]
 			}
