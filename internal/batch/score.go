@@ -21,8 +21,8 @@ type ScoreOptions struct {
 	// when the record's churn model has none (default: 90 days).
 	ChurnHorizonUnits float64
 	Levels            churn.Levels
-	Rules        *segment.Engine
-	AsOf         time.Time
+	Rules             *segment.Engine
+	AsOf              time.Time
 }
 
 // Score writes one CSV line per row: the summary, P(alive), expected
@@ -45,7 +45,7 @@ func Score(w io.Writer, rows []Row, rec model.Record, o ScoreOptions) error {
 	if !(h > 0) {
 		h = 90 / rec.TimeUnitDays
 	}
-	levels := o.Levels.For(cm)
+	levels := o.Levels
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
 		"predicted_clv", "churn_risk", "churn_level", "segment"})

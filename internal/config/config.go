@@ -268,7 +268,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("scoring.default_margin: %v must be a rate between 0 and 1, e.g. 0.3", c.Scoring.DefaultMargin))
 	}
 	if l := c.Scoring.Churn; l.Medium < 0 || l.High < 0 || l.Medium >= 1 || l.High >= 1 || (l.Medium > 0 && l.High > 0 && l.Medium >= l.High) {
-		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) with medium below high, or 0 for the cut points fitted with the churn model", l.Medium, l.High))
+		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) with medium below high (0: the defaults 0.5 and 0.8)", l.Medium, l.High))
 	}
 	if c.Scoring.ChurnHorizon < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("scoring.churn_horizon: %s must be at least 24h, e.g. 2160h (90 days)", c.Scoring.ChurnHorizon))

@@ -302,7 +302,7 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 		}
 	}
 	rec.Holdout = hold
-	if err := fitChurn(ctx, &rec, kind, in, c, opts, unitDays, pm); err != nil {
+	if err := fitChurn(ctx, &rec, kind, in, c, opts, unitDays); err != nil {
 		return rec, err
 	}
 	if rec.CLVCuts, err = clvCuts(ctx, &rec, in.Full); err != nil {
@@ -426,17 +426,14 @@ func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitD
 // model is refitted on the summaries as of the cutoff (so it has not seen
 // the label window), each customer's P(no purchase in H) as of the cutoff
 // and signals as of the cutoff are the features, and "no purchase between
-// the cutoff and AsOf" the label. The level cut points come from the
-// population's churn probabilities as of AsOf under the full model. When
-// there is no usable split the record keeps the identity churn model (the
+// the cutoff and AsOf" the label. When there is no usable split the record keeps the identity churn model (the
 // purchase model's probability) and says why in Churn.Note.
-func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config, o clv.FitOptions, unitDays float64, full clv.PurchaseModel) error {
+func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config, o clv.FitOptions, unitDays float64) error {
 	hDays := c.ChurnHorizon.Hours() / 24
 	m := churn.Model{HorizonDays: hDays}
 	defer func() { rec.Churn = &m }()
 	if len(in.ChurnCalibration) == 0 {
 		m.Note = "no time split: the history is shorter than the churn horizon or the input has no calendar"
-		m.SetLevelCuts(churnProbs(m, full, in.Full, hDays/unitDays))
 		return nil
 	}
 	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.ChurnCalibration), o)
@@ -445,7 +442,6 @@ func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config,
 			return ctx.Err()
 		}
 		m.Note = fmt.Sprintf("purchase model at the churn cutoff could not be fitted (converged %v, %v)", res.Converged, err)
-		m.SetLevelCuts(churnProbs(m, full, in.Full, hDays/unitDays))
 		return nil
 	}
 	ex := make([]churn.Example, len(in.ChurnCalibration))
@@ -464,23 +460,7 @@ func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config,
 	} else {
 		m = fitted
 	}
-	m.SetLevelCuts(churnProbs(m, full, in.Full, h))
 	return nil
-}
-
-// churnProbs returns the churn probabilities of (a deterministic sample of
-// at most 100,000 of) the customers under m and the purchase model pm.
-func churnProbs(m churn.Model, pm clv.PurchaseModel, ss []Summary, h float64) []float64 {
-	step := max(1, len(ss)/100000)
-	out := make([]float64, 0, len(ss)/step+1)
-	for i := 0; i < len(ss); i += step {
-		s := ss[i]
-		sig := s.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(h, s.X, s.TX, s.T)
-		p, _ := m.Risk(sig)
-		out = append(out, p)
-	}
-	return out
 }
 
 // PurchaseModel returns the record's purchase model (nil for baseline or

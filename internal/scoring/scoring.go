@@ -43,9 +43,8 @@ type Config struct {
 	// replenishment once the time since the last order exceeds this many
 	// average gaps (default 1.25), until three gaps have passed.
 	ReplenishmentFactor float64 `yaml:"replenishment_factor"`
-	// Churn holds the churn level bounds; 0 (the default) means the cut
-	// points fitted with the churn model (the 50th and 80th percentiles of
-	// the population's churn probability), or 0.5 and 0.8 before a fit.
+	// Churn holds the churn level bounds on the calibrated churn
+	// probability (0: the defaults 0.5 and 0.8).
 	Churn churn.Levels `yaml:"churn_levels"`
 	// ChurnHorizon is the churn horizon H: the churn probability is the
 	// probability of no purchase in the next H (default 2160h = 90 days).
@@ -269,7 +268,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}
-	r.ChurnLevel = s.cfg.Churn.For(cm).Level(r.ChurnRisk)
+	r.ChurnLevel = s.cfg.Churn.Level(r.ChurnRisk)
 	r.Tier = s.cfg.Tiers.Of(float64(f.T12M)/major, f.T12M > 0)
 	if gap := f.MeanGapDays(); f.Frequency > 0 && gap > 0 {
 		r.AvgDaysBetweenOrders = gap

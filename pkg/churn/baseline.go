@@ -73,34 +73,30 @@ func (b Baseline) ProbNoPurchase(recencyDays, ownGapDays float64, repeats int, p
 }
 
 // Levels maps a churn probability to low, medium or high. Medium and High
-// are the lower bounds of those levels; zero means "from the model": the
-// cut points fitted with the churn model (Model.LevelCuts), or, before a
-// fit, 0.5 and 0.8.
+// are the lower bounds of those levels; zero means the default, 0.5 and
+// 0.8. Because the churn probability is calibrated (it is fitted to the
+// observed rate of customers without a purchase in the horizon), the
+// levels say what they mean: medium is "more likely than not to make no
+// purchase in the horizon", high "at least four in five".
 type Levels struct {
 	Medium float64 `yaml:"medium"`
 	High   float64 `yaml:"high"`
 }
 
-// For returns the levels in force with model m: the configured bounds
-// where set, the model's fitted cut points otherwise.
-func (l Levels) For(m Model) Levels {
-	if l.Medium == 0 {
-		l.Medium = m.LevelCuts[0]
-	}
-	if l.High == 0 {
-		l.High = m.LevelCuts[1]
-	}
-	return l
-}
+// Default level bounds.
+const (
+	DefaultMedium = 0.5
+	DefaultHigh   = 0.8
+)
 
 // Level names the level of risk p.
 func (l Levels) Level(p float64) string {
 	med, high := l.Medium, l.High
 	if med <= 0 {
-		med = 0.5
+		med = DefaultMedium
 	}
 	if high <= 0 {
-		high = 0.8
+		high = DefaultHigh
 	}
 	switch {
 	case p >= high:

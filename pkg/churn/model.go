@@ -99,33 +99,6 @@ type Model struct {
 	Holdout *Holdout `json:"holdout,omitempty"`
 	// Note says which variant was kept and why.
 	Note string `json:"note,omitempty"`
-	// LevelCuts are the default lower bounds of the medium and high churn
-	// levels: the 50th and 80th percentiles of the population's churn
-	// probability when the model was fitted, so that by default half of the
-	// customers are low, 30 % medium and the 20 % most likely to churn high
-	// (zero: not set, Levels uses its fallbacks).
-	LevelCuts [2]float64 `json:"level_cuts"`
-}
-
-// LevelQuantiles are the population shares below the medium and the high
-// level by default (see Model.LevelCuts).
-var LevelQuantiles = [2]float64{0.5, 0.8}
-
-// SetLevelCuts sets m.LevelCuts from the churn probabilities of the
-// population.
-func (m *Model) SetLevelCuts(probs []float64) {
-	if len(probs) == 0 {
-		return
-	}
-	s := append([]float64(nil), probs...)
-	sort.Float64s(s)
-	for i, q := range LevelQuantiles {
-		j := int(math.Ceil(q*float64(len(s)))) - 1
-		m.LevelCuts[i] = s[max(0, min(j, len(s)-1))]
-	}
-	if m.LevelCuts[1] <= m.LevelCuts[0] { // ties: keep the bounds ordered
-		m.LevelCuts[1] = math.Nextafter(m.LevelCuts[0], 2)
-	}
 }
 
 // Holdout compares, on examples the fit did not see, the fitted churn
@@ -250,7 +223,9 @@ type FitOptions struct {
 //
 // Every HoldoutEvery-th example is held out; the model is fitted twice on
 // the rest, with and without the signals, and the variant with the lower
-// holdout log-loss is refitted on all examples and returned. Signals that
+// holdout log-loss is refitted on all examples and returned, unless the
+// purchase model's probability alone does better on the holdout: then the
+// identity model is returned (the gate on holdout). Signals that
 // do not vary in the data are left out. Holdout reports both variants'
 // figures against the uncalibrated PNoPurchase.
 func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
@@ -295,6 +270,15 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 		}
 	}
 	h := Evaluate(best, test)
+	if h.Model.LogLoss > h.Purchase.LogLoss {
+		// The purchase model alone predicts the held-out examples better:
+		// keep it (the identity model) and say so.
+		id := Model{HorizonDays: o.HorizonDays, Examples: len(examples), Churned: pos,
+			Note: fmt.Sprintf("kept the purchase model's probability: holdout log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
+		h.Model = h.Purchase
+		id.Holdout = &h
+		return id, nil
+	}
 	var final Model
 	if len(best.Weights) > 0 {
 		final, err = fitLogistic(ctx, examples, cols)
