@@ -273,7 +273,7 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if h.Model.LogLoss > h.Purchase.LogLoss {
 		// The purchase model alone predicts the held-out examples better:
 		// keep it (the identity model) and say so.
-		id := Model{HorizonDays: o.HorizonDays, Examples: len(examples), Churned: pos,
+		id := Model{HorizonDays: o.HorizonDays, Slope: 1, Examples: len(examples), Churned: pos,
 			Note: fmt.Sprintf("kept the purchase model's probability: holdout log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
 		h.Model = h.Purchase
 		id.Holdout = &h
