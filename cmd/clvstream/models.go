@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -105,7 +106,7 @@ func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd tim
 			return nil, asOf, err
 		}
 		defer file.Close()
-		sf, err := batch.ReadSummaryFile(file, unitDays)
+		sf, err := batch.ReadSummaryFile(ctxReader{ctx, file}, unitDays)
 		if err != nil {
 			return nil, asOf, fmt.Errorf("%s: %w", f.input, err)
 		}
@@ -273,4 +274,18 @@ func modelCmd(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rec)
+}
+
+// ctxReader stops reading when ctx ends, so a signal interrupts the
+// reading of a large input file too.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

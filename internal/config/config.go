@@ -17,6 +17,7 @@ import (
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/stream"
+	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/event"
 	"github.com/clvstream/clvstream/pkg/segment"
 )
@@ -267,8 +268,10 @@ func (c Config) Validate() error {
 	if c.Scoring.DefaultMargin < 0 || c.Scoring.DefaultMargin > 1 {
 		errs = append(errs, fmt.Errorf("scoring.default_margin: %v must be a rate between 0 and 1, e.g. 0.3", c.Scoring.DefaultMargin))
 	}
-	if l := c.Scoring.Churn; l.Medium < 0 || l.High < 0 || l.Medium >= 1 || l.High >= 1 || (l.Medium > 0 && l.High > 0 && l.Medium >= l.High) {
-		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) with medium below high (0: the defaults 0.5 and 0.8)", l.Medium, l.High))
+	if l := c.Scoring.Churn; l.Medium < 0 || l.High < 0 || l.Medium >= 1 || l.High >= 1 {
+		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) (0: the defaults 0.5 and 0.8)", l.Medium, l.High))
+	} else if med, high := orDefault(l.Medium, churn.DefaultMedium), orDefault(l.High, churn.DefaultHigh); med >= high {
+		errs = append(errs, fmt.Errorf("scoring.churn_levels.medium: %v must be below scoring.churn_levels.high (%v)", med, high))
 	}
 	if c.Scoring.ChurnHorizon < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("scoring.churn_horizon: %s must be at least 24h, e.g. 2160h (90 days)", c.Scoring.ChurnHorizon))
@@ -555,4 +558,12 @@ func setLeaf(v reflect.Value, s string) error {
 		return errors.New("this option can only be set in the YAML file")
 	}
 	return nil
+}
+
+// orDefault returns v, or d when v is 0.
+func orDefault(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
 }
