@@ -305,6 +305,9 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 	if err := fitChurn(ctx, &rec, kind, in, c, opts, unitDays); err != nil {
 		return rec, err
 	}
+	if rec.Rejected != "" {
+		return rec, nil // not publishable: skip the CLV cut points
+	}
 	if rec.CLVCuts, err = clvCuts(ctx, &rec, in.Full); err != nil {
 		return rec, err
 	}

@@ -56,11 +56,13 @@ func TestFitsStopOnContext(t *testing.T) {
 	defer dcancel()
 	start := time.Now()
 	_, _, err := FitPurchaseModel(dctx, NameMBGNBD, big, FitOptions{})
-	if took := time.Since(start); took > time.Second+30*time.Millisecond {
-		t.Errorf("fit returned %v after the deadline", took)
+	// The fit checks the context before every likelihood evaluation, each
+	// a few milliseconds here; the bound is loose for a loaded test machine.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("fit returned %v after the start (deadline 30ms)", took)
 	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("deadline: %v", err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("deadline: %v, want context.DeadlineExceeded", err)
 	}
 	if _, _, err := FitPurchaseModel(context.Background(), "paretonbd", data, FitOptions{}); err == nil || !strings.Contains(err.Error(), "valid: [bgnbd mbgnbd]") {
 		t.Errorf("unknown model: %v", err)

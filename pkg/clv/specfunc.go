@@ -96,17 +96,19 @@ func bgExpected(s, beta, a, b, t float64) float64 {
 	}
 	z := t / (beta + t)
 	c := a + b - 1
-	if math.Abs(a-1) < 1e-6 || z > 0.995 || nearNonPositiveInt(c) {
-		return bgExpectedQuad(s, beta, a, b, t)
-	}
 	// S = ₂F₁(A, B; c; z) − 1 with A = c−s, B = a−1. Past n = max(|A|, |B|)
 	// the term ratio (A+n)(B+n)z/((c+n)(n+1)) stays below about z, so the
-	// tail is bounded by about |term|/(1−z).
+	// tail is bounded by about |term|/(1−z). When that takes more than
+	// maxSeriesStart terms (a or c − s in the thousands: degenerate
+	// parameters), the bounded quadrature is cheaper.
 	A, B := c-s, a-1
 	nmin := math.Max(math.Abs(A), math.Abs(B))
+	if math.Abs(a-1) < 1e-6 || z > 0.995 || nearNonPositiveInt(c) || nmin > maxSeriesStart {
+		return bgExpectedQuad(s, beta, a, b, t)
+	}
 	term, S := 1.0, 0.0
 	converged := false
-	for n := 0; n < 200000; n++ {
+	for n := 0; n < 20*maxSeriesStart; n++ {
 		fn := float64(n)
 		term *= (A + fn) * (B + fn) / ((c + fn) * (fn + 1)) * z
 		S += term
@@ -122,6 +124,10 @@ func bgExpected(s, beta, a, b, t float64) float64 {
 	bracket := -math.Expm1(u) - math.Exp(u)*S
 	return c / (a - 1) * bracket
 }
+
+// maxSeriesStart bounds the terms the series of bgExpected may need before
+// its tail estimate applies.
+const maxSeriesStart = 2000
 
 // nearNonPositiveInt reports whether c is within 1e-6 of 0, −1, −2, …
 func nearNonPositiveInt(c float64) bool {
