@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,8 @@ type Server struct {
 	srv    *http.Server
 	log    *zap.Logger
 	routes []string
+	mux    *http.ServeMux
+	guard  *authenticator // the /v1 guard; open for the operations-only server
 }
 
 // New returns a server on addr with the operations endpoints only
@@ -46,8 +49,8 @@ func NewAPI(addr string, reg *prometheus.Registry, ready Readiness, q Query, aut
 }
 
 func newServer(addr string, reg *prometheus.Registry, ready Readiness, q Query, auth Auth, log *zap.Logger) (*Server, error) {
-	s := &Server{log: log}
 	mux := http.NewServeMux()
+	s := &Server{log: log, mux: mux, guard: &authenticator{}}
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, h)
 		s.routes = append(s.routes, pattern)
@@ -70,6 +73,7 @@ func newServer(addr string, reg *prometheus.Registry, ready Readiness, q Query, 
 		if err != nil {
 			return nil, err
 		}
+		s.guard = guard
 		v := &v1{q: q, log: log}
 		for _, rt := range v.routes() {
 			handle(rt.pattern, guard.wrap(rt.handler))
@@ -90,6 +94,33 @@ func newServer(addr string, reg *prometheus.Registry, ready Readiness, q Query, 
 		ErrorLog: zap.NewStdLog(log.Named("http")),
 	}
 	return s, nil
+}
+
+// EnablePProf serves the net/http/pprof profiles under /debug/pprof/
+// (http.pprof), behind the same bearer-token guard as /v1: profiles show
+// the program's code paths and memory, and a CPU profile costs CPU while it
+// runs, so they are not for anyone who can reach the port. The command
+// line is not served (it may carry --set secrets). A CPU profile without
+// ?seconds= runs for 20 s, within the server's 30 s write timeout. Call it
+// before Run.
+func (s *Server) EnablePProf() {
+	handle := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, s.guard.wrap(h))
+		s.routes = append(s.routes, pattern)
+	}
+	handle("GET /debug/pprof/", pprof.Index) // the index and the named profiles (heap, goroutine, allocs, ...)
+	handle("GET /debug/pprof/cmdline", http.NotFound)
+	handle("GET /debug/pprof/profile", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("seconds") == "" {
+			q := r.URL.Query()
+			q.Set("seconds", "20")
+			r.URL.RawQuery = q.Encode()
+		}
+		pprof.Profile(w, r)
+	})
+	handle("GET /debug/pprof/symbol", pprof.Symbol)
+	handle("POST /debug/pprof/symbol", pprof.Symbol)
+	handle("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // Routes returns the patterns the server serves (method and path), in

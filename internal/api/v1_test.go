@@ -168,8 +168,9 @@ const partitions = 4
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	rdb, prefix := testkit.Redis(t)
-	// MinPopulationRepeats 1: the baseline churn model uses the partition's
-	// observed gap, so the test sees whether the API reads it.
+	// MinPopulationRepeats 1: the baseline churn model uses the observed
+	// population gap of the model in force, so the test sees whether the
+	// API uses it.
 	scorer, err := scoring.New(scoring.Config{MinPopulationRepeats: 1}, segment.DefaultRuleSet())
 	if err != nil {
 		t.Fatal(err)
@@ -185,9 +186,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.watch = model.NewWatcher(f.models, time.Hour, zap.NewNop(), model.NewMetrics(prometheus.NewRegistry()))
 	f.q, err = query.New(query.Deps{
-		Store: f.store, Partitioner: part, Scorer: scorer, Rules: segment.DefaultRuleSet(),
+		Store: f.store, PartitionOf: func(id string, n int) int { return stream.PartitionOf(part, id, n) },
+		Scorer: scorer, Rules: segment.DefaultRuleSet(),
 		Models: f.watch, KPIs: f.kpis, Clock: func(context.Context) time.Time { return f.now },
-		Redis: rdb, BaseCurrency: "USD", MinorPerMajor: 100,
+		BaseCurrency: "USD", MinorPerMajor: 100,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -196,8 +198,8 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // commit applies the events to fresh states, scores them as the pipeline
-// does (segment, entry time, tier, version) and commits them with their
-// population contribution, one batch per partition.
+// does (segment, entry time, tier, version) and commits them, one batch per
+// partition.
 func (f *fixture) commit(t *testing.T, evs ...event.Event) {
 	t.Helper()
 	ctx := context.Background()
@@ -219,12 +221,9 @@ func (f *fixture) commit(t *testing.T, evs ...event.Event) {
 			b = &state.Batch{Gen: 1}
 			batches[p] = b
 		}
-		res := f.scorer.Score(st, f.now, scoring.Population{}, nil)
+		res := f.scorer.Score(st, f.now, nil)
 		st.Segment, st.SegmentSince, st.Tier = res.Segment, f.now.Add(-48*time.Hour).UnixMilli(), res.Tier
 		b.States = append(b.States, st)
-		c := scoring.Contribution(st)
-		b.PopDelta.SpanDays += c.SpanDays
-		b.PopDelta.Repeats += c.Repeats
 	}
 	for p, b := range batches {
 		if _, err := f.store.Claim(ctx, p, 1, "test"); err != nil {
@@ -236,18 +235,31 @@ func (f *fixture) commit(t *testing.T, evs ...event.Event) {
 	}
 }
 
-// population is the partition aggregate of id's partition.
-func (f *fixture) population(id string) scoring.Population {
-	p := stream.PartitionOf(f.part, id, f.parts)
-	var pop scoring.Population
-	for other, st := range f.states {
-		if stream.PartitionOf(f.part, other, f.parts) == p {
-			c := scoring.Contribution(st)
-			pop.SpanDays += c.SpanDays
-			pop.Repeats += c.Repeats
+// baseline publishes a baseline model carrying the population aggregate of
+// the fixture's customers, as the fitter does, and returns it.
+func (f *fixture) baseline(t *testing.T) *model.Record {
+	t.Helper()
+	ctx := context.Background()
+	rec := model.Record{Kind: model.KindBaseline, Reason: "test"}
+	for _, st := range f.states {
+		if n := len(st.Days); n > 1 {
+			rec.PopulationSpanDays += st.Days[n-1].D - st.Days[0].D
+			rec.PopulationRepeats += int64(n - 1)
 		}
 	}
-	return pop
+	if ok, err := f.models.Lock(ctx, "fitter", time.Minute); err != nil || !ok {
+		t.Fatalf("model lock: %v %v", ok, err)
+	}
+	if _, err := f.models.Publish(ctx, rec, "fitter"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.models.Unlock(ctx, "fitter"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.watch.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f.watch.Current()
 }
 
 func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
@@ -314,6 +326,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 	})
 
 	t.Run("known customer", func(t *testing.T) {
+		rec := f.baseline(t)
 		r := c.get("/v1/customers/alice", route)
 		if r.code != 200 {
 			t.Fatalf("%d %s", r.code, r.body)
@@ -323,7 +336,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := f.states["alice"]
-		want := f.scorer.Score(st, f.now, f.population("alice"), nil)
+		want := f.scorer.Score(st, f.now, rec)
 		if v.CustomerID != "alice" || v.Version != st.Version || v.Erased || !v.ScoredAt.Equal(f.now) || v.ModelVersion != "baseline" {
 			t.Errorf("header fields: %+v", v)
 		}
@@ -341,11 +354,11 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		if v.LoyaltyTier != "bronze" {
 			t.Errorf("tier %q, want bronze (230 in 12 months)", v.LoyaltyTier)
 		}
-		// The partition's population gap is used (29.5 days, not the default 60).
+		// The model's population gap is used (29.5 days, not the default 60).
 		if v.ChurnRisk.Probability != round4(want.ChurnRisk) || v.ChurnRisk.Level != want.ChurnLevel {
 			t.Errorf("churn = %+v, want %v %s", v.ChurnRisk, want.ChurnRisk, want.ChurnLevel)
 		}
-		if noPop := f.scorer.Score(st, f.now, scoring.Population{}, nil); round4(noPop.ChurnRisk) == v.ChurnRisk.Probability {
+		if noPop := f.scorer.Score(st, f.now, nil); round4(noPop.ChurnRisk) == v.ChurnRisk.Probability {
 			t.Errorf("test is blind: the population does not change the churn risk")
 		}
 		names := map[string]bool{}
@@ -404,8 +417,8 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 	})
 
 	t.Run("model", func(t *testing.T) {
-		if r := c.get("/v1/model", "/v1/model"); r.code != 404 {
-			t.Fatalf("before a model: %d %s", r.code, r.body)
+		if r := c.get("/v1/model", "/v1/model"); r.code != 200 || r.json(t)["kind"] != "baseline" {
+			t.Fatalf("with the baseline published by the known-customer test: %d %s", r.code, r.body)
 		}
 		if ok, err := f.models.Lock(ctx, "fitter", time.Minute); err != nil || !ok {
 			t.Fatalf("lock: %v %v", ok, err)
@@ -430,7 +443,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		}
 		r := c.get("/v1/model", "/v1/model")
 		m := r.json(t)
-		if r.code != 200 || m["label"] != "mbgnbd-v1" || m["kind"] != "mbgnbd" || m["version"] != 1.0 {
+		if r.code != 200 || m["label"] != "mbgnbd-v2" || m["kind"] != "mbgnbd" || m["version"] != 2.0 {
 			t.Fatalf("after publish: %d %s", r.code, r.body)
 		}
 		// Customers are now scored against it.
@@ -439,7 +452,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		if err := json.Unmarshal(r.body, &v); err != nil || r.code != 200 {
 			t.Fatalf("%d %v %s", r.code, err, r.body)
 		}
-		if v.ModelVersion != "mbgnbd-v1" || v.CLVPercentile == nil || v.ExpectedPurchases == nil || v.RFM == nil || v.RFM.Score != v.RFM.R+v.RFM.F+v.RFM.M {
+		if v.ModelVersion != "mbgnbd-v2" || v.CLVPercentile == nil || v.ExpectedPurchases == nil || v.RFM == nil || v.RFM.Score != v.RFM.R+v.RFM.F+v.RFM.M {
 			t.Errorf("scored with the model: %s", r.body)
 		}
 	})

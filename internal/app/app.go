@@ -91,6 +91,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	svc, err := stream.New(cfg.Kafka, stream.Deps{
 		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scorer, Decoder: dec, Models: watcher,
 		InstanceID: instance, Dialer: dialer, Transport: transport,
+		CustomerField: func(id string) zap.Field { return connect.CustomerField(id, cfg.Log.HashCustomers()) },
 	})
 	if err != nil {
 		_ = rdb.Close()
@@ -104,8 +105,8 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 		return nil, errors.New("http.api_tokens: the query API needs at least one bearer token (CLVSTREAM_HTTP_API_TOKENS=...), or set http.auth=none to serve it unauthenticated")
 	}
 	q, err := query.New(query.Deps{
-		Store: store, Partitioner: svc.Partitioner(), Scorer: scorer, Rules: rules,
-		Models: watcher, KPIs: a.kpis, Clock: a.Clock, Redis: rdb,
+		Store: store, PartitionOf: func(id string, n int) int { return stream.PartitionOf(svc.Partitioner(), id, n) },
+		Scorer: scorer, Rules: rules, Models: watcher, KPIs: a.kpis, Clock: a.Clock,
 		BaseCurrency: cfg.Input.BaseCurrency, MinorPerMajor: sc.MinorPerMajor,
 	})
 	if err != nil {
@@ -117,7 +118,9 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 		_ = rdb.Close()
 		return nil, err
 	}
-
+	if cfg.HTTP.PProf {
+		a.server.EnablePProf()
+	}
 	return a, nil
 }
 

@@ -143,6 +143,9 @@ type HTTP struct {
 	// characters each); set them from a secret, e.g.
 	// CLVSTREAM_HTTP_API_TOKENS=token1,token2.
 	APITokens []string `yaml:"api_tokens"`
+	// PProf serves the Go runtime profiles under /debug/pprof/ on Addr,
+	// behind the same authentication as /v1 (default off).
+	PProf bool `yaml:"pprof"`
 }
 
 // Input configures decoding and validation of input events.

@@ -150,9 +150,9 @@ func (s *summary) consume(ctx context.Context, cfg config.Config, log *zap.Logge
 		s.mu.Lock()
 		s.segment[c.CustomerID] = c.Segment
 		s.changes++
-		prev := c.PreviousSegment
-		if prev == "" {
-			prev = "(none)"
+		prev := "(none)"
+		if c.PreviousSegment != nil {
+			prev = *c.PreviousSegment
 		}
 		s.latest = append(s.latest, fmt.Sprintf("%s: %s -> %s (%s, churn %.2f, tier %s)", c.CustomerID, prev, c.Segment, c.Cause, c.ChurnRisk.Probability, c.LoyaltyTier))
 		if len(s.latest) > 4 {

@@ -225,17 +225,17 @@ func (e *env) waitSettled(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for p := 0; p < e.parts; p++ {
 		for {
+			// Settled: the task's clock reached the latest event time
+			// (an idle replay) or is live, and nothing is due by it.
 			wm, _ := e.rdb.HGet(ctx, s.Keys(p).Meta, "wm").Int64()
-			clock := time.Now()
-			if wm > 0 && clock.Sub(time.UnixMilli(wm)) > cfg.Kafka.ReplayThreshold {
-				clock = time.UnixMilli(wm).Add(-cfg.Kafka.AllowedLateness)
-			}
-			due, err := s.Due(ctx, p, clock.UnixMilli(), 1)
-			if err == nil && len(due) == 0 {
+			clk, _ := e.rdb.HGet(ctx, s.Keys(p).Meta, "clk").Int64()
+			historic := wm > 0 && time.Since(time.UnixMilli(wm)) > cfg.Kafka.ReplayThreshold
+			due, err := s.Timers(ctx, p, 1, clk, 1)
+			if err == nil && len(due) == 0 && (!historic || clk >= wm) {
 				break
 			}
 			if time.Now().After(deadline) {
-				e.t.Fatalf("partition %d: customers still due after %s", p, timeout)
+				e.t.Fatalf("partition %d: not settled after %s (clock %d, latest event %d, due %v)", p, timeout, clk, wm, due)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

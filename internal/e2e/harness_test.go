@@ -225,10 +225,10 @@ func (e *env) checkChangeLog(states map[string]*customer.State) map[string][]eve
 		sort.Slice(cs, func(i, j int) bool { return cs[i].Version < cs[j].Version })
 		prevSeg := ""
 		for i, c := range cs {
-			if c.PreviousSegment != prevSeg {
-				e.t.Fatalf("customer %s: change v%d starts from %q but the previous change ended in %q (a change was lost or is spurious)", id, c.Version, c.PreviousSegment, prevSeg)
+			if c.From() != prevSeg {
+				e.t.Fatalf("customer %s: change v%d starts from %q but the previous change ended in %q (a change was lost or is spurious)", id, c.Version, c.From(), prevSeg)
 			}
-			if c.Segment == c.PreviousSegment {
+			if c.Segment == c.From() {
 				e.t.Fatalf("customer %s: change v%d does not change the segment", id, c.Version)
 			}
 			if i > 0 && c.Version <= cs[i-1].Version {

@@ -237,7 +237,7 @@ func TestNoFlappingAroundAThreshold(t *testing.T) {
 	}
 	for i := 1; i < len(cs); i++ {
 		if gap := cs[i].OccurredAt.Sub(cs[i-1].OccurredAt); gap < 24*time.Hour {
-			t.Fatalf("segment changed twice within %s: %s -> %s -> %s", gap, cs[i-1].PreviousSegment, cs[i-1].Segment, cs[i].Segment)
+			t.Fatalf("segment changed twice within %s: %s -> %s -> %s", gap, cs[i-1].From(), cs[i-1].Segment, cs[i].Segment)
 		}
 	}
 	if len(cs) > 1+4 {

@@ -136,7 +136,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 			s.Erased++
 			return nil
 		}
-		r := sc.Snapshot(st, asOf, scoring.Population{}, rec)
+		r := sc.Snapshot(st, asOf, rec)
 		f := r.Features
 		s.Segments[r.Segment]++
 		if f.PurchaseDays == 0 {

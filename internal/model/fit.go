@@ -233,14 +233,18 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 		return rec, nil
 	}
 	first := in.Full[0].FirstPurchase
+	var span float64
 	for _, s := range in.Full {
 		if s.X > 0 {
 			rec.RepeatBuyers++
+			rec.PopulationRepeats += int64(s.X)
+			span += s.TX * unitDays
 		}
 		if s.FirstPurchase.Before(first) {
 			first = s.FirstPurchase
 		}
 	}
+	rec.PopulationSpanDays = int64(math.Round(span))
 	rec.WindowStart = first
 	rec.RFM = cutPoints(in.Full)
 	history := in.AsOf.Sub(first)

@@ -78,6 +78,14 @@ type Record struct {
 	// CLVCuts are the 1st..99th percentiles of predicted CLV (major units)
 	// in the population, for CLV percentiles.
 	CLVCuts []float64 `json:"clv_cuts,omitempty"`
+	// PopulationSpanDays and PopulationRepeats sum, over the customers
+	// of the fit's data, the days between first and last purchase day and
+	// the repeat purchase days: the population gap the baseline churn
+	// model compares a customer with. They travel with the model (rather
+	// than being a running aggregate) so a customer's scores are a
+	// function of their own state, the clock and the model in force.
+	PopulationSpanDays int64 `json:"population_span_days,omitempty"`
+	PopulationRepeats  int64 `json:"population_repeats,omitempty"`
 	// HorizonMonths and MonthlyDiscount define predicted CLV.
 	HorizonMonths   int     `json:"horizon_months"`
 	MonthlyDiscount float64 `json:"monthly_discount"`

@@ -7,19 +7,16 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/clvstream/clvstream/internal/core"
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
-	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
 	"github.com/clvstream/clvstream/pkg/segment"
@@ -53,9 +50,9 @@ type KPISource interface{ Latest() *kpi.Snapshot }
 type Deps struct {
 	// Store holds the customer states and the partition count.
 	Store *state.Store
-	// Partitioner is the input topics' partitioner (kafka.partitioner):
-	// a customer's state lives in the partition of their id.
-	Partitioner stream.Partitioner
+	// PartitionOf maps a customer id to its partition among n under the
+	// input topics' partitioner (kafka.partitioner).
+	PartitionOf func(id string, n int) int
 	// Scorer scores the states (the pipeline's scorer and configuration).
 	Scorer *scoring.Scorer
 	// Rules are the segment rules the Scorer was built with, for the rule
@@ -67,12 +64,6 @@ type Deps struct {
 	// Clock is the service's scoring clock (wall clock, or the event-time
 	// watermark during a backfill). It is read at most once a second.
 	Clock func(context.Context) time.Time
-	// Redis, when set, is used to read the partition's population
-	// aggregate (the pop_span and pop_repeats fields of the partition's
-	// meta hash, state.Keys.Meta) so that baseline churn risks are those
-	// the pipeline computes. Without it the scorer's default population
-	// gap is used, as the KPI job does.
-	Redis redis.Cmdable
 	// BaseCurrency is the ISO 4217 code money is reported in (default
 	// USD); MinorPerMajor is 10^its exponent (default: the scorer's).
 	BaseCurrency  string
@@ -83,6 +74,7 @@ type Deps struct {
 type Service struct {
 	d        Deps
 	digits   int
+	format   core.Format
 	segments []SegmentInfo
 	clock    atomic.Pointer[clockReading]
 }
@@ -114,8 +106,8 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil:
 		return nil, errors.New("query: Store is required")
-	case d.Partitioner == nil:
-		return nil, errors.New("query: Partitioner is required")
+	case d.PartitionOf == nil:
+		return nil, errors.New("query: PartitionOf is required")
 	case d.Scorer == nil:
 		return nil, errors.New("query: Scorer is required")
 	case d.Models == nil:
@@ -138,7 +130,7 @@ func New(d Deps) (*Service, error) {
 	for m := d.MinorPerMajor; m >= 10; m /= 10 {
 		digits++
 	}
-	s := &Service{d: d, digits: digits}
+	s := &Service{d: d, digits: digits, format: core.NewFormat(d.MinorPerMajor, d.BaseCurrency)}
 	for i, r := range d.Rules.Rules {
 		s.segments = append(s.segments, SegmentInfo{Name: r.Name, Description: r.Description, Order: i + 1})
 	}
@@ -189,7 +181,7 @@ func (s *Service) Customer(ctx context.Context, id string) (*CustomerView, error
 	if n <= 0 {
 		return nil, fmt.Errorf("%w: the input partition count is not recorded yet (the pipeline has not started)", ErrNotReady)
 	}
-	p := stream.PartitionOf(s.d.Partitioner, id, n)
+	p := s.d.PartitionOf(id, n)
 	states, err := s.d.Store.Load(ctx, p, []string{id})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStore, err)
@@ -205,12 +197,8 @@ func (s *Service) Customer(ctx context.Context, id string) (*CustomerView, error
 	if latest := st.LatestAt(); latest > now.UnixMilli() {
 		now = time.UnixMilli(latest).UTC()
 	}
-	pop, err := s.population(ctx, p)
-	if err != nil {
-		return nil, err
-	}
 	rec := s.d.Models.Current()
-	res := s.d.Scorer.Score(st, now, pop, rec)
+	res := s.d.Scorer.Score(st, now, rec)
 	return s.view(st, res, rec, now), nil
 }
 
@@ -219,23 +207,6 @@ func (s *Service) Customer(ctx context.Context, id string) (*CustomerView, error
 func unknown(st *customer.State) bool {
 	return st.Version == 0 && !st.Erased && st.Segment == "" && len(st.Days) == 0 && len(st.Orders) == 0 &&
 		len(st.Refunds) == 0 && len(st.Tickets) == 0 && len(st.Emails) == 0
-}
-
-// population reads partition p's population aggregate (see Deps.Redis).
-func (s *Service) population(ctx context.Context, p int) (scoring.Population, error) {
-	if s.d.Redis == nil {
-		return scoring.Population{}, nil
-	}
-	vals, err := s.d.Redis.HMGet(ctx, s.d.Store.Keys(p).Meta, "pop_span", "pop_repeats").Result()
-	if err != nil {
-		return scoring.Population{}, fmt.Errorf("%w: read the population of partition %d: %w", ErrStore, p, err)
-	}
-	num := func(v any) int64 {
-		str, _ := v.(string)
-		n, _ := strconv.ParseInt(str, 10, 64)
-		return n
-	}
-	return scoring.Population{SpanDays: num(vals[0]), Repeats: num(vals[1])}, nil
 }
 
 func (s *Service) money(minor int64) string { return event.FormatMinor(minor, s.digits) }
@@ -250,13 +221,13 @@ func (s *Service) moneyF(minor float64) string {
 func (s *Service) view(st *customer.State, r scoring.Result, rec *model.Record, now time.Time) *CustomerView {
 	f := r.Features
 	cfg := s.d.Scorer.Config()
+	fig := s.format.Figures(r, rec)
 	v := &CustomerView{
 		CustomerID: st.ID, Version: st.Version, ScoredAt: now, ModelVersion: r.ModelVersion,
-		CLV: CLV{Historic: s.money(r.HistoricCLV), HistoricMargin: s.money(r.HistoricMargin),
-			Predicted: s.moneyF(r.PredictedCLV), Currency: s.d.BaseCurrency},
+		CLV: fig.CLV, CLVPercentile: fig.CLVPercentile, ExpectedPurchases: fig.ExpectedPurchases,
 		PAlive:                round4(r.PAlive),
 		ExpectedPurchasesDays: cfg.ExpectedPurchasesHorizon.Hours() / 24,
-		ChurnRisk:             ChurnRisk{Probability: round4(r.ChurnRisk), Level: r.ChurnLevel, Factors: []Factor{}},
+		ChurnRisk:             fig.ChurnRisk,
 		LoyaltyTier:           r.Tier,
 		Purchases: Purchases{
 			PurchaseDays: f.PurchaseDays, Frequency: f.Frequency,
@@ -270,17 +241,7 @@ func (s *Service) view(st *customer.State, r scoring.Result, rec *model.Record, 
 		Email: Email{Sends: round4(f.EmailSends), Opens: round4(f.EmailOpens), Clicks: round4(f.EmailClicks),
 			HalfLifeDays: cfg.EmailHalfLife.Hours() / 24},
 	}
-	if rec.Fitted() {
-		v.CLVPercentile = ptr(round4(r.CLVPercentile))
-		v.ExpectedPurchases = ptr(round4(r.ExpectedPurchases))
-	}
-	for _, fc := range r.Factors {
-		v.ChurnRisk.Factors = append(v.ChurnRisk.Factors, Factor{Name: fc.Name, Contribution: round4(fc.Contribution), Value: round4(fc.Value)})
-	}
-	v.Segment = Segment{Name: st.Segment, Reason: Reason{Rule: r.Reason.Rule, Values: map[string]float64{}}}
-	for k, x := range r.Reason.Values {
-		v.Segment.Reason.Values[k] = round4(x)
-	}
+	v.Segment = Segment{Name: st.Segment, Reason: fig.Reason}
 	if st.Segment == "" {
 		v.Segment.Name = r.Segment
 	} else {

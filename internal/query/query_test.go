@@ -49,9 +49,10 @@ func deps(t *testing.T) query.Deps {
 	}
 	part, _ := stream.NewPartitioner("fnv1a")
 	return query.Deps{
-		Store: state.New(rdb, prefix, time.Minute), Partitioner: part, Scorer: sc, Rules: segment.DefaultRuleSet(),
+		Store: state.New(rdb, prefix, time.Minute), PartitionOf: func(id string, n int) int { return stream.PartitionOf(part, id, n) },
+		Scorer: sc, Rules: segment.DefaultRuleSet(),
 		Models: models{}, KPIs: kpis{}, Clock: func(context.Context) time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) },
-		Redis: rdb, BaseCurrency: "JPY", MinorPerMajor: 1,
+		BaseCurrency: "JPY", MinorPerMajor: 1,
 	}
 }
 
@@ -77,7 +78,7 @@ func put(t *testing.T, d query.Deps, n int, states ...*customer.State) {
 	t.Helper()
 	ctx := context.Background()
 	for _, st := range states {
-		p := stream.PartitionOf(d.Partitioner, st.ID, n)
+		p := d.PartitionOf(st.ID, n)
 		if _, err := d.Store.Claim(ctx, p, 1, "t"); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/pkg/event"
 )
 
 // CustomerView is one customer scored as of ScoredAt. Money is a decimal
@@ -47,32 +48,17 @@ type CustomerView struct {
 	Email     Email     `json:"email"`
 }
 
-// CLV holds the value figures, as in the segment-change event.
-type CLV struct {
-	// Historic is the net revenue to date (purchases − refunds).
-	Historic string `json:"historic"`
-	// HistoricMargin is the net gross margin to date.
-	HistoricMargin string `json:"historic_margin"`
-	// Predicted is the predicted CLV over the model horizon (or the
-	// classic formula before the first fit).
-	Predicted string `json:"predicted"`
-	Currency  string `json:"currency"`
-}
+// CLV holds the value figures, as in the segment-change event (the same
+// type and builder, core.Format.Figures).
+type CLV = event.CLVFigures
 
 // ChurnRisk is the churn probability, its level and every factor that
-// contributed to it, largest upward contribution first.
-type ChurnRisk struct {
-	Probability float64  `json:"probability"`
-	Level       string   `json:"level"`
-	Factors     []Factor `json:"factors"`
-}
+// contributed to it, largest upward contribution first, as in the
+// segment-change event.
+type ChurnRisk = event.ChurnRisk
 
 // Factor is one churn signal: its value and its contribution in log-odds.
-type Factor struct {
-	Name         string  `json:"name"`
-	Contribution float64 `json:"contribution"`
-	Value        float64 `json:"value"`
-}
+type Factor = event.ChurnFactor
 
 // Segment is the customer's segment as published downstream, when they
 // entered it, and the decision of the rules as of ScoredAt.
@@ -91,11 +77,9 @@ type Segment struct {
 	Reason Reason `json:"reason"`
 }
 
-// Reason names a rule and the values that decided it.
-type Reason struct {
-	Rule   string             `json:"rule"`
-	Values map[string]float64 `json:"values"`
-}
+// Reason names a rule and the values that decided it, as in the
+// segment-change event.
+type Reason = event.SegmentReason
 
 // RFM are the quintile scores 1..5 and their sum.
 type RFM struct {

@@ -100,20 +100,22 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Population is the partition-wide aggregate the baseline churn model
-// compares a customer with: the sum over customers of the span between
-// first and last purchase day (days) and of repeat purchase days.
+// Population is the aggregate the baseline churn model compares a
+// customer with: the sum over customers of the span between first and last
+// purchase day (days) and of repeat purchase days. It comes with the model
+// in force (PopulationOf), so scores do not drift with other customers'
+// events between two model versions.
 type Population struct {
 	SpanDays int64
 	Repeats  int64
 }
 
-// Contribution is one state's share of the Population aggregate.
-func Contribution(s *customer.State) Population {
-	if s.Erased || len(s.Days) < 2 {
+// PopulationOf is the population aggregate carried by rec (zero for nil).
+func PopulationOf(rec *model.Record) Population {
+	if rec == nil {
 		return Population{}
 	}
-	return Population{SpanDays: s.Days[len(s.Days)-1].D - s.Days[0].D, Repeats: int64(len(s.Days) - 1)}
+	return Population{SpanDays: rec.PopulationSpanDays, Repeats: rec.PopulationRepeats}
 }
 
 // Result is the scoring of one customer.
@@ -180,7 +182,8 @@ func (s *Scorer) populationGap(p Population) float64 {
 // Score scores st as of now against the model rec (nil or baseline: the
 // baseline scores), deciding the segment with the state's current segment
 // and entry time for hysteresis and dwell.
-func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *model.Record) Result {
+func (s *Scorer) Score(st *customer.State, now time.Time, rec *model.Record) Result {
+	pop := PopulationOf(rec)
 	if st.Erased {
 		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
@@ -197,10 +200,11 @@ func (s *Scorer) Score(st *customer.State, now time.Time, pop Population, rec *m
 
 // Snapshot is Score without the next-due time (the expensive part), for
 // population statistics.
-func (s *Scorer) Snapshot(st *customer.State, now time.Time, pop Population, rec *model.Record) Result {
+func (s *Scorer) Snapshot(st *customer.State, now time.Time, rec *model.Record) Result {
 	if st.Erased {
-		return s.Score(st, now, pop, rec)
+		return s.Score(st, now, rec)
 	}
+	pop := PopulationOf(rec)
 	r, in := s.evaluate(st, now, pop, rec, nil)
 	since := time.Time{}
 	if st.Segment != "" {

@@ -34,11 +34,11 @@ func newScorer(t *testing.T, c Config) *Scorer {
 
 // follow scores st from day 0 on, jumping to each NextDue like the
 // service's due-set does, and records every segment change.
-func follow(s *Scorer, st *customer.State, until time.Time, pop Population, rec *model.Record) []string {
+func follow(s *Scorer, st *customer.State, until time.Time, rec *model.Record) []string {
 	var path []string
 	now := day0
 	for now.Before(until) {
-		r := s.Score(st, now, pop, rec)
+		r := s.Score(st, now, rec)
 		if r.Segment != st.Segment {
 			path = append(path, fmt.Sprintf("%s@%.1f", r.Segment, now.Sub(day0).Hours()/24))
 			st.Segment, st.SegmentSince = r.Segment, now.UnixMilli()
@@ -56,7 +56,7 @@ func follow(s *Scorer, st *customer.State, until time.Time, pop Population, rec 
 // lands within a day there).
 func TestBaselineDriftAtPredictedTimes(t *testing.T) {
 	s := newScorer(t, Config{})
-	got := follow(s, buyer([]int{0}, 5000), day0.AddDate(1, 0, 0), Population{}, nil)
+	got := follow(s, buyer([]int{0}, 5000), day0.AddDate(1, 0, 0), nil)
 	at := func(p float64) float64 {
 		e := math.Exp(-90.0 / 60)
 		q := (p - e) / (1 - e)
@@ -98,8 +98,8 @@ func TestModelBasedScores(t *testing.T) {
 	frequent := buyer([]int{0, 7, 14, 21, 28, 35, 42, 49}, 3000)
 	rare := buyer([]int{0, 120}, 3000)
 	at := day0.AddDate(0, 0, 49+60)
-	rf := s.Score(frequent, at, Population{}, rec)
-	rr := s.Score(rare, day0.AddDate(0, 0, 120+60), Population{}, rec)
+	rf := s.Score(frequent, at, rec)
+	rr := s.Score(rare, day0.AddDate(0, 0, 120+60), rec)
 	if !(rf.PAlive < rr.PAlive) {
 		t.Fatalf("P(alive) frequent-then-silent %.3f should be below rare %.3f", rf.PAlive, rr.PAlive)
 	}
@@ -114,10 +114,10 @@ func TestModelBasedScores(t *testing.T) {
 		t.Fatalf("gap %v next order %v", rf.AvgDaysBetweenOrders, rf.NextOrderAt)
 	}
 	// Overdue regular buyer: 10 days after a weekly rhythm -> replenishment due.
-	if r := s.Score(frequent, day0.AddDate(0, 0, 59), Population{}, rec); !r.ReplenishmentDue {
+	if r := s.Score(frequent, day0.AddDate(0, 0, 59), rec); !r.ReplenishmentDue {
 		t.Fatal("weekly buyer 10 days silent: replenishment should be due")
 	}
-	if r := s.Score(frequent, day0.AddDate(0, 0, 52), Population{}, rec); r.ReplenishmentDue {
+	if r := s.Score(frequent, day0.AddDate(0, 0, 52), rec); r.ReplenishmentDue {
 		t.Fatal("3 days after the last order nothing is due")
 	}
 }
@@ -131,11 +131,11 @@ func TestSupportFrictionRaisesRiskAndIsExplained(t *testing.T) {
 	s := newScorer(t, Config{})
 	st := buyer([]int{0, 30, 60}, 4000)
 	now := day0.AddDate(0, 0, 70)
-	calm := s.Score(st, now, Population{}, rec)
+	calm := s.Score(st, now, rec)
 	for i, typ := range []event.Type{event.TicketOpened, event.TicketResolved, event.TicketReopened} {
 		st.Apply(event.Event{Type: typ, CustomerID: "c", TicketID: "t1", OccurredAt: day0.AddDate(0, 0, 61+i), CSAT: map[bool]int{true: 1}[typ == event.TicketResolved]}, 0)
 	}
-	angry := s.Score(st, now, Population{}, rec)
+	angry := s.Score(st, now, rec)
 	if angry.ChurnRisk <= calm.ChurnRisk {
 		t.Fatalf("support friction did not raise risk: %.3f <= %.3f", angry.ChurnRisk, calm.ChurnRisk)
 	}
@@ -153,7 +153,7 @@ func TestClassicCLVAndTierBeforeAModel(t *testing.T) {
 	}
 	st := buyer(days, 10000) // 10 orders of 100.00 over 324 days
 	now := day0.AddDate(0, 0, 330)
-	r := s.Score(st, now, Population{}, nil)
+	r := s.Score(st, now, nil)
 	want := 10000 * (10 / 330.0 * 365.25) * 3 * 0.3
 	if math.Abs(r.PredictedCLV-want) > 1e-6 {
 		t.Fatalf("predicted CLV %.2f, want %.2f", r.PredictedCLV, want)
@@ -169,7 +169,7 @@ func TestClassicCLVAndTierBeforeAModel(t *testing.T) {
 func TestErasedCustomer(t *testing.T) {
 	st := buyer([]int{0, 5}, 100)
 	st.Apply(event.Event{Type: event.CustomerErased, CustomerID: "c", OccurredAt: day0.AddDate(0, 0, 9)}, 0)
-	r := newScorer(t, Config{}).Score(st, day0.AddDate(0, 0, 10), Population{}, nil)
+	r := newScorer(t, Config{}).Score(st, day0.AddDate(0, 0, 10), nil)
 	if r.Segment != "erased" || !r.NextDue.IsZero() || r.HistoricCLV != 0 {
 		t.Fatalf("erased: %+v", r)
 	}

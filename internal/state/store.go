@@ -12,7 +12,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/pkg/customer"
 )
 
@@ -42,21 +41,27 @@ func New(rdb redis.UniversalClient, prefix string, lease time.Duration) *Store {
 }
 
 // Keys are the Redis keys of one partition.
-type Keys struct{ Meta, Customers, Due, Outbox string }
+type Keys struct{ Meta, Customers, Due, Outbox, Quarantine string }
 
 // Keys returns the keys of partition p.
 func (s *Store) Keys(p int) Keys {
 	tag := fmt.Sprintf("{%s:%d}", s.prefix, p)
-	return Keys{Meta: tag + ":meta", Customers: tag + ":customers", Due: tag + ":due", Outbox: tag + ":outbox"}
+	return Keys{Meta: tag + ":meta", Customers: tag + ":customers", Due: tag + ":due", Outbox: tag + ":outbox", Quarantine: tag + ":quarantine"}
 }
 
 // Checkpoint is what a task resumes from.
 type Checkpoint struct {
 	// Offsets maps input topic to the next offset to apply; a topic with
 	// no entry has never been applied.
-	Offsets    map[string]int64
-	Watermark  int64
-	Population scoring.Population
+	Offsets map[string]int64
+	// Watermark is the latest event time applied and Clock the scoring
+	// clock (Unix ms), both 0 when nothing was applied.
+	Watermark int64
+	Clock     int64
+	// ModelDone is the model version every stored customer was last
+	// re-scored under (0: none), so a restart under the same model does
+	// not walk the partition again.
+	ModelDone int64
 }
 
 var claimScript = redis.NewScript(`
@@ -92,10 +97,10 @@ func (s *Store) Claim(ctx context.Context, p int, gen int32, owner string) (Chec
 			cp.Offsets[strings.TrimPrefix(f, "off:")] = n
 		case f == "wm":
 			cp.Watermark = n
-		case f == "pop_span":
-			cp.Population.SpanDays = n
-		case f == "pop_repeats":
-			cp.Population.Repeats = n
+		case f == "clk":
+			cp.Clock = n
+		case f == "model_done":
+			cp.ModelDone = n
 		}
 	}
 	return cp, nil
@@ -115,7 +120,7 @@ func (s *Store) Load(ctx context.Context, p int, ids []string) (map[string]*cust
 	for i, v := range vals {
 		st := &customer.State{ID: ids[i]}
 		if str, ok := v.(string); ok {
-			if err := json.Unmarshal([]byte(str), st); err != nil {
+			if err := DecodeState([]byte(str), st); err != nil {
 				return nil, fmt.Errorf("decode state of customer in partition %d: %w", p, err)
 			}
 		}
@@ -123,6 +128,32 @@ func (s *Store) Load(ctx context.Context, p int, ids []string) (map[string]*cust
 	}
 	return out, nil
 }
+
+// LoadRaw returns the stored encodings of ids in partition p, nil for an
+// unknown customer.
+func (s *Store) LoadRaw(ctx context.Context, p int, ids []string) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.Keys(p).Customers, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load %d customers of partition %d: %w", len(ids), p, err)
+	}
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			out[i] = []byte(str)
+		}
+	}
+	return out, nil
+}
+
+// EncodeState and DecodeState are the stored encoding of a customer state
+// (docs/state.md).
+func EncodeState(st *customer.State) ([]byte, error) { return json.Marshal(st) }
+
+// DecodeState decodes a stored state into st.
+func DecodeState(b []byte, st *customer.State) error { return json.Unmarshal(b, st) }
 
 // OffsetRange is the move of one input topic's applied offset in a batch:
 // From is the stored offset the batch started from (-1 when none was
@@ -135,15 +166,30 @@ type OutboxRecord struct {
 	Value []byte
 }
 
+// Raw is a customer's encoded state.
+type Raw struct {
+	ID   string
+	Data []byte
+}
+
 // Batch is everything one batch commit writes.
 type Batch struct {
-	Gen       int32
-	Offsets   map[string]OffsetRange
-	States    []*customer.State
-	Due       map[string]int64 // customer -> next due (Unix ms); 0 removes
-	Outbox    []OutboxRecord
+	Gen     int32
+	Offsets map[string]OffsetRange
+	// States are encoded by the store; Raw are already encoded.
+	States []*customer.State
+	Raw    []Raw
+	Due    map[string]int64 // customer -> next due (Unix ms); 0 removes
+	Outbox []OutboxRecord
+	// Watermark and Clock only move forward (see Checkpoint).
 	Watermark int64
-	PopDelta  scoring.Population
+	Clock     int64
+	// Quarantine keeps states that could not be decoded, raw, aside in
+	// the partition's quarantine hash.
+	Quarantine []Raw
+	// ModelDone, when non-zero, records the model version the partition
+	// was fully re-scored under.
+	ModelDone int64
 }
 
 var commitScript = redis.NewScript(`
@@ -186,12 +232,21 @@ for j = 1, n do
   redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1])
   i = i + 2
 end
-local wm = tonumber(ARGV[2])
-if wm > tonumber(redis.call('HGET', KEYS[1], 'wm') or '0') then
-  redis.call('HSET', KEYS[1], 'wm', ARGV[2])
+n = tonumber(ARGV[i]); i = i + 1
+for j = 1, n do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i+1])
+  i = i + 2
 end
-redis.call('HINCRBY', KEYS[1], 'pop_span', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'pop_repeats', ARGV[4])
+local function forward(field, v)
+  if tonumber(v) > tonumber(redis.call('HGET', KEYS[1], field) or '0') then
+    redis.call('HSET', KEYS[1], field, v)
+  end
+end
+forward('wm', ARGV[2])
+forward('clk', ARGV[3])
+if ARGV[4] ~= '0' then
+  redis.call('HSET', KEYS[1], 'model_done', ARGV[4])
+end
 redis.call('HSET', KEYS[1], 'lease_until', ARGV[i])
 return 'OK'
 `)
@@ -201,17 +256,20 @@ return 'OK'
 // must not be applied; other errors are Redis errors worth retrying.
 func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	k := s.Keys(p)
-	args := []any{strconv.Itoa(int(b.Gen)), b.Watermark, b.PopDelta.SpanDays, b.PopDelta.Repeats, len(b.Offsets)}
+	args := []any{strconv.Itoa(int(b.Gen)), b.Watermark, b.Clock, b.ModelDone, len(b.Offsets)}
 	for topic, r := range b.Offsets {
 		args = append(args, topic, strconv.FormatInt(r.From, 10), r.To)
 	}
-	args = append(args, len(b.States))
+	args = append(args, len(b.States)+len(b.Raw))
 	for _, st := range b.States {
-		js, err := json.Marshal(st)
+		js, err := EncodeState(st)
 		if err != nil {
 			return fmt.Errorf("encode state: %w", err)
 		}
 		args = append(args, st.ID, js)
+	}
+	for _, r := range b.Raw {
+		args = append(args, r.ID, r.Data)
 	}
 	args = append(args, len(b.Due))
 	for id, due := range b.Due {
@@ -221,8 +279,12 @@ func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	for _, r := range b.Outbox {
 		args = append(args, r.Key, r.Value)
 	}
+	args = append(args, len(b.Quarantine))
+	for _, r := range b.Quarantine {
+		args = append(args, r.ID, r.Data)
+	}
 	args = append(args, s.now().Add(s.lease).UnixMilli())
-	err := commitScript.Run(ctx, s.rdb, []string{k.Meta, k.Customers, k.Due, k.Outbox}, args...).Err()
+	err := commitScript.Run(ctx, s.rdb, []string{k.Meta, k.Customers, k.Due, k.Outbox, k.Quarantine}, args...).Err()
 	switch {
 	case err == nil:
 		return nil
@@ -243,6 +305,27 @@ func (s *Store) Due(ctx context.Context, p int, now int64, limit int64) ([]strin
 		return nil, fmt.Errorf("due customers of partition %d: %w", p, err)
 	}
 	return ids, nil
+}
+
+// Timer is a stored due time.
+type Timer struct {
+	ID  string
+	Due int64
+}
+
+// Timers returns up to limit customers of partition p due at or before
+// max (Unix ms), earliest first, with their due times.
+func (s *Store) Timers(ctx context.Context, p int, min, max int64, limit int64) ([]Timer, error) {
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.Keys(p).Due, &redis.ZRangeBy{Min: strconv.FormatInt(min, 10), Max: strconv.FormatInt(max, 10), Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("due customers of partition %d: %w", p, err)
+	}
+	out := make([]Timer, len(zs))
+	for i, z := range zs {
+		id, _ := z.Member.(string)
+		out[i] = Timer{ID: id, Due: int64(z.Score)}
+	}
+	return out, nil
 }
 
 // OutboxEntry is a record read from the outbox.
@@ -300,7 +383,7 @@ func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) err
 				break
 			}
 			st := &customer.State{}
-			if err := json.Unmarshal([]byte(hi.Val()), st); err != nil {
+			if err := DecodeState([]byte(hi.Val()), st); err != nil {
 				return fmt.Errorf("decode state in %s: %w", key, err)
 			}
 			if err := fn(p, st); err != nil {
@@ -347,7 +430,7 @@ func (s *Store) Scan(ctx context.Context, p int, cursor uint64, count int64) ([]
 	out := make([]*customer.State, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		st := &customer.State{}
-		if err := json.Unmarshal([]byte(kv[i+1]), st); err != nil {
+		if err := DecodeState([]byte(kv[i+1]), st); err != nil {
 			return nil, 0, fmt.Errorf("decode state in partition %d: %w", p, err)
 		}
 		out = append(out, st)

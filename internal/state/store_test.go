@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/testkit"
 	"github.com/clvstream/clvstream/pkg/customer"
@@ -25,12 +24,12 @@ func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
 		t.Fatalf("fresh partition has offsets %v", cp.Offsets)
 	}
 	b := state.Batch{
-		Gen:      5,
-		Offsets:  map[string]state.OffsetRange{"purchases": {From: -1, To: 10}},
-		States:   []*customer.State{{ID: "c1", Version: 1, Segment: "new"}},
-		Due:      map[string]int64{"c1": 1000},
-		Outbox:   []state.OutboxRecord{{Key: "c1", Value: []byte(`{"v":1}`)}},
-		PopDelta: scoring.Population{SpanDays: 7, Repeats: 1},
+		Gen:       5,
+		Offsets:   map[string]state.OffsetRange{"purchases": {From: -1, To: 10}},
+		States:    []*customer.State{{ID: "c1", Version: 1, Segment: "new"}},
+		Due:       map[string]int64{"c1": 1000},
+		Outbox:    []state.OutboxRecord{{Key: "c1", Value: []byte(`{"v":1}`)}},
+		Watermark: 5000, Clock: 4000, ModelDone: 3,
 	}
 	if err := s.Commit(ctx, 3, b); err != nil {
 		t.Fatal(err)
@@ -44,7 +43,7 @@ func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cp.Offsets["purchases"] != 10 || cp.Population.Repeats != 1 || cp.Population.SpanDays != 7 {
+	if cp.Offsets["purchases"] != 10 || cp.Watermark != 5000 || cp.Clock != 4000 || cp.ModelDone != 3 {
 		t.Fatalf("checkpoint = %+v", cp)
 	}
 	next := state.Batch{Gen: 5, Offsets: map[string]state.OffsetRange{"purchases": {From: 10, To: 11}}}

@@ -91,6 +91,19 @@ type Config struct {
 	// OwnerLease is how long a silent owner keeps its partitions against a
 	// claim from an unrelated generation (default 60s).
 	OwnerLease time.Duration `yaml:"owner_lease"`
+	// MergeWait bounds how long a task's event-time merge waits for an
+	// input partition that is behind before going on without it
+	// (default 30s).
+	MergeWait time.Duration `yaml:"merge_wait"`
+	// StateCacheBytes is the budget of each task's cache of encoded
+	// customer states (default 16 MiB: about 60,000 customers of the
+	// benchmark mix per partition).
+	StateCacheBytes int `yaml:"state_cache_bytes"`
+	// MaxMessageBytes is the largest record the broker accepts
+	// (message.max.bytes; default 1000000, below the broker default of
+	// 1048588): dead-letter writes are split below it and a dead letter
+	// that cannot fit has its value truncated.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -131,6 +144,13 @@ func (c Config) WithDefaults() Config {
 	dur(&c.RebalanceTimeout, 15*time.Second)
 	dur(&c.ShutdownTimeout, 15*time.Second)
 	dur(&c.OwnerLease, 60*time.Second)
+	dur(&c.MergeWait, 30*time.Second)
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = 1000000
+	}
+	if c.StateCacheBytes == 0 {
+		c.StateCacheBytes = 16 << 20
+	}
 	return c
 }
 
@@ -156,6 +176,12 @@ func (c Config) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
 		bad("kafka.batch_size: %d must be between 1 and 100000", c.BatchSize)
 	}
+	if c.MaxMessageBytes < 4096 {
+		bad("kafka.max_message_bytes: %d is below 4096; give the broker's message.max.bytes", c.MaxMessageBytes)
+	}
+	if c.StateCacheBytes < 0 {
+		bad("kafka.state_cache_bytes: %d must be positive (0 means the default, 16 MiB)", c.StateCacheBytes)
+	}
 	if c.RescoreBatch < 1 {
 		bad("kafka.rescore_batch: %d must be at least 1", c.RescoreBatch)
 	}
@@ -166,6 +192,7 @@ func (c Config) Validate() error {
 		{"flush_interval", c.FlushInterval}, {"rescore_interval", c.RescoreInterval}, {"allowed_lateness", c.AllowedLateness},
 		{"replay_threshold", c.ReplayThreshold}, {"session_timeout", c.SessionTimeout}, {"heartbeat_interval", c.HeartbeatInterval},
 		{"rebalance_timeout", c.RebalanceTimeout}, {"shutdown_timeout", c.ShutdownTimeout}, {"owner_lease", c.OwnerLease},
+		{"merge_wait", c.MergeWait},
 	} {
 		if d.v < 0 {
 			bad("kafka.%s: %s must be positive (0 means the default)", d.name, d.v)

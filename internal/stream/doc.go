@@ -1,6 +1,7 @@
-// Package stream is clvstream's processing pipeline: consumer group, one
-// task per input partition number, batching, the dead-letter topic and the
-// outbox relay.
+// Package stream is clvstream's pipeline shell: consumer group, one task per
+// input partition number, the event-time merge, the state cache, the
+// dead-letter topic and the outbox relay. The batch logic itself is the pure
+// core in internal/core.
 //
 // Model. The input topics (purchases, tickets, emails) are co-partitioned:
 // the same partition count and keyed by customer id with the same
@@ -11,25 +12,21 @@
 // partition number with Generation.Start; the generation id is the fencing
 // token of the Redis store.
 //
-// A task is one select loop over: records (fed by one reader goroutine per
-// topic), a flush timer, a re-score ticker and its context. A flush decodes
-// the buffered records, sends bad ones to the dead-letter topic (waiting for
-// the broker's acknowledgement), applies the good ones to the customers'
-// states, scores the changed customers, and writes everything with one
-// atomic Redis call (state.Store.Commit). Only then are Kafka offsets
-// committed; on start a task resumes from the offsets stored in Redis,
-// which are the truth.
+// A task is one select loop over: its merger's wake-ups, a flush timer, a
+// tick (idle clock, model re-scoring, lag) and its context. One reader
+// goroutine per input partition fetches and decodes (core.Processor.Decode)
+// into the merger, which hands records out in event-time order and waits,
+// boundedly, for a partition that is behind. Each step loads the stored
+// timers due by the step's clock and the states it needs (cache first),
+// runs core.Processor.Process, produces the dead letters (waiting for the
+// broker's acknowledgement), and writes everything with one atomic Redis
+// call (state.Store.Commit). Only then do the cache and the in-memory
+// checkpoint move. Any failure resumes the task from the checkpoint stored in
+// Redis, which is the truth: re-claim, drop the cache, rewind the readers.
 //
 // Segment changes leave through the outbox: the commit appends them to the
 // partition's Redis stream and the task's relay produces them to the
 // segment-changes topic and deletes what the broker acknowledged. A crash
 // between the two re-sends the same deterministic event ids (at least once,
 // in order per customer).
-//
-// Time. Each task has a clock: the wall clock when live, the event-time
-// watermark (latest event time seen minus the allowed lateness) when the
-// input is historic (the latest event is older than ReplayThreshold), so a
-// backfill of 1997 data scores customers as of 1997. The re-score ticker
-// pops customers whose next-due time has passed and re-scores them through
-// the same commit (cause "scheduled").
 package stream

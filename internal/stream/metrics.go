@@ -25,7 +25,16 @@ type Metrics struct {
 	Milestones     prometheus.Counter
 	RelayErrors    prometheus.Counter
 	KafkaErrors    *prometheus.CounterVec
-	Partitions     prometheus.Gauge
+	// Resumes counts resumptions from the stored checkpoint by cause;
+	// MergeWaits the merges that gave up waiting for a partition that is
+	// behind; CacheHits/CacheMisses the state cache's lookups; Quarantined
+	// the stored states that could not be decoded.
+	Resumes     *prometheus.CounterVec
+	MergeWaits  prometheus.Counter
+	CacheHits   prometheus.Counter
+	CacheMisses prometheus.Counter
+	Quarantined prometheus.Counter
+	Partitions  prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -106,9 +115,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "clvstream_input_partitions",
 			Help: "Partition count of the input topics (every instance exports it).",
 		}),
+		Resumes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_task_resumes_total",
+			Help: "Times a task resumed from the checkpoint stored in Redis after a failed batch, by cause (redis, offset_conflict, fenced, dead_letter).",
+		}, []string{"cause"}),
+		MergeWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_merge_wait_exceeded_total",
+			Help: "Event-time merges that went on without a lagging input partition after kafka.merge_wait.",
+		}),
+		CacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_state_cache_hits_total",
+			Help: "Customer states found in the task's state cache.",
+		}),
+		CacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_state_cache_misses_total",
+			Help: "Customer states loaded from Redis.",
+		}),
+		Quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_quarantined_states_total",
+			Help: "Stored customer states that could not be decoded and were moved to the quarantine hash.",
+		}),
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
-		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions)
+		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions,
+		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined)
+	for _, c := range []string{"redis", "offset_conflict", "fenced", "dead_letter"} {
+		m.Resumes.WithLabelValues(c)
+	}
 	for _, r := range event.Reasons {
 		m.DeadLetters.WithLabelValues(string(r))
 	}

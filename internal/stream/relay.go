@@ -2,11 +2,15 @@ package stream
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+
+	"github.com/clvstream/clvstream/internal/core"
 )
 
 // relayBatch is the number of outbox records produced per round.
@@ -81,32 +85,65 @@ func (t *task) observeBacklog(ctx context.Context) {
 // Dead-letter header names.
 const (
 	HeaderErrorClass      = "clv.error.class"
+	HeaderErrorField      = "clv.error.field"
 	HeaderErrorMessage    = "clv.error.message"
 	HeaderSourceTopic     = "clv.source.topic"
 	HeaderSourcePartition = "clv.source.partition"
 	HeaderSourceOffset    = "clv.source.offset"
+	// HeaderTruncated is set, to the original value's size in bytes, on
+	// a dead letter whose value was cut to fit the broker's record size
+	// limit; the whole record stays in the source topic at the offset the
+	// source headers name.
+	HeaderTruncated = "clv.truncated"
 )
+
+// errDeadLetter marks a failed dead-letter write.
+var errDeadLetter = errors.New("dead-letter write failed")
+
+// recordOverhead is what a record costs in a batch besides its key, value
+// and headers (the record and batch framing), rounded up.
+const recordOverhead = 512
 
 // deadLetter produces the rejected records of a batch, with their original
 // key, value and headers plus the error and source headers, and waits for
 // the broker's acknowledgement: offsets move past a record only once it is
-// either applied or dead-lettered.
-func (t *task) deadLetter(ctx context.Context, dead []deadRecord) error {
+// either applied or dead-lettered. A record that would exceed the broker's
+// limit (kafka.max_message_bytes) has its value truncated, with a header
+// saying so; the writer splits the batch below that limit.
+func (t *task) deadLetter(ctx context.Context, dead []core.Decoded) error {
 	if len(dead) == 0 {
 		return nil
 	}
 	msgs := make([]kafka.Message, len(dead))
 	for i, d := range dead {
-		h := append([]kafka.Header{}, d.msg.Headers...)
+		h := make([]kafka.Header, 0, len(d.Headers)+7)
+		for _, x := range d.Headers {
+			h = append(h, kafka.Header{Key: x.Key, Value: x.Value})
+		}
 		h = append(h,
-			kafka.Header{Key: HeaderErrorClass, Value: []byte(d.err.Reason)},
-			kafka.Header{Key: HeaderErrorMessage, Value: []byte(d.err.Error())},
-			kafka.Header{Key: HeaderSourceTopic, Value: []byte(d.msg.Topic)},
-			kafka.Header{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(d.msg.Partition))},
-			kafka.Header{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(d.msg.Offset, 10))},
+			kafka.Header{Key: HeaderErrorClass, Value: []byte(d.Err.Reason)},
+			kafka.Header{Key: HeaderErrorField, Value: []byte(d.Err.Field)},
+			kafka.Header{Key: HeaderErrorMessage, Value: []byte(d.Err.Error())},
+			kafka.Header{Key: HeaderSourceTopic, Value: []byte(d.Topic)},
+			kafka.Header{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(d.Partition))},
+			kafka.Header{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(d.Offset, 10))},
 		)
-		msgs[i] = kafka.Message{Key: d.msg.Key, Value: d.msg.Value, Headers: h}
-		t.log.Info("dead-lettered record", zap.String("topic", d.msg.Topic), zap.Int64("offset", d.msg.Offset), zap.String("reason", string(d.err.Reason)), zap.String("error", d.err.Error()))
+		value := d.Value
+		size := len(d.Key) + len(value) + recordOverhead
+		for _, x := range h {
+			size += len(x.Key) + len(x.Value)
+		}
+		if limit := t.s.cfg.MaxMessageBytes; size > limit {
+			keep := max(0, len(value)-(size-limit))
+			h = append(h, kafka.Header{Key: HeaderTruncated, Value: []byte(strconv.Itoa(len(value)))})
+			value = value[:keep]
+		}
+		msgs[i] = kafka.Message{Key: d.Key, Value: value, Headers: h}
+		t.log.Info("dead-lettered record", zap.String("topic", d.Topic), zap.Int64("offset", d.Offset),
+			zap.String("reason", string(d.Err.Reason)), zap.String("field", d.Err.Field))
 	}
-	return t.s.dlq.WriteMessages(ctx, msgs...)
+	if err := t.s.dlq.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("%w: %w", errDeadLetter, err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/clvstream/clvstream/internal/core"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
@@ -34,6 +35,9 @@ type Deps struct {
 	Transport kafka.RoundTripper
 	// InstanceID names this instance in the owner fence and logs.
 	InstanceID string
+	// CustomerField is the log field naming a customer (hashed under
+	// log.hash_customer_ids); nil logs no customer id at all.
+	CustomerField func(id string) zap.Field
 }
 
 // ModelSource gives the model version in force. Current must be cheap and
@@ -52,6 +56,7 @@ type Service struct {
 	dlq      *kafka.Writer
 	nParts   int
 	assigned atomic.Int32
+	core     *core.Processor
 }
 
 // New validates cfg and returns a Service.
@@ -65,6 +70,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	part, _ := NewPartitioner(cfg.Partitioner)
 	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}
+	proc, err := core.New(core.Config{
+		Decoder: d.Decoder, Scorer: d.Scorer, TopicFor: cfg.Topics.For,
+		PartitionOf: func(id string) int { return PartitionOf(part, id, s.nParts) }, Partitioner: cfg.Partitioner,
+		AllowedLateness: cfg.AllowedLateness, ReplayThreshold: cfg.ReplayThreshold,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.core = proc
 	s.out = s.newWriter(cfg.Topics.SegmentChanges)
 	s.dlq = s.newWriter(cfg.Topics.DeadLetter)
 	return s, nil
@@ -88,12 +102,20 @@ func (s *Service) newWriter(topic string) *kafka.Writer {
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           5 * time.Millisecond,
 		BatchSize:              1000,
-		BatchBytes:             16 << 20,
+		BatchBytes:             int64(s.cfg.MaxMessageBytes),
 		MaxAttempts:            5,
 		WriteTimeout:           10 * time.Second,
 		AllowAutoTopicCreation: false,
 		Transport:              s.d.Transport,
 	}
+}
+
+// idFields are the log fields naming a customer (Deps.CustomerField).
+func (s *Service) idFields(id string) []zap.Field {
+	if s.d.CustomerField == nil {
+		return nil
+	}
+	return []zap.Field{s.d.CustomerField(id)}
 }
 
 // Partitioner returns the input partitioner (for finding a customer's

@@ -2,49 +2,65 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
-	"github.com/clvstream/clvstream/internal/scoring"
+	"github.com/clvstream/clvstream/internal/core"
+	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
-	"github.com/clvstream/clvstream/pkg/segment"
 )
 
-// task owns partition p of every input topic for one generation.
+// timerPage is the number of stored timers loaded per step.
+const timerPage = 4096
+
+// errReset asks the task loop to drop its buffers and cache and resume
+// from the checkpoint in Redis.
+var errReset = errors.New("stream: resume from the stored checkpoint")
+
+// task owns partition p of every input topic for one generation. It is the
+// imperative shell around core.Processor: fetch and merge, load, process,
+// dead-letter, commit, relay.
 type task struct {
-	s       *Service
-	gen     *kafka.Generation
-	p       int
-	log     *zap.Logger
-	topics  []string
-	applied map[string]int64 // next offset to apply per topic; -1 when none stored
-	maxEv   int64            // latest event time seen (Unix ms)
-	pop     scoring.Population
-	pending []kafka.Message
-	records chan kafka.Message
-	kick    chan struct{} // wakes the relay after a commit
-	readers []*kafka.Reader
-	// scan is the progress of re-scoring under a new model version.
-	scan struct {
+	s      *Service
+	gen    *kafka.Generation
+	p      int
+	log    *zap.Logger
+	topics []string
+
+	// The checkpoint as committed (in memory, mirrors Redis).
+	applied map[string]int64
+	clock   core.Clock
+	// model is the model in force for this task: pinned during a replay
+	// (a replay's history must not depend on when a refit landed) and
+	// taken up when the input is caught up or live.
+	model     *model.Record
+	modelDone int64
+	scan      struct {
 		version int64
 		cursor  uint64
 		active  bool
 	}
+
+	cache   *stateCache
+	merge   *merger
+	kick    chan struct{} // wakes the relay after a commit
+	readers []*kafka.Reader
+	stopRd  context.CancelFunc
+	backoff time.Duration
+	misrt   misroutedWatch
 }
 
 func newTask(s *Service, gen *kafka.Generation, p int) *task {
 	var topics []string
-	for topic, as := range gen.Assignments {
-		for _, a := range as {
+	for _, topic := range s.cfg.Topics.Inputs() {
+		for _, a := range gen.Assignments[topic] {
 			if a.ID == p {
 				topics = append(topics, topic)
 			}
@@ -54,7 +70,6 @@ func newTask(s *Service, gen *kafka.Generation, p int) *task {
 		s: s, gen: gen, p: p, topics: topics,
 		log:     s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
 		applied: map[string]int64{},
-		records: make(chan kafka.Message, s.cfg.BatchSize),
 		kick:    make(chan struct{}, 1),
 	}
 }
@@ -68,82 +83,81 @@ func (t *task) run(svcCtx, genCtx context.Context) error {
 	stop := context.AfterFunc(svcCtx, cancel)
 	defer stop()
 
-	if err := t.claim(ctx); err != nil {
+	if err := t.resume(ctx); err != nil {
 		return err
 	}
-	readCtx, stopReaders := context.WithCancel(ctx)
-	defer stopReaders()
-	for _, topic := range t.topics {
-		t.startReader(readCtx, topic)
-	}
-	defer func() {
-		for _, r := range t.readers {
-			_ = r.Close()
-		}
-	}()
+	defer t.stopReaders()
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); t.relayLoop(relayCtx) }()
 
 	flushT := time.NewTicker(t.s.cfg.FlushInterval)
 	defer flushT.Stop()
-	rescoreT := time.NewTicker(t.s.cfg.RescoreInterval)
-	defer rescoreT.Stop()
+	tickT := time.NewTicker(t.s.cfg.RescoreInterval)
+	defer tickT.Stop()
 	var runErr error
 loop:
 	for {
-		in := t.records
-		if len(t.pending) >= t.s.cfg.BatchSize {
-			in = nil // back-pressure while a batch cannot be committed
-		}
 		select {
 		case <-ctx.Done():
 			break loop
-		case m := <-in:
-			t.pending = append(t.pending, m)
-			if len(t.pending) >= t.s.cfg.BatchSize {
-				runErr = t.flush(ctx)
+		case <-t.merge.wake:
+			if t.merge.len() >= t.s.cfg.BatchSize {
+				runErr = t.step(ctx, false)
 			}
 		case <-flushT.C:
-			runErr = t.flush(ctx)
-		case <-rescoreT.C:
-			if runErr = t.flush(ctx); runErr == nil {
-				if runErr = t.rescoreDue(ctx); runErr == nil {
-					runErr = t.rescoreModel(ctx)
-				}
+			runErr = t.step(ctx, false)
+		case <-tickT.C:
+			if runErr = t.step(ctx, true); runErr == nil {
+				runErr = t.rescoreModel(ctx)
 			}
 			t.observeLag()
 		}
-		if errors.Is(runErr, state.ErrOffsetConflict) {
-			// Our own commit was applied but its reply was lost (or the
-			// stored offsets moved otherwise): reload the checkpoint and
-			// go on; records below the stored offsets are skipped.
-			t.log.Warn("stored offsets moved; reloading the checkpoint", zap.Error(runErr))
-			if runErr = t.claim(ctx); runErr != nil {
-				break loop
-			}
+		if runErr == nil {
+			t.backoff = 0
+			continue
 		}
-		if errors.Is(runErr, state.ErrFenced) {
+		if errors.Is(runErr, state.ErrFenced) && !t.stillOwner(ctx) {
 			break loop
 		}
-		if runErr != nil {
-			t.log.Warn("batch failed; will retry", zap.Error(runErr))
-			runErr = nil
+		if ctx.Err() != nil {
+			break loop
+		}
+		// Any other failure: nothing of the batch is known to be durable
+		// (or Redis went back in time), so resume from what Redis holds:
+		// re-claim, drop the cache, rewind the readers. Records after the
+		// stored offsets are fetched and applied again; none is skipped.
+		t.s.d.Metrics.Resumes.WithLabelValues(errorClass(runErr)).Inc()
+		t.backoff = min(max(2*t.backoff, 100*time.Millisecond), 30*time.Second)
+		t.log.Warn("batch failed; resuming from the stored checkpoint", zap.Error(runErr), zap.Duration("backoff", t.backoff))
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-time.After(t.backoff):
+		}
+		if runErr = t.resume(ctx); runErr != nil {
+			break loop
 		}
 	}
-	stopReaders()
+	t.stopReaders()
 	stopRelay()
 	<-relayDone
 	defer t.forgetGauges()
-	if runErr != nil {
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
 	// Final flush and drain, bounded: on shutdown the batch is finished and
 	// committed; on a rebalance the fence decides whether it still may be.
 	fctx, fcancel := context.WithTimeout(context.Background(), t.s.cfg.ShutdownTimeout)
 	defer fcancel()
-	if err := t.flush(fctx); err != nil {
-		t.log.Warn("final flush failed; records will be redelivered", zap.Error(err))
+	for t.merge.len() > 0 {
+		n := t.merge.len()
+		if err := t.step(fctx, false); err != nil || t.merge.len() == n {
+			if err != nil {
+				t.log.Warn("final flush failed; records will be redelivered", zap.Error(err))
+			}
+			break
+		}
 	}
 	for {
 		n, err := t.relayOnce(fctx)
@@ -154,35 +168,94 @@ loop:
 	return nil
 }
 
-// claim takes ownership of the partition in Redis, retrying while another
-// generation's lease runs or Redis is unavailable.
-func (t *task) claim(ctx context.Context) error {
-	for {
-		cp, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
-		if err == nil {
-			for _, topic := range t.topics {
-				if off, ok := cp.Offsets[topic]; ok {
-					t.applied[topic] = off
-				} else {
-					t.applied[topic] = -1
-				}
-			}
-			t.maxEv = cp.Watermark
-			t.pop = cp.Population
-			t.log.Info("claimed partition", zap.Any("offsets", cp.Offsets))
-			return nil
-		}
-		t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
-		t.log.Warn("claim failed; retrying", zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+// errorClass labels a batch failure for metrics.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, state.ErrFenced):
+		return "fenced"
+	case errors.Is(err, state.ErrOffsetConflict):
+		return "offset_conflict"
+	case errors.Is(err, errDeadLetter):
+		return "dead_letter"
+	default:
+		return "redis"
 	}
 }
 
-func (t *task) startReader(ctx context.Context, topic string) {
+// stillOwner re-claims after a fenced commit: a Redis that went back in
+// time may hold an older generation than ours, which our claim replaces;
+// a newer generation's lease refuses it and the task stops.
+func (t *task) stillOwner(ctx context.Context) bool {
+	_, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
+	return err == nil
+}
+
+// resume (re)claims the partition, loads its checkpoint, drops the cache
+// and buffers and (re)starts the readers at the stored offsets.
+func (t *task) resume(ctx context.Context) error {
+	t.stopReaders()
+	wait := 100 * time.Millisecond
+	for {
+		cp, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
+		if err == nil {
+			t.load(cp)
+			// The partition count key lives outside the partition's
+			// slot; a wiped Redis gets it back here.
+			if err := t.s.d.Store.SetPartitions(ctx, t.s.nParts); err != nil {
+				t.log.Warn("record partition count", zap.Error(err))
+			}
+			break
+		}
+		if errors.Is(err, state.ErrFenced) {
+			return err
+		}
+		t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
+		t.log.Warn("claim failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+	t.cache = newStateCache(t.s.cfg.StateCacheBytes)
+	t.merge = newMerger(len(t.topics), 2*t.s.cfg.BatchSize, t.s.cfg.MergeWait)
+	rctx, stop := context.WithCancel(ctx)
+	t.stopRd = stop
+	for i, topic := range t.topics {
+		t.startReader(rctx, i, topic)
+	}
+	return nil
+}
+
+func (t *task) load(cp state.Checkpoint) {
+	for _, topic := range t.topics {
+		if off, ok := cp.Offsets[topic]; ok {
+			t.applied[topic] = off
+		} else {
+			t.applied[topic] = -1
+		}
+	}
+	t.clock = core.Clock{MaxEvent: cp.Watermark, Now: cp.Clock}
+	t.modelDone = cp.ModelDone
+	if t.model == nil || !t.s.core.Replay(t.clock, time.Now()) {
+		t.model = t.s.d.Models.Current()
+	}
+	t.log.Info("claimed partition", zap.Any("offsets", cp.Offsets))
+}
+
+func (t *task) stopReaders() {
+	if t.stopRd != nil {
+		t.stopRd()
+		t.stopRd = nil
+	}
+	for _, r := range t.readers {
+		_ = r.Close()
+	}
+	t.readers = nil
+}
+
+func (t *task) startReader(ctx context.Context, src int, topic string) {
 	cfg := kafka.ReaderConfig{
 		Brokers:   t.s.cfg.Brokers,
 		Topic:     topic,
@@ -204,7 +277,15 @@ func (t *task) startReader(ctx context.Context, topic string) {
 		t.log.Error("set reader offset", zap.String("topic", topic), zap.Error(err))
 	}
 	t.readers = append(t.readers, r)
+	merge := t.merge
 	go func() {
+		// Whether the partition has anything to fetch at all decides if
+		// the merge may go on without it.
+		if t.caughtUpAt(ctx, topic, off) {
+			if !merge.push(ctx, src, nil, true) {
+				return
+			}
+		}
 		for {
 			m, err := r.FetchMessage(ctx)
 			if err != nil {
@@ -220,356 +301,247 @@ func (t *task) startReader(ctx context.Context, topic string) {
 				}
 				continue
 			}
-			select {
-			case t.records <- m:
-			case <-ctx.Done():
+			d := t.s.core.Decode(toRecord(m))
+			if !merge.push(ctx, src, &d, m.Offset+1 >= m.HighWaterMark) {
 				return
 			}
 		}
 	}()
 }
 
-// now is the task's scoring clock: the wall clock when live, the event-time
-// watermark when the input is historic.
-func (t *task) now() time.Time {
+// caughtUpAt reports whether a reader starting at off (an offset or
+// kafka.FirstOffset/LastOffset) has nothing to fetch in partition p of
+// topic; false when it cannot tell.
+func (t *task) caughtUpAt(ctx context.Context, topic string, off int64) bool {
+	if off == kafka.LastOffset {
+		return true
+	}
+	d := t.s.d.Dialer
+	if d == nil {
+		d = kafka.DefaultDialer
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := d.DialLeader(dctx, "tcp", t.s.cfg.Brokers[0], topic, t.p)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	first, last, err := conn.ReadOffsets()
+	if err != nil {
+		return false
+	}
+	if off == kafka.FirstOffset {
+		return first >= last
+	}
+	return off >= last
+}
+
+func toRecord(m kafka.Message) core.Record {
+	h := make([]event.Header, len(m.Headers))
+	for i, x := range m.Headers {
+		h[i] = event.Header{Key: x.Key, Value: x.Value}
+	}
+	return core.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Headers: h}
+}
+
+// step processes the next merged records (up to a batch); with tick it
+// also advances an idle input's clock and takes up a new model. Timers are
+// loaded page by page until the step's clock is reached.
+func (t *task) step(ctx context.Context, tick bool) error {
 	wall := time.Now()
-	if t.maxEv > 0 {
-		latest := time.UnixMilli(t.maxEv)
-		if wall.Sub(latest) > t.s.cfg.ReplayThreshold {
-			return latest.Add(-t.s.cfg.AllowedLateness).UTC()
+	recs, waited := t.merge.take(t.s.cfg.BatchSize, wall)
+	if waited {
+		t.s.d.Metrics.MergeWaits.Inc()
+	}
+	idle := tick && t.merge.idle()
+	if idle || !t.s.core.Replay(t.clock, wall) {
+		if cur := t.s.d.Models.Current(); cur != nil && (t.model == nil || cur.Version != t.model.Version) {
+			t.model = cur
 		}
 	}
-	return wall.UTC()
-}
-
-// deadRecord is a record bound for the dead-letter topic.
-type deadRecord struct {
-	msg kafka.Message
-	err *event.Error
-}
-
-type decoded struct {
-	topic string
-	ev    event.Event
-}
-
-// flush processes the pending records as one batch. On error nothing was
-// committed and the records stay pending.
-func (t *task) flush(ctx context.Context) error {
-	if len(t.pending) == 0 {
-		return nil
+	for {
+		target := t.s.core.Target(t.clock, recs, idle, wall)
+		if len(recs) == 0 && target <= t.clock.Now {
+			return nil
+		}
+		consumed, blocked, err := t.process(ctx, recs, idle, wall, target)
+		if err != nil {
+			return err
+		}
+		recs = recs[consumed:]
+		if !blocked && len(recs) == 0 {
+			return nil
+		}
 	}
+}
+
+// process loads the timers up to target (a page at most) and the states
+// of the records and timers, runs the core and commits its output.
+func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall time.Time, target int64) (int, bool, error) {
 	start := time.Now()
 	m := t.s.d.Metrics
-	offs := map[string]state.OffsetRange{}
-	var good []decoded
-	var dead []deadRecord
-	replayed := map[string]int{}
-	for _, msg := range t.pending {
-		from := t.applied[msg.Topic]
-		if from >= 0 && msg.Offset < from {
-			replayed[msg.Topic]++
-			continue
-		}
-		r, ok := offs[msg.Topic]
-		if !ok {
-			r = state.OffsetRange{From: from}
-		}
-		if msg.Offset+1 > r.To {
-			r.To = msg.Offset + 1
-		}
-		offs[msg.Topic] = r
-		ev, err := t.decode(msg)
+	horizon := target
+	var timers []core.Timer
+	if target > 0 {
+		st0 := time.Now()
+		page, err := t.s.d.Store.Timers(ctx, t.p, 1, target, timerPage)
+		m.RedisSeconds.WithLabelValues("due").Observe(time.Since(st0).Seconds())
 		if err != nil {
-			dead = append(dead, deadRecord{msg: msg, err: err})
-			continue
+			m.RedisErrors.WithLabelValues("due").Inc()
+			return 0, false, err
 		}
-		good = append(good, decoded{topic: msg.Topic, ev: ev})
+		if len(page) == timerPage {
+			last := page[len(page)-1].Due
+			horizon = last - 1
+			for len(page) > 0 && page[len(page)-1].Due == last {
+				page = page[:len(page)-1]
+			}
+			if len(page) == 0 { // a whole page due at one instant
+				if page, err = t.s.d.Store.Timers(ctx, t.p, last, last, 0); err != nil {
+					return 0, false, err
+				}
+				horizon = last
+			}
+		}
+		timers = make([]core.Timer, len(page))
+		for i, x := range page {
+			timers[i] = core.Timer{ID: x.ID, Due: x.Due}
+		}
 	}
 
-	ids := make([]string, 0, len(good))
-	seen := map[string]bool{}
-	for _, g := range good {
-		if !seen[g.ev.CustomerID] {
-			seen[g.ev.CustomerID] = true
-			ids = append(ids, g.ev.CustomerID)
+	ids := make([]string, 0, len(recs)+len(timers))
+	for i := range recs {
+		if recs[i].Err == nil {
+			ids = append(ids, recs[i].Event.CustomerID)
 		}
 	}
-	lstart := time.Now()
-	states, err := t.s.d.Store.Load(ctx, t.p, ids)
-	m.RedisSeconds.WithLabelValues("load").Observe(time.Since(lstart).Seconds())
+	for _, x := range timers {
+		ids = append(ids, x.ID)
+	}
+	states, dues, quarantine, err := t.loadStates(ctx, ids)
 	if err != nil {
-		m.RedisErrors.WithLabelValues("load").Inc()
-		return err
+		return 0, false, err
 	}
-	before := map[string]scoring.Population{}
-	for id, st := range states {
-		before[id] = scoring.Contribution(st)
+	out := t.s.core.Process(core.Input{
+		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
+		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
+	})
+	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
+		return out.Consumed, out.Blocked, nil
 	}
-	margin := t.s.d.Scorer.Config().DefaultMargin
-	changed := map[string]bool{}
-	maxEv := t.maxEv
-	type outcome struct{ topic, typ, outcome string }
-	outcomes := map[outcome]int{}
-	for _, g := range good {
-		o := states[g.ev.CustomerID].Apply(g.ev, margin)
-		if o == customer.Applied {
-			changed[g.ev.CustomerID] = true
+	if err := t.deadLetter(ctx, out.Dead); err != nil {
+		m.KafkaErrors.WithLabelValues("dead_letter").Inc()
+		return 0, false, err
+	}
+	b := state.Batch{Gen: t.gen.ID, Offsets: map[string]state.OffsetRange{}, Due: out.Due, Watermark: out.Clock.MaxEvent, Clock: out.Clock.Now,
+		Quarantine: quarantine}
+	for topic, r := range out.Offsets {
+		b.Offsets[topic] = state.OffsetRange{From: r.From, To: r.To}
+	}
+	enc := make([]state.Raw, len(out.States))
+	for i, st := range out.States {
+		data, err := state.EncodeState(st)
+		if err != nil {
+			return 0, false, fmt.Errorf("encode state: %w", err)
 		}
-		if ms := g.ev.OccurredAt.UnixMilli(); ms > maxEv {
-			maxEv = ms
-		}
-		outcomes[outcome{g.topic, string(g.ev.Type), o.String()}]++
+		enc[i] = state.Raw{ID: st.ID, Data: data}
 	}
-
-	prevMax := t.maxEv
-	t.maxEv = maxEv
-	now := t.now()
-	batch := state.Batch{Gen: t.gen.ID, Offsets: offs, Due: map[string]int64{}, Watermark: maxEv}
-	var transitions []transition
-	for _, id := range ids {
-		if !changed[id] {
-			continue
-		}
-		st := states[id]
-		cause := event.CauseEvent
-		if st.Erased {
-			cause = event.CauseErasure
-		}
-		t.addScored(&batch, st, t.score(st, now, cause, true), &transitions)
-		after := scoring.Contribution(st)
-		batch.PopDelta.SpanDays += after.SpanDays - before[id].SpanDays
-		batch.PopDelta.Repeats += after.Repeats - before[id].Repeats
+	b.Raw = enc
+	for _, r := range out.Outbox {
+		b.Outbox = append(b.Outbox, state.OutboxRecord{Key: r.Key, Value: r.Value})
 	}
-
-	if err := t.deadLetter(ctx, dead); err != nil {
-		t.s.d.Metrics.KafkaErrors.WithLabelValues("dead_letter").Inc()
-		t.maxEv = prevMax
-		return err
+	if err := t.commit(ctx, b); err != nil {
+		return 0, false, err
 	}
-	if err := t.commit(ctx, batch); err != nil {
-		t.maxEv = prevMax
-		return err
-	}
-	for topic, r := range offs {
+	// Durable: move the in-memory checkpoint and the cache.
+	for topic, r := range out.Offsets {
 		t.applied[topic] = r.To
 	}
-	t.pop.SpanDays += batch.PopDelta.SpanDays
-	t.pop.Repeats += batch.PopDelta.Repeats
-	t.commitKafka(offs)
-	for o, n := range outcomes {
-		m.Records.WithLabelValues(o.topic, o.typ, o.outcome).Add(float64(n))
-	}
-	for _, d := range dead {
-		m.Records.WithLabelValues(d.msg.Topic, "unknown", "dead_lettered").Inc()
-		m.DeadLetters.WithLabelValues(string(d.err.Reason)).Inc()
-	}
-	for topic, n := range replayed {
-		m.Records.WithLabelValues(topic, "unknown", "replayed").Add(float64(n))
-	}
-	t.observeTransitions(transitions)
-	m.BatchSeconds.Observe(time.Since(start).Seconds())
-	t.pending = t.pending[:0]
-	return nil
-}
-
-// decode checks the record's routing and decodes it.
-func (t *task) decode(msg kafka.Message) (event.Event, *event.Error) {
-	headers := make([]event.Header, len(msg.Headers))
-	for i, h := range msg.Headers {
-		headers[i] = event.Header{Key: h.Key, Value: h.Value}
-	}
-	ev, err := t.s.d.Decoder.Decode(msg.Value, headers)
-	if err != nil {
-		var e *event.Error
-		if errors.As(err, &e) {
-			return ev, e
-		}
-		return ev, event.Errorf(event.ReasonMalformed, "", "%v", err)
-	}
-	if len(msg.Key) > 0 && string(msg.Key) != ev.CustomerID {
-		return ev, event.Errorf(event.ReasonInvalidField, "key", "record key %q differs from customer_id %q; key records by customer_id", clip(string(msg.Key)), clip(ev.CustomerID))
-	}
-	if want := PartitionOf(t.s.part, ev.CustomerID, t.s.nParts); want != msg.Partition {
-		return ev, event.Errorf(event.ReasonMisrouted, "customer_id", "customer hashes to partition %d under %s but the record is on partition %d; produce with the %s partitioner", want, t.s.cfg.Partitioner, msg.Partition, t.s.cfg.Partitioner)
-	}
-	return ev, nil
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
-
-// transition is a committed change for metrics: a segment change (from,
-// to, cause), or a tier change and milestones.
-type transition struct {
-	from, to   string
-	cause      event.Cause
-	tier       [2]string
-	milestones int
-}
-
-// scored is the outcome of re-scoring one customer.
-type scored struct {
-	write      bool                 // the state must be written
-	due        int64                // next due time (Unix ms), 0 for none
-	out        []state.OutboxRecord // segment change, tier change, milestones
-	change     *transition          // the segment change, if any
-	tier       [2]string            // previous and new tier of a published tier change
-	milestones int                  // milestones published
-}
-
-// score re-scores st as of now (or the customer's latest fact, if later)
-// against the model in force. It bumps the state's version when the state
-// must be written (always when facts changed, else when the segment, tier,
-// scored net revenue or model version moved) and returns the records to
-// publish: a segment change, a tier change (not for a first tier) and the
-// spend milestones crossed.
-func (t *task) score(st *customer.State, now time.Time, cause event.Cause, factsChanged bool) scored {
-	if latest := st.LatestAt(); latest > now.UnixMilli() {
-		now = time.UnixMilli(latest).UTC()
-	}
-	rec := t.s.d.Models.Current()
-	res := t.s.d.Scorer.Score(st, now, t.pop, rec)
-	var out scored
-	if !res.NextDue.IsZero() && !st.Erased {
-		out.due = res.NextDue.UnixMilli()
-	}
-	var recVersion int64
-	if rec != nil {
-		recVersion = rec.Version
-	}
-	cfg := t.s.d.Scorer.Config()
-	major := cfg.MinorPerMajor
-	milestones := segment.CrossedMilestones(float64(st.ScoredNet)/major, float64(res.HistoricCLV)/major, cfg.Milestones)
-	segChanged := res.Segment != st.Segment
-	tierChanged := res.Tier != st.Tier
-	out.write = factsChanged || segChanged || tierChanged || st.ScoredNet != res.HistoricCLV || st.ModelVersion != recVersion
-	if !out.write {
-		return out
-	}
-	st.Version++
-	digits := exponent(major)
-	cur := t.s.d.Decoder.BaseCurrency()
-	money := func(minor int64) string { return event.FormatMinor(minor, digits) }
-	if segChanged {
-		prev := st.Segment
-		st.Segment, st.SegmentSince = res.Segment, now.UnixMilli()
-		factors := make(map[string]float64, 3)
-		for i, f := range res.Factors {
-			if i == 3 {
-				break
+	t.clock = out.Clock
+	for _, e := range enc {
+		d, ok := out.Due[e.ID]
+		if !ok {
+			d = dues[e.ID]
+			if _, known := dues[e.ID]; !known {
+				d = -1
 			}
-			factors[f.Name] = round4(f.Contribution)
 		}
-		values := roundValues(res.Reason.Values)
-		js, _ := json.Marshal(event.SegmentChange{
-			EventID: event.SegmentChangeID(st.ID, st.Version), Type: event.SegmentChangeType, CustomerID: st.ID,
-			Version: st.Version, PreviousSegment: prev, Segment: res.Segment, Cause: cause, OccurredAt: now,
-			CLV: event.CLVFigures{Historic: money(res.HistoricCLV), HistoricMargin: money(res.HistoricMargin),
-				Predicted: money(int64(math.Round(res.PredictedCLV))), Currency: cur},
-			ChurnRisk:    event.ChurnRisk{Probability: round4(res.ChurnRisk), Level: res.ChurnLevel, Factors: factors},
-			LoyaltyTier:  res.Tier,
-			ModelVersion: res.ModelVersion,
-			Reason:       event.SegmentReason{Rule: res.Reason.Rule, Values: values},
-		})
-		out.change = &transition{from: prev, to: res.Segment, cause: cause}
-		out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
+		t.cache.put(e.ID, e.Data, d)
 	}
-	if tierChanged {
-		if st.Tier != "" {
-			js, _ := json.Marshal(event.TierChange{
-				EventID: event.TierChangeID(st.ID, st.Version), Type: event.TierChangeType, CustomerID: st.ID,
-				Version: st.Version, PreviousTier: st.Tier, Tier: res.Tier, Cause: cause, OccurredAt: now,
-				TrailingYearSpend: money(res.Features.T12M), Currency: cur,
-			})
-			out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
-			out.tier = [2]string{st.Tier, res.Tier}
-		}
-		st.Tier = res.Tier
+	for id, d := range out.Due {
+		t.cache.setDue(id, d)
 	}
-	for _, m := range milestones {
-		th := money(int64(math.Round(m * major)))
-		js, _ := json.Marshal(event.Milestone{
-			EventID: event.MilestoneID(st.ID, th), Type: event.MilestoneType, CustomerID: st.ID, Version: st.Version,
-			Threshold: th, CumulativeSpend: money(res.HistoricCLV), Currency: cur, OccurredAt: now,
-		})
-		out.out = append(out.out, state.OutboxRecord{Key: st.ID, Value: js})
-		out.milestones++
-	}
-	st.ScoredNet = res.HistoricCLV
-	st.ModelVersion = recVersion
-	return out
+	t.commitKafka(out.Offsets)
+	t.observe(out, quarantine)
+	m.BatchSeconds.Observe(time.Since(start).Seconds())
+	return out.Consumed, out.Blocked, nil
 }
 
-// addScored adds a scoring outcome of st to a batch.
-func (t *task) addScored(b *state.Batch, st *customer.State, sc scored, trs *[]transition) {
-	b.Due[st.ID] = sc.due
-	if sc.write {
-		b.States = append(b.States, st)
-	}
-	b.Outbox = append(b.Outbox, sc.out...)
-	if sc.change != nil {
-		*trs = append(*trs, *sc.change)
-	}
-	if sc.tier[1] != "" || sc.milestones > 0 {
-		*trs = append(*trs, transition{tier: sc.tier, milestones: sc.milestones})
-	}
-}
-
-func exponent(minorPerMajor float64) int {
-	d := 0
-	for v := minorPerMajor; v >= 10; v /= 10 {
-		d++
-	}
-	return d
-}
-
-func round4(v float64) float64 { return float64(int64(v*10000+0.5)) / 10000 }
-
-func roundValues(in map[string]float64) map[string]float64 {
-	out := make(map[string]float64, len(in))
-	for k, v := range in {
-		out[k] = round4(v)
-	}
-	return out
-}
-
-// rescoreDue re-scores the customers whose next-due time has passed
-// (cause scheduled).
-func (t *task) rescoreDue(ctx context.Context) error {
-	now := t.now()
-	st0 := time.Now()
-	ids, err := t.s.d.Store.Due(ctx, t.p, now.UnixMilli(), int64(t.s.cfg.RescoreBatch))
-	t.s.d.Metrics.RedisSeconds.WithLabelValues("due").Observe(time.Since(st0).Seconds())
-	if err != nil {
-		t.s.d.Metrics.RedisErrors.WithLabelValues("due").Inc()
-		return err
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	states, err := t.s.d.Store.Load(ctx, t.p, ids)
-	if err != nil {
-		t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
-		return err
-	}
-	list := make([]*customer.State, 0, len(ids))
+// loadStates returns the states of ids from the cache or Redis, the known
+// stored due times, and the stored states that could not be decoded
+// (quarantined: the customer starts afresh, the raw bytes are kept).
+func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*customer.State, map[string]int64, []state.Raw, error) {
+	states := make(map[string]*customer.State, len(ids))
+	dues := map[string]int64{}
+	var miss []string
 	for _, id := range ids {
-		list = append(list, states[id])
+		if _, done := states[id]; done {
+			continue
+		}
+		e, ok := t.cache.get(id)
+		if !ok {
+			states[id] = nil
+			miss = append(miss, id)
+			continue
+		}
+		st := &customer.State{ID: id}
+		if e.data != nil {
+			if err := state.DecodeState(e.data, st); err != nil {
+				return nil, nil, nil, fmt.Errorf("decode cached state: %w", err)
+			}
+		}
+		states[id] = st
+		if e.due >= 0 {
+			dues[id] = e.due
+		}
 	}
-	return t.rescore(ctx, list, now, event.CauseScheduled)
+	var quarantine []state.Raw
+	if len(miss) > 0 {
+		t.s.d.Metrics.CacheMisses.Add(float64(len(miss)))
+		st0 := time.Now()
+		raw, err := t.s.d.Store.LoadRaw(ctx, t.p, miss)
+		t.s.d.Metrics.RedisSeconds.WithLabelValues("load").Observe(time.Since(st0).Seconds())
+		if err != nil {
+			t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
+			return nil, nil, nil, err
+		}
+		for i, id := range miss {
+			st := &customer.State{ID: id}
+			if raw[i] != nil {
+				if err := state.DecodeState(raw[i], st); err != nil {
+					quarantine = append(quarantine, state.Raw{ID: id, Data: raw[i]})
+					st = &customer.State{ID: id}
+					t.log.Error("stored customer state cannot be decoded; quarantined and started afresh",
+						append(t.s.idFields(id), zap.Error(err))...)
+				}
+			}
+			states[id] = st
+			t.cache.put(id, raw[i], -1)
+		}
+	}
+	t.s.d.Metrics.CacheHits.Add(float64(len(ids) - len(miss)))
+	return states, dues, quarantine, nil
 }
 
 // rescoreModel continues the gradual re-scoring of the partition's
-// customers under a new model version (cause model): one HSCAN page per
-// tick, skipping customers already scored with that version.
+// customers under a new model version (cause model): one page per tick,
+// skipping customers already scored with that version. A partition whose
+// stored customers were all re-scored under the version is not walked
+// again after a restart.
 func (t *task) rescoreModel(ctx context.Context) error {
-	rec := t.s.d.Models.Current()
-	if rec == nil {
+	rec := t.model
+	if rec == nil || rec.Version == t.modelDone {
 		return nil
 	}
 	if rec.Version != t.scan.version {
@@ -583,83 +555,80 @@ func (t *task) rescoreModel(ctx context.Context) error {
 		t.s.d.Metrics.RedisErrors.WithLabelValues("scan").Inc()
 		return err
 	}
-	var stale []*customer.State
+	b := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.clock.MaxEvent, Clock: t.clock.Now}
+	if next == 0 {
+		b.ModelDone = rec.Version
+	}
+	changed, total := 0, 0
+	var changes []core.Change
 	for _, st := range page {
-		if st.ModelVersion != rec.Version && !st.Erased {
-			stale = append(stale, st)
+		if e, ok := t.cache.get(st.ID); ok && e.data != nil {
+			if err := state.DecodeState(e.data, st); err != nil {
+				return fmt.Errorf("decode cached state: %w", err)
+			}
+		}
+		if st.ModelVersion == rec.Version || st.Erased {
+			continue
+		}
+		total++
+		sc := t.s.core.Score(st, time.UnixMilli(t.clock.Now).UTC(), rec, event.CauseModel, false)
+		b.Due[st.ID] = sc.Due
+		if sc.Write {
+			data, err := state.EncodeState(st)
+			if err != nil {
+				return fmt.Errorf("encode state: %w", err)
+			}
+			b.Raw = append(b.Raw, state.Raw{ID: st.ID, Data: data})
+		}
+		for _, r := range sc.Outbox {
+			b.Outbox = append(b.Outbox, state.OutboxRecord{Key: r.Key, Value: r.Value})
+		}
+		changes = append(changes, sc.Changes...)
+		if sc.SegmentChanged {
+			changed++
 		}
 	}
-	if err := t.rescore(ctx, stale, t.now(), event.CauseModel); err != nil {
+	if err := t.commit(ctx, b); err != nil {
 		return err
 	}
+	for _, r := range b.Raw {
+		t.cache.put(r.ID, r.Data, b.Due[r.ID])
+	}
+	t.observeChanges(changes)
+	t.s.d.Metrics.Rescored.WithLabelValues(string(event.CauseModel), "true").Add(float64(changed))
+	t.s.d.Metrics.Rescored.WithLabelValues(string(event.CauseModel), "false").Add(float64(total - changed))
 	t.scan.cursor = next
 	if next == 0 {
 		t.scan.active = false
+		t.modelDone = rec.Version
 		t.log.Info("partition re-scored under model version", zap.Int64("version", rec.Version))
 	}
 	return nil
 }
 
-// rescore scores states with no new facts and commits what changed.
-func (t *task) rescore(ctx context.Context, states []*customer.State, now time.Time, cause event.Cause) error {
-	if len(states) == 0 {
-		return nil
-	}
-	batch := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.maxEv}
-	var transitions []transition
-	changed := 0
-	for _, st := range states {
-		prevVersion := st.Version
-		sc := t.score(st, now, cause, false)
-		t.addScored(&batch, st, sc, &transitions)
-		if sc.change != nil {
-			changed++
-		}
-		if !sc.write {
-			st.Version = prevVersion
-		}
-	}
-	if err := t.commit(ctx, batch); err != nil {
+// commit writes a batch to Redis. Every failure is returned: the task
+// resumes from the stored checkpoint, with backoff.
+func (t *task) commit(ctx context.Context, b state.Batch) error {
+	st := time.Now()
+	err := t.s.d.Store.Commit(ctx, t.p, b)
+	t.s.d.Metrics.RedisSeconds.WithLabelValues("commit").Observe(time.Since(st).Seconds())
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("commit").Inc()
 		return err
 	}
-	t.observeTransitions(transitions)
-	t.s.d.Metrics.Rescored.WithLabelValues(string(cause), "true").Add(float64(changed))
-	t.s.d.Metrics.Rescored.WithLabelValues(string(cause), "false").Add(float64(len(states) - changed))
+	if len(b.Outbox) > 0 {
+		select {
+		case t.kick <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 
-// commit writes a batch to Redis, retrying transient errors briefly.
-func (t *task) commit(ctx context.Context, b state.Batch) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		st := time.Now()
-		err = t.s.d.Store.Commit(ctx, t.p, b)
-		t.s.d.Metrics.RedisSeconds.WithLabelValues("commit").Observe(time.Since(st).Seconds())
-		if err == nil {
-			if len(b.Outbox) > 0 {
-				select {
-				case t.kick <- struct{}{}:
-				default:
-				}
-			}
-			return nil
-		}
-		t.s.d.Metrics.RedisErrors.WithLabelValues("commit").Inc()
-		if errors.Is(err, state.ErrFenced) || errors.Is(err, state.ErrOffsetConflict) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("commit: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(time.Duration(100*(attempt+1)) * time.Millisecond):
-		}
-	}
-	return err
-}
-
 // commitKafka records the applied offsets in the consumer group too, for
-// lag tooling. Redis stays the truth, so a failure is only logged.
-func (t *task) commitKafka(offs map[string]state.OffsetRange) {
+// lag tooling, off the critical path. Redis stays the truth, so a failure
+// is only counted.
+func (t *task) commitKafka(offs map[string]core.OffsetRange) {
 	if len(offs) == 0 {
 		return
 	}
@@ -667,27 +636,75 @@ func (t *task) commitKafka(offs map[string]state.OffsetRange) {
 	for topic, r := range offs {
 		m[topic] = map[int]int64{t.p: r.To}
 	}
-	if err := t.gen.CommitOffsets(m); err != nil {
-		t.s.d.Metrics.KafkaErrors.WithLabelValues("commit_offsets").Inc()
-		t.log.Debug("kafka offset commit failed (Redis offsets are authoritative)", zap.Error(err))
+	gen, metrics := t.gen, t.s.d.Metrics
+	go func() {
+		if err := gen.CommitOffsets(m); err != nil {
+			metrics.KafkaErrors.WithLabelValues("commit_offsets").Inc()
+		}
+	}()
+}
+
+// observe counts a committed output (after the commit, so a retried batch
+// is not counted twice).
+func (t *task) observe(out core.Output, quarantine []state.Raw) {
+	m := t.s.d.Metrics
+	misrouted := 0
+	for o, n := range out.Outcomes {
+		m.Records.WithLabelValues(o.Topic, o.Type, o.Outcome).Add(float64(n))
+	}
+	for _, d := range out.Dead {
+		m.DeadLetters.WithLabelValues(string(d.Err.Reason)).Inc()
+		if d.Err.Reason == event.ReasonMisrouted {
+			misrouted++
+		}
+	}
+	for cause, c := range out.Rescored {
+		m.Rescored.WithLabelValues(string(cause), "true").Add(float64(c[0]))
+		m.Rescored.WithLabelValues(string(cause), "false").Add(float64(c[1]))
+	}
+	m.Quarantined.Add(float64(len(quarantine)))
+	t.observeChanges(out.Changes)
+	if t.misrt.add(out.Consumed, misrouted, time.Now()) {
+		t.log.Warn("most records of this partition are misrouted: the producers' partitioner differs from kafka.partitioner",
+			zap.String("partitioner", t.s.cfg.Partitioner),
+			zap.String("fix", "librdkafka/kcat: partitioner=murmur2_random; Java: the default; kafka-go: &kafka.Murmur2Balancer{Consistent: true}; or set kafka.partitioner to match"))
 	}
 }
 
-// observeTransitions counts committed changes (after the commit, so a
-// retried batch is not counted twice).
-func (t *task) observeTransitions(trs []transition) {
+func (t *task) observeChanges(cs []core.Change) {
 	m := t.s.d.Metrics
-	for _, tr := range trs {
+	for _, c := range cs {
 		switch {
-		case tr.cause != "":
-			m.SegmentChanges.WithLabelValues(tr.from, tr.to, string(tr.cause)).Inc()
+		case c.Cause != "":
+			m.SegmentChanges.WithLabelValues(c.From, c.To, string(c.Cause)).Inc()
+		case c.Tier[1] != "":
+			m.TierChanges.WithLabelValues(c.Tier[0], c.Tier[1]).Inc()
 		default:
-			if tr.tier[1] != "" {
-				m.TierChanges.WithLabelValues(tr.tier[0], tr.tier[1]).Inc()
-			}
-			m.Milestones.Add(float64(tr.milestones))
+			m.Milestones.Add(float64(c.Milestones))
 		}
 	}
+}
+
+// misroutedWatch decides when to warn that most of a partition's records
+// are misrouted: over windows of at least 100 records, at most once a
+// minute.
+type misroutedWatch struct {
+	seen, bad int
+	last      time.Time
+}
+
+func (w *misroutedWatch) add(seen, bad int, now time.Time) bool {
+	w.seen += seen
+	w.bad += bad
+	if w.seen < 100 {
+		return false
+	}
+	warn := 2*w.bad > w.seen && now.Sub(w.last) >= time.Minute
+	if warn {
+		w.last = now
+	}
+	w.seen, w.bad = 0, 0
+	return warn
 }
 
 // forgetGauges removes the partition's gauges when the task ends, so an
@@ -702,8 +719,7 @@ func (t *task) forgetGauges() {
 
 // observeLag sets the lag of each input partition: the records between
 // the end of the partition (the reader's fetch position plus its lag) and
-// the applied offset stored in Redis, so records fetched but stuck in a
-// failing batch count as lag.
+// the applied offset.
 func (t *task) observeLag() {
 	for _, r := range t.readers {
 		st := r.Stats()

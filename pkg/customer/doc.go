@@ -1,8 +1,9 @@
 // Package customer holds the per-customer state of clvstream: the
-// order-independent sufficient statistics from which every score is derived.
+// order-independent sufficient statistics from which every score is derived,
+// and its storage encoding.
 //
 // The model is a set of facts, not a running tally. A State records the
-// distinct purchase days with their day totals, the order and refund ids
+// distinct purchase days with their day totals, the orders and refunds
 // already applied, the transitions of each support ticket and the
 // send/open/click times of each email message. Applying an event adds a fact
 // to these sets; applying the same fact twice changes nothing (no double
@@ -11,19 +12,38 @@
 // sets rather than of the arrival sequence, any permutation of the same
 // events gives the same State (order independence).
 //
-// A business id is counted once even when two different events claim it
-// (a producer bug or a corrected re-send): the event with the earliest
-// (occurred_at, event_id) is kept and the other's contribution is undone, so
-// the outcome does not depend on which arrived first.
+// Business ids (order, refund, ticket, message) are kept as 64-bit FNV-1a
+// hashes (HashID). A business id is counted once even when two different
+// events claim it (a producer bug or a corrected re-send): the claim with
+// the earliest time wins, then the smaller amount, then the smaller margin;
+// claims equal in all of these have the same effect, so the outcome does not
+// depend on which arrived first.
 //
-// Memory per customer is bounded: the id sets keep the most recent entries
-// by (time, id) (MaxOrders, MaxRefunds, MaxTickets, MaxEmails). Keeping the
-// top N of a set under a fixed ordering is itself order independent. The
-// bound costs one guarantee: a duplicate of an order older than the oldest
-// kept id is no longer recognised. Kafka redelivery is caught earlier, by the
-// applied offsets kept beside the state, so the id sets only guard against
-// producers that emit the same business event twice.
+// Refunds count against their order and never take it below zero: an
+// order's counted refunds are at most its amount (and margin). A refund
+// whose order is unknown is pending (kept, not counted) and counts when the
+// order arrives, whichever comes first; a refund of another customer's order
+// therefore never counts. ApplyEvent reports how each refund counted.
+//
+// Money sums are exact 128-bit Totals of non-negative int64 amounts, so they
+// stay associative and invertible at any magnitude; Features reads them
+// saturated at math.MaxInt64, never negative, never wrapped.
+//
+// Memory per customer is bounded: the sets keep the most recent entries by
+// (time, id hash) (MaxOrders, MaxRefunds, MaxTickets, MaxEmails). Keeping
+// the top N of a set under a fixed ordering is itself order independent.
+// The bound costs a few guarantees, all documented in docs/state.md: a
+// duplicate of an order older than the oldest kept one is no longer
+// recognised, a pending refund pushed out of the set is dropped, and a
+// refund of an order pushed out of the set stays pending. Kafka redelivery
+// is caught earlier, by the applied offsets kept beside the state, so the
+// sets only guard against producers that emit the same business event twice.
 //
 // Times are kept in Unix milliseconds (UTC); money in minor units of the base
 // currency. Features computes the derived figures as of a given instant.
+//
+// MarshalBinary writes the versioned binary encoding (first byte
+// EncodingVersion); UnmarshalBinary reads it and the JSON format of earlier
+// releases, reusing the receiver's memory. The layout is specified in
+// docs/state.md.
 package customer

@@ -25,9 +25,10 @@ type Features struct {
 	RecencyDays, TenureDays, SpanDays float64
 	// Gross is the purchase total, Net the total after refunds, Margin the
 	// margin after refunded margin, FirstDayValue the total of the first
-	// purchase day, T12M the gross spend of the trailing 365 days; all in
-	// base-currency minor units.
-	Gross, Net, Margin, FirstDayValue, T12M int64
+	// purchase day, T12M the gross spend of the trailing 365 days, Refunded
+	// the counted refunds (Gross - Net); all in base-currency minor units,
+	// computed exactly and saturated at math.MaxInt64, never negative.
+	Gross, Net, Margin, FirstDayValue, T12M, Refunded int64
 	// OpenTickets counts tickets whose latest transition is not a
 	// resolution; Reopened counts reopen transitions; Resolved counts
 	// resolved tickets; MeanResolveHours is the mean time from opening to
@@ -73,20 +74,20 @@ func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
 	nowMs := now.UnixMilli()
 	lastDay := floorDiv(nowMs, msPerDay)
 	yearAgo := nowMs - 365*msPerDay
+	var gross, grossMg, t12m Total
 	for _, d := range s.Days {
 		if d.D > lastDay {
 			break
 		}
 		if f.PurchaseDays == 0 {
 			f.FirstPurchase = time.UnixMilli(d.D * msPerDay).UTC()
-			f.FirstDayValue = d.Amount
+			f.FirstDayValue = d.Amount.Int64()
 		}
 		f.PurchaseDays++
 		f.LastPurchase = time.UnixMilli(d.D * msPerDay).UTC()
-		f.Gross += d.Amount
-		f.Margin += d.Margin
+		gross, grossMg = gross.Plus(d.Amount), grossMg.Plus(d.Margin)
 		if d.D*msPerDay > yearAgo {
-			f.T12M += d.Amount
+			t12m = t12m.Plus(d.Amount)
 		}
 	}
 	if f.PurchaseDays > 0 {
@@ -95,8 +96,23 @@ func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
 		f.TenureDays = days(now.Sub(f.FirstPurchase))
 		f.SpanDays = days(f.LastPurchase.Sub(f.FirstPurchase))
 	}
-	f.Net = f.Gross - s.Refunded
-	f.Margin -= s.RefundMg
+	// Refunds count against their orders, at most each order's own amount
+	// and margin, for orders on or before now's day; carried refunds (of
+	// evicted orders, migrated totals) always count. Net and margin are
+	// never below 0.
+	refunded, refundMg := s.Refunded, s.RefundMg
+	for i := range s.Orders {
+		o := &s.Orders[i]
+		if (o.Refunded.IsZero() && o.RefundedMargin.IsZero()) || dayOf(o.At) > lastDay {
+			continue
+		}
+		refunded = refunded.Plus(o.Refunded.Min(TotalOf(o.Amount)))
+		refundMg = refundMg.Plus(o.RefundedMargin.Min(TotalOf(o.Margin)))
+	}
+	f.Gross, f.T12M = gross.Int64(), t12m.Int64()
+	f.Refunded = refunded.Min(gross).Int64()
+	f.Net = gross.Minus(refunded).Int64()
+	f.Margin = grossMg.Minus(refundMg).Int64()
 	s.deriveTickets(&f, nowMs)
 	s.deriveEmails(&f, nowMs, emailHalfLife)
 	return f

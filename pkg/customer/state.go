@@ -1,98 +1,139 @@
 package customer
 
 import (
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
-// Bounds of the per-customer id sets (see the package doc).
+// Bounds of the per-customer sets (see the package doc and docs/state.md).
 const (
-	MaxOrders  = 1000
+	// MaxOrders is the number of most recent order ids kept for
+	// deduplication and refund matching.
+	MaxOrders = 1000
+	// MaxRefunds is the number of most recent refunds kept, counted and
+	// pending together.
 	MaxRefunds = 200
+	// MaxTickets is the number of most recent support tickets kept.
 	MaxTickets = 100
-	MaxEmails  = 200
+	// MaxEmails is the number of most recent email messages kept.
+	MaxEmails = 200
 )
 
 const msPerDay = int64(24 * time.Hour / time.Millisecond)
 
-// Day is one distinct purchase day: the UTC day number (days since the Unix
-// epoch), the number of kept orders on it and their gross amount and margin.
-type Day struct {
-	D      int64 `json:"d"`
-	N      int   `json:"n"`
-	Amount int64 `json:"a"`
-	Margin int64 `json:"m"`
+// HashID returns the 64-bit FNV-1a hash of a business or event id. The
+// state keeps ids as these hashes: 8 bytes each whatever the id's length,
+// compared in one instruction. See docs/state.md for the collision
+// probability at the set bounds.
+func HashID(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
-// Seen is an applied order or refund: its business id, the event time that
-// orders the set, the event id and the amounts it contributed. When two
-// different events claim the same business id, the one with the earliest
-// (time, event id) is kept whatever the arrival order.
-type Seen struct {
-	ID      string `json:"id"`
-	At      int64  `json:"at"`
-	EventID string `json:"e,omitempty"`
-	Amount  int64  `json:"a,omitempty"`
-	Margin  int64  `json:"m,omitempty"`
+// Day is one distinct purchase day: the UTC day number (days since the Unix
+// epoch), the number of orders counted on it and their exact gross amount
+// and margin. A day keeps the amounts of orders evicted from Orders.
+type Day struct {
+	D      int64
+	N      int
+	Amount Total
+	Margin Total
+}
+
+// Order is an applied purchase: the hash of its order id, the event time
+// that orders the set, its amount and margin, and the exact sums of the
+// refunds attached to it (uncapped; Derive counts at most the order's own
+// amount and margin).
+type Order struct {
+	ID             uint64
+	At             int64
+	Amount, Margin int64
+	Refunded       Total
+	RefundedMargin Total
+}
+
+// Refund is an applied refund: hashes of its refund id and of the refunded
+// order id, its time, amount and margin. A refund whose order is in
+// Orders is attached to it (its amounts are in the order's Refunded sums);
+// otherwise it is pending and attaches when the order arrives. Migrated
+// marks a refund carried over from the JSON format, which recorded no order
+// id: it only deduplicates, its amounts are in State.Refunded.
+type Refund struct {
+	ID             uint64
+	At             int64
+	Order          uint64
+	Amount, Margin int64
+	Migrated       bool
 }
 
 // Transition is one applied ticket transition.
 type Transition struct {
-	Type     event.Type `json:"t"`
-	At       int64      `json:"at"`
-	CSAT     int        `json:"csat,omitempty"`
-	Priority string     `json:"p,omitempty"`
+	Type     event.Type
+	At       int64
+	CSAT     int
+	Priority string
 }
 
-// Ticket is a support ticket and its applied transitions, sorted by time.
-// Its priority is that of its earliest transition carrying one.
+// Ticket is a support ticket (hash of its id) and its applied transitions,
+// sorted by time. Its priority is that of its earliest transition carrying
+// one.
 type Ticket struct {
-	ID          string       `json:"id"`
-	Transitions []Transition `json:"tr"`
+	ID          uint64
+	Transitions []Transition
 }
 
-// Email is one email message: the send, first open and first click times
-// (Unix ms, 0 when not seen).
+// Email is one email message (hash of its id): the send, first open and
+// first click times (Unix ms, 0 when not seen).
 type Email struct {
-	ID      string `json:"id"`
-	Sent    int64  `json:"s,omitempty"`
-	Opened  int64  `json:"o,omitempty"`
-	Clicked int64  `json:"c,omitempty"`
+	ID      uint64
+	Sent    int64
+	Opened  int64
+	Clicked int64
 }
 
 // State is the stored state of one customer. Stats are order independent;
 // the Segment fields and Version are bookkeeping of the scorer and the store.
+// MarshalBinary and UnmarshalBinary (codec.go) are its storage encoding.
 type State struct {
-	ID string `json:"id"`
+	ID string
 	// Version counts the writes of this state; it makes segment-change ids
 	// deterministic (customer id + version).
-	Version uint64 `json:"v"`
+	Version uint64
 	// Erased is the right-to-erasure tombstone: all statistics are dropped
-	// and later events for the customer are ignored.
-	Erased   bool  `json:"erased,omitempty"`
-	ErasedAt int64 `json:"erased_at,omitempty"`
+	// and later events for the customer are ignored. ErasedAt is the
+	// earliest erasure applied.
+	Erased   bool
+	ErasedAt int64
 
-	Days     []Day    `json:"days,omitempty"`
-	Orders   []Seen   `json:"orders,omitempty"`
-	Refunds  []Seen   `json:"refunds,omitempty"`
-	Refunded int64    `json:"refunded,omitempty"`
-	RefundMg int64    `json:"refund_margin,omitempty"`
-	Tickets  []Ticket `json:"tickets,omitempty"`
-	Emails   []Email  `json:"emails,omitempty"`
+	Days    []Day
+	Orders  []Order
+	Refunds []Refund
+	// Refunded and RefundMg are counted refunds no longer attributable to a
+	// kept order: the capped refunds of orders evicted from Orders and the
+	// refund totals migrated from the JSON format.
+	Refunded Total
+	RefundMg Total
+	Tickets  []Ticket
+	Emails   []Email
 
 	// Segment is the current segment and SegmentSince when it was entered
 	// (Unix ms of the scoring clock).
-	Segment      string `json:"seg,omitempty"`
-	SegmentSince int64  `json:"seg_since,omitempty"`
+	Segment      string
+	SegmentSince int64
 	// Tier is the current loyalty tier.
-	Tier string `json:"tier,omitempty"`
+	Tier string
 	// ScoredNet is the net revenue at the last scoring (minor units), from
 	// which spend milestones are detected; ModelVersion the model version
 	// of the last scoring.
-	ScoredNet    int64 `json:"scored_net,omitempty"`
-	ModelVersion int64 `json:"mv,omitempty"`
+	ScoredNet    int64
+	ModelVersion int64
 }
 
 // Outcome says what Apply did with an event.
@@ -102,7 +143,10 @@ type Outcome int
 const (
 	Applied   Outcome = iota // the event changed the state
 	Duplicate                // the fact was already known
-	Ignored                  // the customer is erased
+	Ignored                  // the customer is erased, or the type carries no fact
+	// Invalid: the event carries a negative amount or a margin outside
+	// 0..amount, which the event decoder rejects; nothing changed.
+	Invalid
 )
 
 // String names the outcome for metrics.
@@ -112,68 +156,115 @@ func (o Outcome) String() string {
 		return "applied"
 	case Duplicate:
 		return "duplicate"
+	case Invalid:
+		return "invalid"
 	default:
 		return "ignored_erased"
 	}
 }
 
+// RefundStatus says how an applied refund (or the pending refunds an
+// applied purchase released) counts.
+type RefundStatus int
+
+// Refund statuses of a Result.
+const (
+	// RefundNone: no refund was applied or released.
+	RefundNone RefundStatus = iota
+	// RefundCounted: the refunds count in full against their known order.
+	RefundCounted
+	// RefundCapped: the order's refunds now exceed its amount (or margin);
+	// only up to the order's own amount counts, the excess never does.
+	RefundCapped
+	// RefundPending: the refunded order is unknown to this customer; the
+	// refund is kept (up to MaxRefunds) and counts when the order arrives.
+	RefundPending
+)
+
+// String names the status for metrics.
+func (r RefundStatus) String() string {
+	switch r {
+	case RefundCounted:
+		return "counted"
+	case RefundCapped:
+		return "capped"
+	case RefundPending:
+		return "pending"
+	default:
+		return "none"
+	}
+}
+
+// Result is the detailed outcome of ApplyEvent, for metrics.
+type Result struct {
+	Outcome Outcome
+	// Refund classifies an applied refund, or the refunds an applied
+	// purchase released (RefundCounted or RefundCapped when Released > 0).
+	Refund RefundStatus
+	// Released is the number of pending refunds an applied purchase
+	// attached to itself.
+	Released int
+}
+
 // Apply adds the fact carried by e to the state. defaultMargin is the gross
 // margin rate used when a purchase or refund carries no margin of its own.
 func (s *State) Apply(e event.Event, defaultMargin float64) Outcome {
-	if s.Erased {
-		return Ignored
-	}
+	return s.ApplyEvent(e, defaultMargin).Outcome
+}
+
+// ApplyEvent is Apply with the refund bookkeeping of the result.
+func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 	at := e.OccurredAt.UnixMilli()
+	if s.Erased {
+		if e.Type == event.CustomerErased && at < s.ErasedAt {
+			s.ErasedAt = at // the earliest erasure is the fact
+			return Result{Outcome: Applied}
+		}
+		return Result{Outcome: Ignored}
+	}
 	switch e.Type {
-	case event.Purchase:
-		v := Seen{ID: e.OrderID, At: at, EventID: e.ID, Amount: e.Amount, Margin: margin(e, defaultMargin)}
-		added, replaced := addSeen(&s.Orders, v, MaxOrders)
-		if !added {
-			return Duplicate
+	case event.Purchase, event.Refund:
+		if e.Amount < 0 || (e.HasMargin && (e.Margin < 0 || e.Margin > e.Amount)) {
+			return Result{Outcome: Invalid}
 		}
-		if replaced != nil {
-			s.addDay(floorDiv(replaced.At, msPerDay), -1, -replaced.Amount, -replaced.Margin)
+		if e.Type == event.Purchase {
+			return s.addOrder(Order{ID: HashID(e.OrderID), At: at, Amount: e.Amount, Margin: margin(e, defaultMargin)})
 		}
-		s.addDay(floorDiv(at, msPerDay), 1, v.Amount, v.Margin)
-	case event.Refund:
 		id := e.RefundID
 		if id == "" {
 			id = e.ID
 		}
-		v := Seen{ID: id, At: at, EventID: e.ID, Amount: e.Amount, Margin: margin(e, defaultMargin)}
-		added, replaced := addSeen(&s.Refunds, v, MaxRefunds)
-		if !added {
-			return Duplicate
-		}
-		if replaced != nil {
-			s.Refunded -= replaced.Amount
-			s.RefundMg -= replaced.Margin
-		}
-		s.Refunded += v.Amount
-		s.RefundMg += v.Margin
+		return s.addRefund(Refund{ID: HashID(id), At: at, Order: HashID(e.OrderID), Amount: e.Amount, Margin: margin(e, defaultMargin)})
 	case event.TicketOpened, event.TicketUpdated, event.TicketResolved, event.TicketReopened:
 		if !s.addTransition(e, at) {
-			return Duplicate
+			return Result{Outcome: Duplicate}
 		}
 	case event.EmailSent, event.EmailOpened, event.EmailClicked:
 		if !s.addEmail(e, at) {
-			return Duplicate
+			return Result{Outcome: Duplicate}
 		}
 	case event.CustomerErased:
-		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, ModelVersion: s.ModelVersion}
+		*s = State{ID: s.ID, Version: s.Version, Erased: true, ErasedAt: at, Segment: s.Segment, SegmentSince: s.SegmentSince, Tier: s.Tier, ModelVersion: s.ModelVersion}
 	default:
-		return Ignored
+		return Result{Outcome: Ignored}
 	}
-	return Applied
+	return Result{Outcome: Applied}
 }
 
 // margin returns the event's margin or the default rate applied to its
-// amount, rounded to the nearest minor unit.
+// amount, rounded to the nearest minor unit and kept within 0..amount.
 func margin(e event.Event, defaultRate float64) int64 {
 	if e.HasMargin {
 		return e.Margin
 	}
-	return int64(float64(e.Amount)*defaultRate + 0.5)
+	m := float64(e.Amount)*defaultRate + 0.5
+	if !(m >= 1) { // also NaN
+		return 0
+	}
+	if m >= float64(e.Amount) {
+		return e.Amount
+	}
+	return min(int64(m), e.Amount)
 }
 
 func floorDiv(a, b int64) int64 {
@@ -184,68 +275,209 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// addSeen inserts v into the set kept sorted by (At, ID), keeping the max
-// most recent. When an entry with the same id exists, v replaces it only if
-// v comes first by (At, EventID); the replaced entry is returned so its
-// contribution can be undone. added is false when v changed nothing.
-func addSeen(set *[]Seen, v Seen, max int) (added bool, replaced *Seen) {
-	for i, x := range *set {
-		if x.ID != v.ID {
-			continue
-		}
-		if x.At < v.At || (x.At == v.At && x.EventID <= v.EventID) {
-			return false, nil
-		}
-		old := x
-		*set = append((*set)[:i], (*set)[i+1:]...)
-		replaced = &old
-		break
+func dayOf(ms int64) int64 { return floorDiv(ms, msPerDay) }
+
+// before reports whether claim v of an order id wins over the kept claim x:
+// the earliest time, then the smaller amount, then the smaller margin.
+// Claims equal in all three have the same effect, so the later one is a
+// duplicate whichever event carried it: the outcome never depends on
+// arrival order (see docs/state.md on why no event id is kept).
+func (v *Order) before(x *Order) bool {
+	if v.At != x.At {
+		return v.At < x.At
 	}
-	s := *set
-	i := sort.Search(len(s), func(i int) bool { return lessSeen(v, s[i]) })
-	s = append(s, Seen{})
-	copy(s[i+1:], s[i:])
-	s[i] = v
-	if len(s) > max {
-		s = s[len(s)-max:]
+	if v.Amount != x.Amount {
+		return v.Amount < x.Amount
 	}
-	*set = s
-	return true, replaced
+	return v.Margin < x.Margin
 }
 
-func lessSeen(a, b Seen) bool {
+// before is Order.before for refunds, the refunded order's hash deciding
+// after the time.
+func (v *Refund) before(x *Refund) bool {
+	if v.At != x.At {
+		return v.At < x.At
+	}
+	if v.Order != x.Order {
+		return v.Order < x.Order
+	}
+	if v.Amount != x.Amount {
+		return v.Amount < x.Amount
+	}
+	return v.Margin < x.Margin
+}
+
+func lessOrder(a, b *Order) bool {
 	if a.At != b.At {
 		return a.At < b.At
 	}
 	return a.ID < b.ID
 }
 
-// addDay adds n orders with amount and margin to day d (n = -1 removes
-// one); a day with no orders left disappears.
+func lessRefund(a, b *Refund) bool {
+	if a.At != b.At {
+		return a.At < b.At
+	}
+	return a.ID < b.ID
+}
+
+// addOrder applies a purchase (see the package doc for the rules).
+func (s *State) addOrder(v Order) Result {
+	res := Result{Outcome: Applied}
+	if i := s.orderIndex(v.ID); i >= 0 {
+		x := s.Orders[i]
+		if !v.before(&x) {
+			return Result{Outcome: Duplicate}
+		}
+		// An earlier claim of the same order id replaces the kept one; the
+		// refunds attached to the id stay attached.
+		v.Refunded, v.RefundedMargin = x.Refunded, x.RefundedMargin
+		s.Orders = append(s.Orders[:i], s.Orders[i+1:]...)
+		s.addDay(dayOf(x.At), -1, x.Amount, x.Margin)
+	} else {
+		for _, r := range s.Refunds {
+			if !r.Migrated && r.Order == v.ID { // pending until now
+				v.Refunded, v.RefundedMargin = v.Refunded.Add(r.Amount), v.RefundedMargin.Add(r.Margin)
+				res.Released++
+			}
+		}
+	}
+	if res.Released > 0 {
+		res.Refund = refundStatus(&v)
+	}
+	s.insertOrder(v)
+	s.addDay(dayOf(v.At), 1, v.Amount, v.Margin)
+	if len(s.Orders) > MaxOrders {
+		s.evictOrder()
+	}
+	return res
+}
+
+func (s *State) orderIndex(id uint64) int {
+	for i := range s.Orders {
+		if s.Orders[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *State) insertOrder(v Order) {
+	o := s.Orders
+	i := sort.Search(len(o), func(i int) bool { return lessOrder(&v, &o[i]) })
+	o = append(o, Order{})
+	copy(o[i+1:], o[i:])
+	o[i] = v
+	s.Orders = o
+}
+
+// evictOrder drops the oldest order: its counted refunds move to the
+// state's carried totals and its refunds leave the refund set (a refund of
+// it arriving later stays pending).
+func (s *State) evictOrder() {
+	o := s.Orders[0]
+	s.Orders = append(s.Orders[:0], s.Orders[1:]...)
+	s.Refunded = s.Refunded.Plus(o.Refunded.Min(TotalOf(o.Amount)))
+	s.RefundMg = s.RefundMg.Plus(o.RefundedMargin.Min(TotalOf(o.Margin)))
+	keep := s.Refunds[:0]
+	for _, r := range s.Refunds {
+		if r.Migrated || r.Order != o.ID {
+			keep = append(keep, r)
+		}
+	}
+	s.Refunds = keep
+}
+
+func refundStatus(o *Order) RefundStatus {
+	if TotalOf(o.Amount).Less(o.Refunded) || TotalOf(o.Margin).Less(o.RefundedMargin) {
+		return RefundCapped
+	}
+	return RefundCounted
+}
+
+// addRefund applies a refund (see the package doc for the rules).
+func (s *State) addRefund(v Refund) Result {
+	for i := range s.Refunds {
+		x := s.Refunds[i]
+		if x.ID != v.ID {
+			continue
+		}
+		if !v.before(&x) {
+			return Result{Outcome: Duplicate}
+		}
+		// An earlier claim of the same refund id replaces the kept one:
+		// undo its contribution exactly.
+		s.Refunds = append(s.Refunds[:i], s.Refunds[i+1:]...)
+		if x.Migrated {
+			s.Refunded, s.RefundMg = s.Refunded.Sub(x.Amount), s.RefundMg.Sub(x.Margin)
+		} else if j := s.orderIndex(x.Order); j >= 0 {
+			o := &s.Orders[j]
+			o.Refunded, o.RefundedMargin = o.Refunded.Sub(x.Amount), o.RefundedMargin.Sub(x.Margin)
+		}
+		break
+	}
+	res := Result{Outcome: Applied, Refund: RefundPending}
+	if j := s.orderIndex(v.Order); j >= 0 {
+		o := &s.Orders[j]
+		o.Refunded, o.RefundedMargin = o.Refunded.Add(v.Amount), o.RefundedMargin.Add(v.Margin)
+		res.Refund = refundStatus(o)
+	}
+	r := s.Refunds
+	i := sort.Search(len(r), func(i int) bool { return lessRefund(&v, &r[i]) })
+	r = append(r, Refund{})
+	copy(r[i+1:], r[i:])
+	r[i] = v
+	if len(r) > MaxRefunds {
+		// The oldest refund leaves the set: attached, its amount stays on
+		// its order; pending, it is dropped for good.
+		r = append(r[:0], r[1:]...)
+	}
+	s.Refunds = r
+	return res
+}
+
+// PendingRefunds returns the number of kept refunds whose order is unknown.
+func (s *State) PendingRefunds() int {
+	n := 0
+	for _, r := range s.Refunds {
+		if !r.Migrated && s.orderIndex(r.Order) < 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// addDay adds (n = 1) or removes (n = -1) one order's amount and margin on
+// day d; a day with no orders left disappears.
 func (s *State) addDay(d int64, n int, amount, mg int64) {
 	i := sort.Search(len(s.Days), func(i int) bool { return s.Days[i].D >= d })
 	if i < len(s.Days) && s.Days[i].D == d {
-		s.Days[i].N += n
-		s.Days[i].Amount += amount
-		s.Days[i].Margin += mg
-		if s.Days[i].N <= 0 {
+		day := &s.Days[i]
+		day.N += n
+		if n > 0 {
+			day.Amount, day.Margin = day.Amount.Add(amount), day.Margin.Add(mg)
+		} else {
+			day.Amount, day.Margin = day.Amount.Sub(amount), day.Margin.Sub(mg)
+		}
+		if day.N <= 0 {
 			s.Days = append(s.Days[:i], s.Days[i+1:]...)
 		}
 		return
 	}
 	if n <= 0 {
-		return // the day's orders were evicted from the id set earlier
+		return
 	}
 	s.Days = append(s.Days, Day{})
 	copy(s.Days[i+1:], s.Days[i:])
-	s.Days[i] = Day{D: d, N: n, Amount: amount, Margin: mg}
+	s.Days[i] = Day{D: d, N: n, Amount: TotalOf(amount), Margin: TotalOf(mg)}
 }
 
 func (s *State) addTransition(e event.Event, at int64) bool {
 	tr := Transition{Type: e.Type, At: at, CSAT: e.CSAT, Priority: e.Priority}
+	id := HashID(e.TicketID)
 	for i := range s.Tickets {
 		t := &s.Tickets[i]
-		if t.ID != e.TicketID {
+		if t.ID != id {
 			continue
 		}
 		for _, x := range t.Transitions {
@@ -254,11 +486,11 @@ func (s *State) addTransition(e event.Event, at int64) bool {
 			}
 		}
 		t.Transitions = append(t.Transitions, tr)
-		sort.Slice(t.Transitions, func(a, b int) bool { return lessTransition(t.Transitions[a], t.Transitions[b]) })
+		slices.SortFunc(t.Transitions, func(a, b Transition) int { return boolCmp(lessTransition(a, b), lessTransition(b, a)) })
 		s.boundTickets()
 		return true
 	}
-	s.Tickets = append(s.Tickets, Ticket{ID: e.TicketID, Transitions: []Transition{tr}})
+	s.Tickets = append(s.Tickets, Ticket{ID: id, Transitions: []Transition{tr}})
 	s.boundTickets()
 	return true
 }
@@ -271,7 +503,7 @@ func lessTransition(a, b Transition) bool {
 		return a.At < b.At
 	}
 	if a.Type != b.Type {
-		return transitionRank[a.Type] < transitionRank[b.Type]
+		return typeCode(a.Type) < typeCode(b.Type)
 	}
 	if a.CSAT != b.CSAT {
 		return a.CSAT < b.CSAT
@@ -279,35 +511,53 @@ func lessTransition(a, b Transition) bool {
 	return a.Priority < b.Priority
 }
 
-var transitionRank = map[event.Type]int{
-	event.TicketOpened: 0, event.TicketUpdated: 1, event.TicketReopened: 2, event.TicketResolved: 3,
-}
-
 // boundTickets sorts tickets by (first transition time, id) and keeps the
 // MaxTickets most recent.
 func (s *State) boundTickets() {
-	sort.Slice(s.Tickets, func(a, b int) bool {
-		ta, tb := s.Tickets[a].Transitions[0].At, s.Tickets[b].Transitions[0].At
-		if ta != tb {
-			return ta < tb
+	s.sortTickets()
+	trim(&s.Tickets, MaxTickets)
+}
+
+func (s *State) sortTickets() {
+	slices.SortFunc(s.Tickets, func(a, b Ticket) int {
+		if c := cmpInt(a.Transitions[0].At, b.Transitions[0].At); c != 0 {
+			return c
 		}
-		return s.Tickets[a].ID < s.Tickets[b].ID
+		return cmpUint(a.ID, b.ID)
 	})
-	if len(s.Tickets) > MaxTickets {
-		s.Tickets = s.Tickets[len(s.Tickets)-MaxTickets:]
+}
+
+// sortEmails sorts emails by (earliest time, id).
+func (s *State) sortEmails() {
+	slices.SortFunc(s.Emails, func(a, b Email) int {
+		if c := cmpInt(a.key(), b.key()); c != 0 {
+			return c
+		}
+		return cmpUint(a.ID, b.ID)
+	})
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
+	return 0
 }
 
 func (s *State) addEmail(e event.Event, at int64) bool {
+	id := HashID(e.MessageID)
 	idx := -1
 	for i := range s.Emails {
-		if s.Emails[i].ID == e.MessageID {
+		if s.Emails[i].ID == id {
 			idx = i
 			break
 		}
 	}
 	if idx < 0 {
-		s.Emails = append(s.Emails, Email{ID: e.MessageID})
+		s.Emails = append(s.Emails, Email{ID: id})
 		idx = len(s.Emails) - 1
 	}
 	m := &s.Emails[idx]
@@ -325,26 +575,19 @@ func (s *State) addEmail(e event.Event, at int64) bool {
 		return false
 	}
 	*field = at
-	sort.Slice(s.Emails, func(a, b int) bool {
-		ka, kb := s.Emails[a].key(), s.Emails[b].key()
-		if ka != kb {
-			return ka < kb
-		}
-		return s.Emails[a].ID < s.Emails[b].ID
-	})
-	if len(s.Emails) > MaxEmails {
-		s.Emails = s.Emails[len(s.Emails)-MaxEmails:]
-	}
+	s.sortEmails()
+	trim(&s.Emails, MaxEmails)
 	return true
 }
 
-// key is the earliest known time of the message.
+// key is the earliest known time of the message (0 when none).
 func (m Email) key() int64 {
-	k := int64(0)
-	for _, t := range []int64{m.Sent, m.Opened, m.Clicked} {
-		if t != 0 && (k == 0 || t < k) {
-			k = t
-		}
+	k := m.Sent
+	if m.Opened != 0 && (k == 0 || m.Opened < k) {
+		k = m.Opened
+	}
+	if m.Clicked != 0 && (k == 0 || m.Clicked < k) {
+		k = m.Clicked
 	}
 	return k
 }

@@ -24,7 +24,8 @@ const (
 )
 
 // SegmentChange is the record published on the segment-changes topic, keyed
-// by customer id, whenever a customer moves between segments. EventID is
+// by customer id, whenever a customer moves between segments.
+// PreviousSegment is null for a customer's first segment. EventID is
 // deterministic (customer id and state version), so a consumer drops
 // duplicates by keeping the highest Version per customer. Money is a decimal
 // string in the base currency.
@@ -33,7 +34,7 @@ type SegmentChange struct {
 	Type            string        `json:"type"`
 	CustomerID      string        `json:"customer_id"`
 	Version         uint64        `json:"version"`
-	PreviousSegment string        `json:"previous_segment"`
+	PreviousSegment *string       `json:"previous_segment"`
 	Segment         string        `json:"segment"`
 	Cause           Cause         `json:"cause"`
 	OccurredAt      time.Time     `json:"occurred_at"`
@@ -56,19 +57,28 @@ type CLVFigures struct {
 	Currency string `json:"currency"`
 }
 
-// ChurnRisk is a churn probability, its level (low, medium, high) and the
-// top contributing factors (name -> contribution in log-odds).
+// ChurnRisk is a churn probability, its level (low, medium, high) and every
+// factor that contributed to it, largest upward contribution first (the
+// same list the query API shows).
 type ChurnRisk struct {
-	Probability float64            `json:"probability"`
-	Level       string             `json:"level"`
-	Factors     map[string]float64 `json:"factors,omitempty"`
+	Probability float64       `json:"probability"`
+	Level       string        `json:"level"`
+	Factors     []ChurnFactor `json:"factors"`
+}
+
+// ChurnFactor is one churn signal: its value and its contribution to the
+// churn probability in log-odds.
+type ChurnFactor struct {
+	Name         string  `json:"name"`
+	Contribution float64 `json:"contribution"`
+	Value        float64 `json:"value"`
 }
 
 // SegmentReason is the rule that decided the new segment and the values it
 // looked at.
 type SegmentReason struct {
 	Rule   string             `json:"rule"`
-	Values map[string]float64 `json:"values,omitempty"`
+	Values map[string]float64 `json:"values"`
 }
 
 // SegmentChangeID returns the deterministic event id of the change that
@@ -105,7 +115,8 @@ type TierChange struct {
 
 // Milestone is published when a customer's cumulative net spend crosses a
 // configured threshold upward, keyed by customer id, at least once, with a
-// deterministic EventID (one per customer and threshold).
+// deterministic EventID (customer, state version and threshold: a threshold
+// crossed again after a refund took spend below it is a new milestone).
 type Milestone struct {
 	EventID         string    `json:"event_id"`
 	Type            string    `json:"type"`
@@ -122,8 +133,16 @@ func TierChangeID(customerID string, version uint64) string {
 	return fmt.Sprintf("%s/v%d/tier", customerID, version)
 }
 
-// MilestoneID is the deterministic id of a customer's milestone; a
-// threshold is reached once, so the id does not depend on the version.
-func MilestoneID(customerID, threshold string) string {
-	return fmt.Sprintf("%s/milestone/%s", customerID, threshold)
+// MilestoneID is the deterministic id of the milestone threshold reached
+// by a customer at a state version; each id names exactly one body.
+func MilestoneID(customerID, threshold string, version uint64) string {
+	return fmt.Sprintf("%s/v%d/milestone/%s", customerID, version, threshold)
+}
+
+// From is the previous segment, "" for a customer's first segment.
+func (c SegmentChange) From() string {
+	if c.PreviousSegment == nil {
+		return ""
+	}
+	return *c.PreviousSegment
 }

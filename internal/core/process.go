@@ -1,0 +1,191 @@
+package core
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/clvstream/clvstream/pkg/customer"
+	"github.com/clvstream/clvstream/pkg/event"
+)
+
+// run is the mutable state of one Process call.
+type run struct {
+	p       *Processor
+	in      *Input
+	out     *Output
+	states  map[string]*customer.State
+	due     map[string]int64 // current due per customer (0: none)
+	known   map[string]int64 // stored due per customer, if known
+	timers  timerHeap
+	written map[string]bool
+}
+
+// Process runs in's records and timers through the partition's history
+// (see the package doc). It does not modify in's maps or slices; the states
+// in in.States are updated in place and returned in Output.States when
+// they must be written.
+func (p *Processor) Process(in Input) Output {
+	r := &run{
+		p: p, in: &in,
+		out: &Output{
+			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
+			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{},
+		},
+		states:  in.States,
+		due:     map[string]int64{},
+		known:   map[string]int64{},
+		written: map[string]bool{},
+	}
+	if r.states == nil {
+		r.states = map[string]*customer.State{}
+	}
+	for id, d := range in.Dues {
+		r.known[id], r.due[id] = d, d
+	}
+	for _, t := range in.Timers {
+		if t.Due > in.Horizon {
+			continue
+		}
+		r.known[t.ID], r.due[t.ID] = t.Due, t.Due
+		r.timers = append(r.timers, t)
+	}
+	heap.Init(&r.timers)
+
+	for i := range in.Records {
+		rec := &in.Records[i]
+		from, ok := in.Applied[rec.Topic]
+		if !ok {
+			from = -1
+		}
+		if from >= 0 && rec.Offset < from {
+			r.out.Outcomes[Outcome{rec.Topic, "unknown", "replayed"}]++
+			r.out.Consumed = i + 1
+			continue
+		}
+		if rec.Err == nil {
+			next := p.afterRecord(r.out.Clock, rec.At(), in.Wall)
+			if next.Now > in.Horizon {
+				r.fire(in.Horizon)
+				r.out.Clock.Now = max(r.out.Clock.Now, in.Horizon)
+				r.out.Blocked = true
+				break
+			}
+			r.out.Clock = next
+			r.fire(next.Now)
+		}
+		r.consume(rec, from)
+		r.out.Consumed = i + 1
+	}
+	if in.Idle && !r.out.Blocked {
+		target := p.idle(r.out.Clock, in.Wall)
+		if target.Now > in.Horizon {
+			target.Now = max(r.out.Clock.Now, in.Horizon)
+			r.out.Blocked = true
+		}
+		r.out.Clock = target
+		r.fire(target.Now)
+	}
+	for id, d := range r.due {
+		if k, ok := r.known[id]; !ok || k != d {
+			r.out.Due[id] = d
+		}
+	}
+	return *r.out
+}
+
+// consume moves the applied offset past rec and applies it.
+func (r *run) consume(rec *Decoded, from int64) {
+	o := r.out.Offsets[rec.Topic]
+	if _, ok := r.out.Offsets[rec.Topic]; !ok {
+		o = OffsetRange{From: from, To: from}
+	}
+	o.To = max(o.To, rec.Offset+1)
+	r.out.Offsets[rec.Topic] = o
+	if rec.Err != nil {
+		r.out.Dead = append(r.out.Dead, *rec)
+		r.out.Outcomes[Outcome{rec.Topic, "unknown", "dead_lettered"}]++
+		return
+	}
+	ev := rec.Event
+	st := r.state(ev.CustomerID)
+	res := st.Apply(ev, r.p.margin)
+	r.out.Outcomes[Outcome{rec.Topic, string(ev.Type), res.String()}]++
+	if res != customer.Applied {
+		return
+	}
+	cause := event.CauseEvent
+	if st.Erased {
+		cause = event.CauseErasure
+	}
+	r.score(st, r.out.Clock.Now, cause, true)
+}
+
+// fire re-scores every customer due at or before now, earliest first, as
+// of the instant each was due.
+func (r *run) fire(now int64) {
+	for len(r.timers) > 0 && r.timers[0].Due <= now {
+		t := heap.Pop(&r.timers).(Timer)
+		if r.due[t.ID] != t.Due {
+			continue // superseded by a later scoring
+		}
+		r.due[t.ID] = 0
+		st := r.state(t.ID)
+		c := r.out.Rescored[event.CauseScheduled]
+		if c == nil {
+			c = &[2]int{}
+			r.out.Rescored[event.CauseScheduled] = c
+		}
+		if r.score(st, t.Due, event.CauseScheduled, false) {
+			c[0]++
+		} else {
+			c[1]++
+		}
+	}
+}
+
+func (r *run) state(id string) *customer.State {
+	st := r.states[id]
+	if st == nil {
+		st = &customer.State{ID: id}
+		r.states[id] = st
+	}
+	return st
+}
+
+// score re-scores st as of at and records what it produced; it reports
+// whether the segment changed.
+func (r *run) score(st *customer.State, at int64, cause event.Cause, factsChanged bool) bool {
+	s := r.p.Score(st, time.UnixMilli(at).UTC(), r.in.Model, cause, factsChanged)
+	if s.Due != 0 {
+		r.due[st.ID] = s.Due
+		heap.Push(&r.timers, Timer{ID: st.ID, Due: s.Due})
+	} else {
+		r.due[st.ID] = 0
+	}
+	if s.Write && !r.written[st.ID] {
+		r.written[st.ID] = true
+		r.out.States = append(r.out.States, st)
+	}
+	r.out.Outbox = append(r.out.Outbox, s.Outbox...)
+	r.out.Changes = append(r.out.Changes, s.Changes...)
+	return s.SegmentChanged
+}
+
+// timerHeap orders timers by due time, then customer id.
+type timerHeap []Timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].Due != h[j].Due {
+		return h[i].Due < h[j].Due
+	}
+	return h[i].ID < h[j].ID
+}
+func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)   { *h = append(*h, x.(Timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
