@@ -186,13 +186,25 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 		txi: make([]int32, len(keys)),
 		w:   make([]float64, len(keys)),
 	}
-	// Distinct T and tx values, indexed by binary search.
-	d.ts = make([]float64, len(keys))
-	d.txs = make([]float64, len(keys))
+	// ln(α+T) and ln(α+tx) are computed once per distinct value when the
+	// values repeat (days, weeks: a few hundred distinct ages), and once
+	// per row when they hardly do (continuous times), which saves the
+	// index lookups.
+	rowT := make([]float64, len(keys))
+	rowTX := make([]float64, len(keys))
 	for i, k := range keys {
-		d.ts[i], d.txs[i] = k.t, k.tx
+		rowT[i], rowTX[i] = k.t, k.tx
 	}
-	d.ts, d.txs = sortedUnique(d.ts), sortedUnique(d.txs)
+	index := func(vals []float64) ([]float64, func(float64, int) int32) {
+		u := sortedUnique(append([]float64(nil), vals...))
+		if 2*len(u) > len(vals) {
+			return vals, func(_ float64, i int) int32 { return int32(i) }
+		}
+		return u, func(v float64, _ int) int32 { j, _ := slices.BinarySearch(u, v); return int32(j) }
+	}
+	var tIdx, txIdx func(float64, int) int32
+	d.ts, tIdx = index(rowT)
+	d.txs, txIdx = index(rowTX)
 	for i, k := range keys {
 		if len(d.xs) == 0 || d.xs[len(d.xs)-1] != k.x {
 			d.xs = append(d.xs, k.x)
@@ -200,9 +212,7 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 		}
 		d.xi[i] = int32(len(d.xs) - 1)
 		d.wx[len(d.wx)-1] += k.w
-		t, _ := slices.BinarySearch(d.ts, k.t)
-		tx, _ := slices.BinarySearch(d.txs, k.tx)
-		d.ti[i], d.txi[i] = int32(t), int32(tx)
+		d.ti[i], d.txi[i] = tIdx(k.t, i), txIdx(k.tx, i)
 		d.w[i] = k.w
 		d.n += k.w
 		d.sumX += k.w * k.x
@@ -669,11 +679,11 @@ func FitGammaGammaContext(ctx context.Context, data []Customer, o FitOptions) (G
 		return GammaGamma{}, FitResult{}, errors.New("clv: no repeat buyers (X > 0) to fit the Gamma-Gamma spend model")
 	}
 	scale := sumM / n
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].x != rows[j].x {
-			return rows[i].x < rows[j].x
+	slices.SortFunc(rows, func(a, b ggRow) int {
+		if c := cmp.Compare(a.x, b.x); c != 0 {
+			return c
 		}
-		return rows[i].m < rows[j].m
+		return cmp.Compare(a.m, b.m)
 	})
 	d := newGGData(rows, scale)
 	rows = nil
