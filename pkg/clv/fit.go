@@ -159,8 +159,14 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("clv: all customer weights are zero")
 	}
-	// Sort and merge identical rows (sorting is cheaper than a map of a
-	// million float keys and gives the deterministic order anyway).
+	// Merge identical rows when there are enough of them to pay for the
+	// sort (day- or week-rounded times); with continuous times nearly every
+	// row is distinct and the rows are used as they are, which gives the
+	// same likelihood. Sorting is cheaper than a map of a million float
+	// keys and gives a deterministic order.
+	if mostlyDistinct(len(keys), func(i int) [3]float64 { return [3]float64{keys[i].x, keys[i].tx, keys[i].t} }) {
+		goto indexed
+	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if c := cmp.Compare(a.x, b.x); c != 0 {
 			return c
@@ -170,16 +176,19 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 		}
 		return cmp.Compare(a.t, b.t)
 	})
-	j := 0
-	for i := 1; i < len(keys); i++ {
-		if k := keys[i]; k.x == keys[j].x && k.tx == keys[j].tx && k.t == keys[j].t {
-			keys[j].w += k.w
-		} else {
-			j++
-			keys[j] = k
+	{
+		j := 0
+		for i := 1; i < len(keys); i++ {
+			if k := keys[i]; k.x == keys[j].x && k.tx == keys[j].tx && k.t == keys[j].t {
+				keys[j].w += k.w
+			} else {
+				j++
+				keys[j] = k
+			}
 		}
+		keys = keys[:j+1]
 	}
-	keys = keys[:j+1]
+indexed:
 	d := &purchaseData{
 		xi:  make([]int32, len(keys)),
 		ti:  make([]int32, len(keys)),
@@ -196,22 +205,35 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 		rowT[i], rowTX[i] = k.t, k.tx
 	}
 	index := func(vals []float64) ([]float64, func(float64, int) int32) {
-		u := sortedUnique(append([]float64(nil), vals...))
-		if 2*len(u) > len(vals) {
+		if mostlyDistinct(len(vals), func(i int) [3]float64 { return [3]float64{vals[i]} }) {
 			return vals, func(_ float64, i int) int32 { return int32(i) }
 		}
+		u := sortedUnique(append([]float64(nil), vals...))
 		return u, func(v float64, _ int) int32 { j, _ := slices.BinarySearch(u, v); return int32(j) }
 	}
 	var tIdx, txIdx func(float64, int) int32
 	d.ts, tIdx = index(rowT)
 	d.txs, txIdx = index(rowTX)
-	for i, k := range keys {
-		if len(d.xs) == 0 || d.xs[len(d.xs)-1] != k.x {
+	// Distinct x values in increasing order (few: purchase counts).
+	xIndex := map[float64]int32{}
+	for _, k := range keys {
+		if _, ok := xIndex[k.x]; !ok {
+			xIndex[k.x] = 0
 			d.xs = append(d.xs, k.x)
-			d.wx = append(d.wx, 0)
 		}
-		d.xi[i] = int32(len(d.xs) - 1)
-		d.wx[len(d.wx)-1] += k.w
+	}
+	slices.Sort(d.xs)
+	for i, x := range d.xs {
+		xIndex[x] = int32(i)
+	}
+	d.wx = make([]float64, len(d.xs))
+	lastX, lastI := math.NaN(), int32(0)
+	for i, k := range keys {
+		if k.x != lastX {
+			lastX, lastI = k.x, xIndex[k.x]
+		}
+		d.xi[i] = lastI
+		d.wx[lastI] += k.w
 		d.ti[i], d.txi[i] = tIdx(k.t, i), txIdx(k.tx, i)
 		d.w[i] = k.w
 		d.n += k.w
@@ -221,6 +243,23 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 	d.perX = make([]xTerms, len(d.xs))
 	d.aliveShareByX = make([]float64, len(d.xs))
 	return d, nil
+}
+
+// mostlyDistinct estimates from an evenly spaced sample of up to 20,000 of
+// the n rows (key(i) of row i) whether more than 90 % of them are
+// distinct, in which case grouping identical rows does not pay.
+func mostlyDistinct(n int, key func(int) [3]float64) bool {
+	if n < 20000 {
+		return false // small: group, it is cheap
+	}
+	step := n / 20000
+	seen := make(map[[3]float64]struct{}, 20000)
+	var m int
+	for i := 0; i < n; i += step {
+		seen[key(i)] = struct{}{}
+		m++
+	}
+	return len(seen)*10 > m*9
 }
 
 // sortedUnique sorts v in place and returns its distinct values.
@@ -679,12 +718,14 @@ func FitGammaGammaContext(ctx context.Context, data []Customer, o FitOptions) (G
 		return GammaGamma{}, FitResult{}, errors.New("clv: no repeat buyers (X > 0) to fit the Gamma-Gamma spend model")
 	}
 	scale := sumM / n
-	slices.SortFunc(rows, func(a, b ggRow) int {
-		if c := cmp.Compare(a.x, b.x); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.m, b.m)
-	})
+	if !mostlyDistinct(len(rows), func(i int) [3]float64 { return [3]float64{rows[i].x, rows[i].m} }) {
+		slices.SortFunc(rows, func(a, b ggRow) int {
+			if c := cmp.Compare(a.x, b.x); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.m, b.m)
+		})
+	}
 	d := newGGData(rows, scale)
 	rows = nil
 	objective := func(d *ggData) objective {
@@ -764,22 +805,32 @@ type ggData struct {
 	sWlnM, sWXlnM, sWXlnX float64
 }
 
-// newGGData merges identical rows of sorted rows (m divided by scale).
+// newGGData merges identical adjacent rows (all identical rows when rows
+// are sorted), with m divided by scale.
 func newGGData(rows []ggRow, scale float64) *ggData {
 	d := &ggData{}
+	xIndex := map[float64]int32{}
+	for _, r := range rows {
+		if _, ok := xIndex[r.x]; !ok {
+			xIndex[r.x] = 0
+			d.xs = append(d.xs, r.x)
+		}
+	}
+	slices.Sort(d.xs)
+	for i, x := range d.xs {
+		xIndex[x] = int32(i)
+	}
+	d.wxs = make([]float64, len(d.xs))
 	for i, r := range rows {
+		xi := xIndex[r.x]
 		if i > 0 && r.x == rows[i-1].x && r.m == rows[i-1].m {
 			d.w[len(d.w)-1] += r.w
 		} else {
-			if len(d.xs) == 0 || d.xs[len(d.xs)-1] != r.x {
-				d.xs = append(d.xs, r.x)
-				d.wxs = append(d.wxs, 0)
-			}
-			d.xi = append(d.xi, int32(len(d.xs)-1))
+			d.xi = append(d.xi, xi)
 			d.mx = append(d.mx, r.m/scale*r.x)
 			d.w = append(d.w, r.w)
 		}
-		d.wxs[len(d.wxs)-1] += r.w
+		d.wxs[xi] += r.w
 		d.n += r.w
 		lm := math.Log(r.m / scale)
 		d.sWlnM += r.w * lm
