@@ -200,6 +200,10 @@ func ReadTransactions(path string, o backfill.Options, asOf, holdoutEnd time.Tim
 		}
 		ev, err := dec.Decode(b, nil)
 		if err != nil {
+			// backfill numbers the records name:line.
+			if i := strings.LastIndexByte(r.EventID, ':'); i >= 0 {
+				return fmt.Errorf("line %s: %w", r.EventID[i+1:], err)
+			}
 			return err
 		}
 		st, ok := states[ev.CustomerID]
