@@ -102,8 +102,8 @@ type setFlags []string
 func (s *setFlags) String() string     { return strings.Join(*s, ",") }
 func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
-// loadConfig registers the common config flags on fs, parses args and
-// loads the configuration.
+// loadConfig registers the common config flags on fs, parses args, loads
+// the configuration and routes go-redis's log through zap.
 func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	path := fs.String("config", "", "YAML config file (see docs/configuration.md)")
 	var sets setFlags
@@ -115,7 +115,18 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	if *level != "" {
 		sets = append(sets, "log.level="+*level)
 	}
-	return config.Load(*path, os.Environ(), sets)
+	cfg, err := config.Load(*path, os.Environ(), sets)
+	if err != nil {
+		return cfg, err
+	}
+	// go-redis has one process-wide logger: route it through zap in the
+	// configured format before any command builds a Redis client.
+	log, err := obs.NewLogger(cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return cfg, err
+	}
+	connect.SetRedisLogger(log)
+	return cfg, nil
 }
 
 func runCmd(ctx context.Context, args []string) error {

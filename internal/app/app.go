@@ -16,6 +16,7 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/kpi"
+	"github.com/clvstream/clvstream/internal/lease"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/query"
 	"github.com/clvstream/clvstream/internal/scoring"
@@ -98,8 +99,10 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
-	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, instance, log, mm)
-	a.kpis = kpi.NewJob(cfg.KPI, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, instance, log, reg)
+	// Lock tokens are unique per holder (the instance name plus random
+	// bits), so two instances never share a lock even with one name.
+	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, lease.Token(instance), log, mm)
+	a.kpis = kpi.NewJob(cfg.KPI, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, lease.Token(instance), log, reg)
 	if cfg.HTTP.Auth == "bearer" && len(cfg.HTTP.APITokens) == 0 {
 		_ = rdb.Close()
 		return nil, errors.New("http.api_tokens: the query API needs at least one bearer token (CLVSTREAM_HTTP_API_TOKENS=...), or set http.auth=none to serve it unauthenticated")
@@ -136,9 +139,15 @@ func (a *App) Ready(ctx context.Context) error {
 }
 
 // Run runs the pipeline and the HTTP server until ctx ends or one of them
-// fails, then stops both.
+// fails, then stops both. It first checks the topics, so a start that
+// cannot run (a missing or mis-partitioned topic) fails before the KPI job
+// and the fitter take their locks or compute anything; the jobs release
+// their locks whenever they stop.
 func (a *App) Run(ctx context.Context) error {
 	defer a.rdb.Close()
+	if _, err := a.svc.CheckTopics(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

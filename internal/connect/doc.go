@@ -13,6 +13,12 @@
 //     sentinels name (sentinel); with TLS and the ACL user and password.
 //   - CustomerField is the zap field every log line that names a customer
 //     uses: the id hashed (log.hash_customer_ids, the default) or in clear.
+//   - SetRedisLogger and KafkaLogger route the client libraries' own log
+//     lines through the service's zap logger (JSON by default), instead of
+//     go-redis's plain lines on stderr. Neither library logs command
+//     arguments, record keys or values, so no customer id reaches them.
+//     (These and CustomerField live in internal/zaplog, which the stream
+//     package can import; connect re-exports them.)
 //
 // Certificate and key files are read once, when the clients are built; an
 // error names the option and the file. Nothing here dials: the first

@@ -232,6 +232,11 @@ type Output struct {
 	Outcomes map[Outcome]int
 	Changes  []Change
 	Rescored map[event.Cause]*[2]int
+	// Refunds counts applied refunds (and purchases that released pending
+	// refunds) by how they counted: counted, capped, pending;
+	// RefundsReleased the pending refunds attached to an arriving order.
+	Refunds         map[string]int
+	RefundsReleased int
 }
 
 // Empty reports whether o writes nothing.

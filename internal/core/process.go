@@ -29,7 +29,7 @@ func (p *Processor) Process(in Input) Output {
 		p: p, in: &in,
 		out: &Output{
 			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
-			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{},
+			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{}, Refunds: map[string]int{},
 		},
 		states:  in.States,
 		due:     map[string]int64{},
@@ -108,9 +108,13 @@ func (r *run) consume(rec *Decoded, from int64) {
 	}
 	ev := rec.Event
 	st := r.state(ev.CustomerID)
-	res := st.Apply(ev, r.p.margin)
-	r.out.Outcomes[Outcome{rec.Topic, string(ev.Type), res.String()}]++
-	if res != customer.Applied {
+	res := st.ApplyEvent(ev, r.p.margin)
+	r.out.Outcomes[Outcome{rec.Topic, string(ev.Type), res.Outcome.String()}]++
+	if res.Refund != customer.RefundNone {
+		r.out.Refunds[res.Refund.String()]++
+	}
+	r.out.RefundsReleased += res.Released
+	if res.Outcome != customer.Applied {
 		return
 	}
 	cause := event.CauseEvent

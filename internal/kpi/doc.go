@@ -16,7 +16,8 @@
 // CLV; and cohort retention: for each first-purchase month, the share of
 // the cohort that bought again in each following month.
 //
-// One instance at a time (a Redis lock) computes a Snapshot every Interval
-// and stores it in Redis; every instance reads the latest Snapshot to serve
+// One instance at a time (the lease {<prefix>:kpi}:lock, see package
+// lease: taken atomically, renewed every Interval, released when the job
+// stops) computes a Snapshot every Interval and stores it in Redis; every instance reads the latest Snapshot to serve
 // the API and to export the same gauges (aggregate them with max, not sum).
 package kpi

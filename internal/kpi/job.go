@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/clvstream/clvstream/internal/lease"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 )
@@ -55,20 +56,10 @@ func (s *Store) save(ctx context.Context, snap Snapshot) error {
 	return s.rdb.Set(ctx, s.key("current"), b, 0).Err()
 }
 
-// lock takes or renews the computation lock.
-func (s *Store) lock(ctx context.Context, token string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.key("lock"), token, ttl).Result()
-	if err != nil || ok {
-		return ok, err
-	}
-	cur, err := s.rdb.Get(ctx, s.key("lock")).Result()
-	if err != nil {
-		return false, nil
-	}
-	if cur == token {
-		return true, s.rdb.PExpire(ctx, s.key("lock"), ttl).Err()
-	}
-	return false, nil
+// lock returns the computation lock for holder token: a lease on
+// {<prefix>:kpi}:lock (see package lease).
+func (s *Store) lock(token string, ttl time.Duration) *lease.Lease {
+	return lease.New(s.rdb, s.key("lock"), token, ttl)
 }
 
 // Models gives the model in force.
@@ -83,24 +74,39 @@ type Job struct {
 	scorer *scoring.Scorer
 	models Models
 	clock  func(context.Context) time.Time
-	token  string
+	lock   *lease.Lease
 	log    *zap.Logger
 	g      *gauges
 	latest atomic.Pointer[Snapshot]
 }
 
-// NewJob returns a KPI job registering its gauges on reg.
+// NewJob returns a KPI job registering its gauges on reg. token names this
+// job in the computation lock and must be unique per job (lease.Token).
 func NewJob(c Config, store *Store, src StateSource, sc *scoring.Scorer, models Models, clock func(context.Context) time.Time, token string, log *zap.Logger, reg prometheus.Registerer) *Job {
-	return &Job{cfg: c.WithDefaults(), store: store, src: src, scorer: sc, models: models, clock: clock, token: token, log: log, g: newGauges(reg)}
+	c = c.WithDefaults()
+	j := &Job{cfg: c, store: store, src: src, scorer: sc, models: models, clock: clock, log: log, g: newGauges(reg)}
+	if store != nil { // nil only where the job is built for its metrics and never run
+		j.lock = store.lock(token, 3*c.Interval)
+	}
+	return j
 }
 
 // Latest returns the latest snapshot seen, nil before the first.
 func (j *Job) Latest() *Snapshot { return j.latest.Load() }
 
-// Run computes and refreshes every Interval until ctx ends.
+// Run computes and refreshes every Interval until ctx ends. The job that
+// holds the computation lock (a lease of 3 intervals, renewed every tick)
+// computes; the others only read the latest snapshot. When Run returns it
+// releases the lock, so another instance takes over at its next tick rather
+// than after the lease runs out.
 func (j *Job) Run(ctx context.Context) error {
 	t := time.NewTicker(j.cfg.Interval)
 	defer t.Stop()
+	defer func() {
+		if _, err := j.lock.ReleaseTimeout(5 * time.Second); err != nil {
+			j.log.Warn("kpi lock not released; it expires on its own", zap.Error(err), zap.Duration("ttl", j.lock.TTL()))
+		}
+	}()
 	for {
 		if err := j.tick(ctx); err != nil && ctx.Err() == nil {
 			j.log.Warn("kpi snapshot failed", zap.Error(err))
@@ -114,7 +120,7 @@ func (j *Job) Run(ctx context.Context) error {
 }
 
 func (j *Job) tick(ctx context.Context) error {
-	held, err := j.store.lock(ctx, j.token, 3*j.cfg.Interval)
+	held, err := j.lock.Keep(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/clvstream/clvstream/internal/lease"
 )
 
 // Store keeps the published model versions in Redis, under the hash tag
@@ -98,36 +100,18 @@ func (s *Store) Publish(ctx context.Context, r Record, token string) (int64, err
 	return v, nil
 }
 
-// Lock tries to take the refit lock for ttl; it reports whether it did.
-// Holding it is renewed by calling Lock again with the same token.
+// Lock takes the refit lock for ttl, or renews it when token already holds
+// it, and reports whether token holds it afterwards. The lock is a lease
+// (package lease): atomic, so two instances never both hold it.
 func (s *Store) Lock(ctx context.Context, token string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.key("lock"), token, ttl).Result()
-	if err != nil || ok {
-		return ok, err
-	}
-	// Renew when we already hold it.
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.key("lock")}, token, ttl.Milliseconds()).Int()
-	return n == 1, err
+	return lease.New(s.rdb, s.key("lock"), token, ttl).Keep(ctx)
 }
 
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`)
-
-var unlockScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`)
-
-// Unlock releases the lock if token holds it.
+// Unlock releases the lock if token holds it; a lock held by another token
+// is left alone.
 func (s *Store) Unlock(ctx context.Context, token string) error {
-	return unlockScript.Run(ctx, s.rdb, []string{s.key("lock")}, token).Err()
+	_, err := lease.New(s.rdb, s.key("lock"), token, time.Millisecond).Release(ctx)
+	return err
 }
 
 // RequestRefit asks the instance holding the lock to refit at its next check.

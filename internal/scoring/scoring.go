@@ -34,7 +34,8 @@ type Config struct {
 	// observed population gap replaces PopulationGapDays (default 30).
 	MinPopulationRepeats int64 `yaml:"min_population_repeats"`
 	// MaxRescoreInterval bounds the time between two re-scorings of a
-	// customer (default 168h = 7 days of the scoring clock).
+	// customer (default 2160h = 90 days of the scoring clock): the horizon
+	// of the due-time probe.
 	MaxRescoreInterval time.Duration `yaml:"max_rescore_interval"`
 	// ExpectedPurchasesHorizon is the window of the expected_purchases
 	// figure (default 2160h = 90 days).
@@ -83,7 +84,7 @@ func (c Config) WithDefaults() Config {
 		c.EmailHalfLife = 30 * 24 * time.Hour
 	}
 	if c.MaxRescoreInterval == 0 {
-		c.MaxRescoreInterval = 7 * 24 * time.Hour
+		c.MaxRescoreInterval = 90 * 24 * time.Hour
 	}
 	if c.ExpectedPurchasesHorizon == 0 {
 		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
@@ -310,24 +311,46 @@ func lastGap(st *customer.State, now time.Time) float64 {
 }
 
 // nextDue is the earliest instant after now at which the churn level,
-// tier or segment can change without a new event. It probes the decision
-// a day at a time up to MaxRescoreInterval ahead and narrows the first
-// change down to the hour; a dwell hold and future-dated purchases are
-// due times too.
+// tier or segment can change without a new event.
+//
+// Two kinds of instants are found. Known ones come from the state itself:
+// the end of a dwell hold, a future-dated purchase becoming visible, the
+// day the oldest purchase of the trailing-12-month window ages out (tier,
+// spend), and the edges of a regular buyer's replenishment window (the one
+// figure that turns on and off again as time passes). Between those, the
+// figures drift monotonically for a silent customer (recency and tenure
+// grow, P(alive) falls, e-mail engagement decays), so the decision is
+// probed at geometric steps (1, 2, 4, … days) up to MaxRescoreInterval and
+// the first change is narrowed down to the hour by bisection. A customer
+// is re-scored when something can change, not on a fixed cadence.
 func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *model.Record, hold time.Time) time.Time {
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
-	if !hold.IsZero() && hold.Before(limit) {
-		limit = hold
+	earlier := func(t time.Time) {
+		if t.After(now) && t.Before(limit) {
+			limit = t
+		}
+	}
+	if !hold.IsZero() {
+		earlier(hold)
 	}
 	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
 	for _, d := range st.Days {
 		if d.D > nowDay {
-			if t := dayStart(d.D); t.Before(limit) {
-				limit = t // a future-dated purchase becomes visible
-			}
+			earlier(dayStart(d.D)) // a future-dated purchase becomes visible
 			break
 		}
+	}
+	for _, d := range st.Days {
+		if out := dayStart(d.D).AddDate(0, 0, 365); out.After(now) {
+			earlier(out) // leaves the trailing 12 months
+			break
+		}
+	}
+	if f := cur.Features; f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+		gap := durationDays(cur.AvgDaysBetweenOrders)
+		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
+		earlier(f.LastPurchase.Add(3 * gap))
 	}
 	changed := func(t time.Time) bool {
 		r, in := s.evaluate(st, t, pop, rec, &cur)
@@ -335,9 +358,10 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 		return seg != cur.Segment || r.ChurnLevel != cur.ChurnLevel || r.Tier != cur.Tier
 	}
 	lo := now
-	for t := now.Add(24 * time.Hour); ; t = t.Add(24 * time.Hour) {
+	for step := 24 * time.Hour; ; step *= 2 {
+		t := now.Add(step)
 		if !t.Before(limit) {
-			return limit
+			t = limit
 		}
 		if changed(t) {
 			hi := t
@@ -350,6 +374,9 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 				}
 			}
 			return hi
+		}
+		if !t.Before(limit) {
+			return limit
 		}
 		lo = t
 	}

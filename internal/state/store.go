@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -148,12 +147,24 @@ func (s *Store) LoadRaw(ctx context.Context, p int, ids []string) ([][]byte, err
 	return out, nil
 }
 
-// EncodeState and DecodeState are the stored encoding of a customer state
-// (docs/state.md).
-func EncodeState(st *customer.State) ([]byte, error) { return json.Marshal(st) }
+// EncodeState is the stored encoding of a customer state: the versioned
+// binary codec of pkg/customer (docs/state.md).
+func EncodeState(st *customer.State) ([]byte, error) { return st.MarshalBinary() }
 
-// DecodeState decodes a stored state into st.
-func DecodeState(b []byte, st *customer.State) error { return json.Unmarshal(b, st) }
+// DecodeState decodes a stored state into st, reusing st's slices; it also
+// reads the JSON states of earlier versions (migrated on their next
+// write). An error wraps customer.ErrMalformed when the bytes are not a
+// state at all.
+func DecodeState(b []byte, st *customer.State) error {
+	id := st.ID
+	if err := st.UnmarshalBinary(b); err != nil {
+		return err
+	}
+	if st.ID == "" {
+		st.ID = id
+	}
+	return nil
+}
 
 // OffsetRange is the move of one input topic's applied offset in a batch:
 // From is the stored offset the batch started from (-1 when none was

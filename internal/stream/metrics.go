@@ -34,7 +34,11 @@ type Metrics struct {
 	CacheHits   prometheus.Counter
 	CacheMisses prometheus.Counter
 	Quarantined prometheus.Counter
-	Partitions  prometheus.Gauge
+	// Refunds counts refunds by how they counted; RefundsReleased the
+	// pending refunds attached to an order that arrived after them.
+	Refunds         *prometheus.CounterVec
+	RefundsReleased prometheus.Counter
+	Partitions      prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -73,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_consumer_lag_records",
-			Help: "Records between the applied offset stored in Redis and the end of the partition.",
+			Help: "Records between the task's applied offset and the end of the partition as the broker reports it.",
 		}, []string{"topic", "partition"}),
 		OutboxBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_outbox_backlog_records",
@@ -109,7 +113,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		KafkaErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clvstream_kafka_errors_total",
-			Help: "Failed Kafka operations by op (fetch, join, dead_letter, commit_offsets).",
+			Help: "Failed Kafka operations by op (fetch, join, dead_letter, commit_offsets, list_offsets).",
 		}, []string{"op"}),
 		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "clvstream_input_partitions",
@@ -131,6 +135,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "clvstream_state_cache_misses_total",
 			Help: "Customer states loaded from Redis.",
 		}),
+		Refunds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clvstream_refunds_total",
+			Help: "Applied refunds by how they counted: counted (against a known order), capped (the order's refunds exceed its amount; the excess does not count), pending (the order is unknown yet).",
+		}, []string{"result"}),
+		RefundsReleased: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clvstream_refunds_released_total",
+			Help: "Pending refunds that started counting when their order arrived.",
+		}),
 		Quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clvstream_quarantined_states_total",
 			Help: "Stored customer states that could not be decoded and were moved to the quarantine hash.",
@@ -138,17 +150,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
 		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions,
-		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined)
+		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined, m.Refunds, m.RefundsReleased)
+	for _, r := range []string{"counted", "capped", "pending"} {
+		m.Refunds.WithLabelValues(r)
+	}
 	for _, c := range []string{"redis", "offset_conflict", "fenced", "dead_letter"} {
 		m.Resumes.WithLabelValues(c)
 	}
 	for _, r := range event.Reasons {
 		m.DeadLetters.WithLabelValues(string(r))
 	}
-	for _, op := range []string{"claim", "load", "commit", "due", "scan"} {
+	for _, op := range []string{"claim", "load", "commit", "due", "scan", "release"} {
 		m.RedisErrors.WithLabelValues(op)
 	}
-	for _, op := range []string{"fetch", "join", "dead_letter", "commit_offsets"} {
+	for _, op := range []string{"fetch", "join", "dead_letter", "commit_offsets", "list_offsets"} {
 		m.KafkaErrors.WithLabelValues(op)
 	}
 	return m

@@ -139,8 +139,7 @@ func (t *task) deadLetter(ctx context.Context, dead []core.Decoded) error {
 			value = value[:keep]
 		}
 		msgs[i] = kafka.Message{Key: d.Key, Value: value, Headers: h}
-		t.log.Info("dead-lettered record", zap.String("topic", d.Topic), zap.Int64("offset", d.Offset),
-			zap.String("reason", string(d.Err.Reason)), zap.String("field", d.Err.Field))
+		t.log.Info("dead-lettered record", deadLetterFields(d.Record, d.Err, t.s.idFields)...)
 	}
 	if err := t.s.dlq.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("%w: %w", errDeadLetter, err)

@@ -11,11 +11,13 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clvstream/clvstream/internal/core"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
+	"github.com/clvstream/clvstream/internal/zaplog"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -178,7 +180,6 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
 	}
-	sugar := s.log.Sugar()
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
@@ -189,8 +190,8 @@ func (s *Service) Run(ctx context.Context) error {
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
 		StartOffset:       start,
-		Logger:            kafka.LoggerFunc(func(msg string, args ...any) { sugar.Debugf(msg, args...) }),
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { sugar.Warnf(msg, args...) }),
+		Logger:            zaplog.Kafka(s.log.Named("kafka"), zapcore.DebugLevel),
+		ErrorLogger:       zaplog.Kafka(s.log.Named("kafka"), zapcore.WarnLevel),
 	})
 	if err != nil {
 		return fmt.Errorf("create consumer group %q: %w", s.cfg.GroupID, err)
@@ -223,6 +224,8 @@ func (s *Service) Run(ctx context.Context) error {
 				t := newTask(s, gen, p)
 				if err := t.run(ctx, genCtx); err != nil {
 					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))
+				} else {
+					s.releaseOwner(p, gen.ID)
 				}
 			})
 		}

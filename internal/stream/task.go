@@ -52,9 +52,11 @@ type task struct {
 	merge   *merger
 	kick    chan struct{} // wakes the relay after a commit
 	readers []*kafka.Reader
-	stopRd  context.CancelFunc
-	backoff time.Duration
-	misrt   misroutedWatch
+	// lagProbe reads the end offsets for the lag gauge (lag.go).
+	lagProbe *lagProbe
+	stopRd   context.CancelFunc
+	backoff  time.Duration
+	misrt    misroutedWatch
 }
 
 func newTask(s *Service, gen *kafka.Generation, p int) *task {
@@ -111,7 +113,7 @@ loop:
 			if runErr = t.step(ctx, true); runErr == nil {
 				runErr = t.rescoreModel(ctx)
 			}
-			t.observeLag()
+			t.observeLag(ctx)
 		}
 		if runErr == nil {
 			t.backoff = 0
@@ -194,7 +196,12 @@ func (t *task) stillOwner(ctx context.Context) bool {
 // and buffers and (re)starts the readers at the stored offsets.
 func (t *task) resume(ctx context.Context) error {
 	t.stopReaders()
-	wait := 100 * time.Millisecond
+	// A fenced claim (another generation's owner lease still runs: a new
+	// consumer group after an owner died without releasing) is retried
+	// like a Redis failure: it succeeds when the lease runs out, and a
+	// zombie's retries end with its generation's context.
+	bo := newBackoff(claimBackoffMin, claimBackoffMax)
+	lim := logLimiter{every: claimLogEvery}
 	for {
 		cp, err := t.s.d.Store.Claim(ctx, t.p, t.gen.ID, t.s.d.InstanceID)
 		if err == nil {
@@ -206,17 +213,21 @@ func (t *task) resume(ctx context.Context) error {
 			}
 			break
 		}
-		if errors.Is(err, state.ErrFenced) {
-			return err
+		if !errors.Is(err, state.ErrFenced) {
+			t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
 		}
-		t.s.d.Metrics.RedisErrors.WithLabelValues("claim").Inc()
-		t.log.Warn("claim failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
+		wait := bo.next()
+		if ok, n := lim.allow(time.Now()); ok {
+			t.log.Warn("claim failed; retrying", zap.Error(err), zap.Duration("backoff", wait), zap.Int("suppressed", n))
+		}
+		if len(t.applied) > 0 {
+			t.observeLag(ctx) // Redis down: the backlog still grows
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 10*time.Second)
 	}
 	t.cache = newStateCache(t.s.cfg.StateCacheBytes)
 	t.merge = newMerger(len(t.topics), 2*t.s.cfg.BatchSize, t.s.cfg.MergeWait)
@@ -663,6 +674,10 @@ func (t *task) observe(out core.Output, quarantine []state.Raw) {
 		m.Rescored.WithLabelValues(string(cause), "false").Add(float64(c[1]))
 	}
 	m.Quarantined.Add(float64(len(quarantine)))
+	for r, n := range out.Refunds {
+		m.Refunds.WithLabelValues(r).Add(float64(n))
+	}
+	m.RefundsReleased.Add(float64(out.RefundsReleased))
 	t.observeChanges(out.Changes)
 	if t.misrt.add(out.Consumed, misrouted, time.Now()) {
 		t.log.Warn("most records of this partition are misrouted: the producers' partitioner differs from kafka.partitioner",
@@ -715,18 +730,4 @@ func (t *task) forgetGauges() {
 		t.s.d.Metrics.Lag.DeleteLabelValues(topic, p)
 	}
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
-}
-
-// observeLag sets the lag of each input partition: the records between
-// the end of the partition (the reader's fetch position plus its lag) and
-// the applied offset.
-func (t *task) observeLag() {
-	for _, r := range t.readers {
-		st := r.Stats()
-		lag := st.Lag
-		if applied := t.applied[st.Topic]; applied >= 0 && st.Offset >= 0 {
-			lag = max(0, st.Offset+st.Lag-applied)
-		}
-		t.s.d.Metrics.Lag.WithLabelValues(st.Topic, strconv.Itoa(t.p)).Set(float64(lag))
-	}
 }
