@@ -467,8 +467,8 @@ func TestSilentCustomerDrifts(t *testing.T) {
 		}
 	}
 	// Churn risk = P(no purchase in 90 days) (docs/churn.md): 0.5 at 89.3
-	// days (at-risk), 0.85 at about 245 days (lapsed).
-	want := []string{"new@0.0/event", "at-risk@89.3/scheduled", "lapsed@245.8/scheduled"}
+	// days (at-risk), 0.85 at 245.3 days (lapsed).
+	want := []string{"new@0.0/event", "at-risk@89.3/scheduled", "lapsed@245.3/scheduled"}
 	if fmt.Sprint(path) != fmt.Sprint(want) {
 		t.Fatalf("drift %v, want %v", path, want)
 	}

@@ -146,7 +146,7 @@ func TestSilentCustomerDriftsWithTime(t *testing.T) {
 	// Another customer's events move the event-time clock; "silent" buys
 	// nothing more. Defaults: population gap 60 days, churn risk = P(no
 	// purchase in 90 days) (docs/churn.md), which reaches 0.5 (at-risk) at
-	// 89 days, before "new" would end at 90, and 0.85 (lapsed) at 246 days.
+	// 89 days, before "new" would end at 90, and 0.85 (lapsed) at 245 days.
 	for _, step := range []struct {
 		day  int
 		want string
