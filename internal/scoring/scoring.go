@@ -327,6 +327,13 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
 	earlier := func(t time.Time) {
+		// Due times are stored in milliseconds: round a known instant up
+		// to the next millisecond, or a customer scored at the truncated
+		// instant finds the same instant still ahead and is due again at
+		// once, forever.
+		if r := t.Sub(t.Truncate(time.Millisecond)); r > 0 {
+			t = t.Add(time.Millisecond - r)
+		}
 		if t.After(now) && t.Before(limit) {
 			limit = t
 		}
