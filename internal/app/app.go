@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,6 +132,9 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 func (a *App) Ready(ctx context.Context) error {
 	if !a.svc.Ready() {
 		return errors.New("no partitions assigned yet")
+	}
+	if st := a.svc.Stalled(); len(st) > 0 {
+		return fmt.Errorf("stalled: %s", strings.Join(st, "; "))
 	}
 	if err := a.store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)

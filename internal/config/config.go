@@ -161,6 +161,11 @@ type Input struct {
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxClockSkew is how far in the future occurred_at may be (default 5m).
 	MaxClockSkew time.Duration `yaml:"max_clock_skew"`
+	// MaxAmount is the largest accepted amount (and margin) of one
+	// purchase or refund, in minor units of BaseCurrency after conversion
+	// (default event.DefaultMaxAmount, 10^12: 10 billion USD). Larger
+	// ones go to the dead-letter topic.
+	MaxAmount int64 `yaml:"max_amount"`
 }
 
 // Log configures logging.
@@ -222,6 +227,9 @@ func (c Config) WithDefaults() Config {
 	if c.Input.MaxClockSkew == 0 {
 		c.Input.MaxClockSkew = 5 * time.Minute
 	}
+	if c.Input.MaxAmount == 0 {
+		c.Input.MaxAmount = event.DefaultMaxAmount
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -237,7 +245,8 @@ func (c Config) WithDefaults() Config {
 
 // DecoderConfig returns the event decoder configuration.
 func (c Config) DecoderConfig() event.Config {
-	return event.Config{BaseCurrency: c.Input.BaseCurrency, Rates: c.Input.Rates, MaxBytes: c.Input.MaxBytes, MaxClockSkew: c.Input.MaxClockSkew}
+	return event.Config{BaseCurrency: c.Input.BaseCurrency, Rates: c.Input.Rates, MaxBytes: c.Input.MaxBytes, MaxClockSkew: c.Input.MaxClockSkew,
+		MaxAmount: c.Input.MaxAmount}
 }
 
 // SegmentRules loads and compiles the segment rules: the file named by

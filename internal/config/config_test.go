@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/clvstream/clvstream/pkg/event"
 )
 
 // writeFile writes body to a temporary YAML file and returns its path.
@@ -62,6 +64,7 @@ func TestLoadLayers(t *testing.T) {
 				eq(t, "input.base_currency", c.Input.BaseCurrency, "USD")
 				eq(t, "input.max_bytes", c.Input.MaxBytes, 65536)
 				eq(t, "input.max_clock_skew", c.Input.MaxClockSkew, 5*time.Minute)
+				eq(t, "input.max_amount", c.Input.MaxAmount, int64(1_000_000_000_000))
 				eq(t, "scoring.default_margin", c.Scoring.DefaultMargin, 0.3)
 				eq(t, "scoring.email_half_life", c.Scoring.EmailHalfLife, 720*time.Hour)
 				eq(t, "scoring.churn_horizon", c.Scoring.ChurnHorizon, 2160*time.Hour)
@@ -549,5 +552,25 @@ func TestSecurityValidation(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// input.max_amount reaches the decoder from every layer, and a negative
+// one is refused naming the option.
+func TestInputMaxAmount(t *testing.T) {
+	c, err := Load("", []string{"CLVSTREAM_KAFKA_BROKERS=a:9092", "CLVSTREAM_INPUT_MAX_AMOUNT=500000"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := event.NewDecoder(c.DecoderConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MaxAmount() != 500000 {
+		t.Errorf("decoder MaxAmount() = %d, want 500000 from CLVSTREAM_INPUT_MAX_AMOUNT", d.MaxAmount())
+	}
+	_, err = Load("", nil, []string{"kafka.brokers=a:9092", "input.max_amount=-1"})
+	if err == nil || !strings.Contains(err.Error(), "max_amount") || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("input.max_amount=-1: Load error %v, want one naming max_amount", err)
 	}
 }

@@ -25,9 +25,10 @@
 //     fact, the customer is scored as of the clock (or their latest fact,
 //     when later) with cause event (erasure for an erasure).
 //
-// When the input is idle (caught up), Advance moves the clock to the latest
-// event time (replay) or the wall clock (live) and fires the timers due by
-// then, so every change due by the end of a backfill is published.
+// When the input is idle (caught up, Input.Idle), the clock moves to the
+// latest event time of any partition (replay: the end of the backfill) or
+// the wall clock (live) and the timers due by then fire, so every change due
+// by the end of a backfill is published.
 //
 // Because every step depends only on the steps before it, batch edges do not
 // matter: the same history gives the same states, versions, event ids and

@@ -77,7 +77,7 @@ func (p *Processor) Process(in Input) Output {
 		r.out.Consumed = i + 1
 	}
 	if in.Idle && !r.out.Blocked {
-		target := p.idle(r.out.Clock, in.Wall)
+		target := p.idle(r.out.Clock, in.Latest, in.Wall)
 		if target.Now > in.Horizon {
 			target.Now = max(r.out.Clock.Now, in.Horizon)
 			r.out.Blocked = true
@@ -134,6 +134,7 @@ func (r *run) fire(now int64) {
 		}
 		r.due[t.ID] = 0
 		st := r.state(t.ID)
+
 		c := r.out.Rescored[event.CauseScheduled]
 		if c == nil {
 			c = &[2]int{}
@@ -160,6 +161,9 @@ func (r *run) state(id string) *customer.State {
 // whether the segment changed.
 func (r *run) score(st *customer.State, at int64, cause event.Cause, factsChanged bool) bool {
 	s := r.p.Score(st, time.UnixMilli(at).UTC(), r.in.Model, cause, factsChanged)
+	if s.Due != 0 && s.Due <= at {
+		s.Due = at + 1 // a timer always moves the customer forward
+	}
 	if s.Due != 0 {
 		r.due[st.ID] = s.Due
 		heap.Push(&r.timers, Timer{ID: st.ID, Due: s.Due})

@@ -132,7 +132,7 @@ func TestBackfillHistoryIsDeterministic(t *testing.T) {
 	f.pinModel(t)
 	proc := f.startProcess(t, "--set", "kafka.batch_size=500", "--set", "kafka.flush_interval=5ms")
 	total := int64(len(recs))
-	testkit.Eventually(t, time.Minute, "a third of the history applied", func() bool { return f.appliedRecords() > total/3 })
+	testkit.Eventually(t, 2*time.Minute, "a third of the history applied", func() bool { return f.appliedRecords() > total/3 })
 	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

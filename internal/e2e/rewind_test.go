@@ -84,13 +84,13 @@ func TestRedisGoingBackInTimeLosesNothing(t *testing.T) {
 	cfg.Kafka.BatchSize = 50
 	stop := e.start(cfg, "rewind")
 
-	testkit.Eventually(t, time.Minute, "some records applied", func() bool { return e.appliedRecords() > int64(half/4) })
+	testkit.Eventually(t, 2*time.Minute, "some records applied", func() bool { return e.appliedRecords() > int64(half/4) })
 	snap := e.snapshot(e.partitionKeys())
-	testkit.Eventually(t, time.Minute, "the first half applied", e.appliedAll)
+	testkit.Eventually(t, 2*time.Minute, "the first half applied", e.appliedAll)
 	e.produceRecords(recs[half : half+half/2]...)
 	time.Sleep(300 * time.Millisecond)
 	e.restore(snap, e.partitionKeys()) // back in time, under load
-	testkit.Eventually(t, time.Minute, "three quarters applied", e.appliedAll)
+	testkit.Eventually(t, 2*time.Minute, "three quarters applied", e.appliedAll)
 
 	// A full wipe: nothing of the partitions and no partition count.
 	ctx := context.Background()

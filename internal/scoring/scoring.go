@@ -327,10 +327,8 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
 	earlier := func(t time.Time) {
-		// Due times are stored in milliseconds: round a known instant up
-		// to the next millisecond, or a customer scored at the truncated
-		// instant finds the same instant still ahead and is due again at
-		// once, forever.
+		// Due times are stored in whole milliseconds: round up, so a
+		// candidate is never due at the instant it was computed for.
 		if r := t.Sub(t.Truncate(time.Millisecond)); r > 0 {
 			t = t.Add(time.Millisecond - r)
 		}
@@ -358,6 +356,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 		gap := durationDays(cur.AvgDaysBetweenOrders)
 		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
 		earlier(f.LastPurchase.Add(3 * gap))
+	}
+	if hold.After(now) {
+		// Within a dwell hold the rules already want another segment:
+		// nothing is published before the hold ends, or a known instant.
+		return limit
 	}
 	changed := func(t time.Time) bool {
 		r, in := s.evaluate(st, t, pop, rec, &cur)

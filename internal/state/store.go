@@ -75,6 +75,27 @@ redis.call('HSET', KEYS[1], 'gen', gen, 'owner', ARGV[2], 'lease_until', now + t
 return redis.call('HGETALL', KEYS[1])
 `)
 
+// Stored returns the generation and applied offsets stored for partition
+// p (one HGETALL of the meta hash), for a task to check that Redis still
+// holds what it committed.
+func (s *Store) Stored(ctx context.Context, p int) (gen int32, offsets map[string]int64, err error) {
+	m, err := s.rdb.HGetAll(ctx, s.Keys(p).Meta).Result()
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the checkpoint of partition %d: %w", p, err)
+	}
+	offsets = map[string]int64{}
+	for f, v := range m {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch {
+		case strings.HasPrefix(f, "off:"):
+			offsets[strings.TrimPrefix(f, "off:")] = n
+		case f == "gen":
+			gen = int32(n)
+		}
+	}
+	return gen, offsets, nil
+}
+
 // Claim makes generation gen (of member owner) the owner of partition p and
 // returns the checkpoint to resume from. It returns ErrFenced while a newer
 // generation holds an unexpired lease.

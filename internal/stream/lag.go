@@ -132,7 +132,36 @@ func (t *task) observeLag(ctx context.Context) {
 		t.log.Debug("end offsets not read; lag not updated", zap.Error(err))
 	}
 	p := strconv.Itoa(t.p)
+	var lag int64
 	for topic, n := range lags {
 		t.s.d.Metrics.Lag.WithLabelValues(topic, p).Set(float64(n))
+		lag += n
 	}
+	t.observeStall(lag, time.Now())
+}
+
+// stallAfter is how long a partition with lag may go without applying a
+// record before it counts as stalled.
+const stallAfter = 2 * time.Minute
+
+// observeStall marks the partition stalled when it has lag but its applied
+// offsets have not moved for stallAfter (Redis down, a failing batch that
+// keeps resuming): the gauge, and the readiness detail.
+func (t *task) observeStall(lag int64, now time.Time) {
+	var sum int64
+	for _, off := range t.applied {
+		sum += off
+	}
+	if sum != t.progress.applied || t.progress.at.IsZero() || lag == 0 {
+		t.progress.applied, t.progress.at = sum, now
+	}
+	stalled := lag > 0 && now.Sub(t.progress.at) >= stallAfter
+	v := 0.0
+	if stalled {
+		v = 1
+		t.s.stalled.Store(t.p, fmt.Sprintf("partition %d has not applied a record for %s with %d records of lag", t.p, now.Sub(t.progress.at).Round(time.Second), lag))
+	} else {
+		t.s.stalled.Delete(t.p)
+	}
+	t.s.d.Metrics.Stalled.WithLabelValues(strconv.Itoa(t.p)).Set(v)
 }

@@ -34,6 +34,9 @@ type Metrics struct {
 	CacheHits   prometheus.Counter
 	CacheMisses prometheus.Counter
 	Quarantined prometheus.Counter
+	// Stalled is 1 for a partition with lag that applied nothing for
+	// two minutes.
+	Stalled *prometheus.GaugeVec
 	// Refunds counts refunds by how they counted; RefundsReleased the
 	// pending refunds attached to an order that arrived after them.
 	Refunds         *prometheus.CounterVec
@@ -143,6 +146,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "clvstream_refunds_released_total",
 			Help: "Pending refunds that started counting when their order arrived.",
 		}),
+		Stalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "clvstream_partition_stalled",
+			Help: "1 while an owned input partition has lag but has applied no record for 2 minutes.",
+		}, []string{"partition"}),
 		Quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clvstream_quarantined_states_total",
 			Help: "Stored customer states that could not be decoded and were moved to the quarantine hash.",
@@ -150,7 +157,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Records, m.DeadLetters, m.SegmentChanges, m.BatchSeconds, m.RedisSeconds, m.RelaySeconds,
 		m.RelayRecords, m.Lag, m.OutboxBacklog, m.Assigned, m.Rebalances, m.RedisErrors, m.Rescored, m.TierChanges, m.Milestones, m.RelayErrors, m.KafkaErrors, m.Partitions,
-		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined, m.Refunds, m.RefundsReleased)
+		m.Resumes, m.MergeWaits, m.CacheHits, m.CacheMisses, m.Quarantined, m.Refunds, m.RefundsReleased, m.Stalled)
 	for _, r := range []string{"counted", "capped", "pending"} {
 		m.Refunds.WithLabelValues(r)
 	}

@@ -59,6 +59,7 @@ type Service struct {
 	nParts   int
 	assigned atomic.Int32
 	core     *core.Processor
+	stalled  sync.Map // partition -> why it counts as stalled
 }
 
 // New validates cfg and returns a Service.
@@ -126,6 +127,18 @@ func (s *Service) Partitioner() Partitioner { return s.part }
 
 // Ready reports whether the service owns at least one partition.
 func (s *Service) Ready() bool { return s.assigned.Load() > 0 }
+
+// Stalled describes the owned partitions that have lag but applied nothing
+// for a while; empty when every partition advances.
+func (s *Service) Stalled() []string {
+	var out []string
+	s.stalled.Range(func(_, v any) bool {
+		out = append(out, v.(string))
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
 
 // CheckTopics verifies that the input topics exist and are co-partitioned
 // and that the output topics exist, and returns the input partition count.

@@ -54,9 +54,14 @@ type task struct {
 	readers []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
-	stopRd   context.CancelFunc
-	backoff  time.Duration
-	misrt    misroutedWatch
+	// progress is when the applied offsets last moved (stall detection).
+	progress struct {
+		applied int64
+		at      time.Time
+	}
+	stopRd  context.CancelFunc
+	backoff time.Duration
+	misrt   misroutedWatch
 }
 
 func newTask(s *Service, gen *kafka.Generation, p int) *task {
@@ -110,8 +115,10 @@ loop:
 		case <-flushT.C:
 			runErr = t.step(ctx, false)
 		case <-tickT.C:
-			if runErr = t.step(ctx, true); runErr == nil {
-				runErr = t.rescoreModel(ctx)
+			if runErr = t.verify(ctx); runErr == nil {
+				if runErr = t.step(ctx, true); runErr == nil {
+					runErr = t.rescoreModel(ctx)
+				}
 			}
 			t.observeLag(ctx)
 		}
@@ -165,6 +172,31 @@ loop:
 		n, err := t.relayOnce(fctx)
 		if err != nil || n == 0 {
 			break
+		}
+	}
+	return nil
+}
+
+// verify checks, once a tick, that Redis still holds the checkpoint the
+// task committed: an idle task commits nothing, so a Redis that went back
+// in time (a snapshot restore, a failover to a lagging replica, a wipe)
+// would otherwise go unnoticed until the next record.
+func (t *task) verify(ctx context.Context) error {
+	gen, offs, err := t.s.d.Store.Stored(ctx, t.p)
+	if err != nil {
+		t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
+		return err
+	}
+	if gen != t.gen.ID {
+		return fmt.Errorf("partition %d: stored generation %d, ours %d: %w", t.p, gen, t.gen.ID, state.ErrFenced)
+	}
+	for _, topic := range t.topics {
+		stored, ok := offs[topic]
+		if !ok {
+			stored = -1
+		}
+		if stored != t.applied[topic] {
+			return fmt.Errorf("partition %d: %s stored offset %d, committed %d: %w", t.p, topic, stored, t.applied[topic], state.ErrOffsetConflict)
 		}
 	}
 	return nil
@@ -322,30 +354,33 @@ func (t *task) startReader(ctx context.Context, src int, topic string) {
 
 // caughtUpAt reports whether a reader starting at off (an offset or
 // kafka.FirstOffset/LastOffset) has nothing to fetch in partition p of
-// topic; false when it cannot tell.
+// topic, asking the broker for the partition's offsets (a few tries; false
+// when it cannot tell, and the merge's bounded wait applies).
 func (t *task) caughtUpAt(ctx context.Context, topic string, off int64) bool {
 	if off == kafka.LastOffset {
 		return true
 	}
-	d := t.s.d.Dialer
-	if d == nil {
-		d = kafka.DefaultDialer
+	client := &kafka.Client{Addr: kafka.TCP(t.s.cfg.Brokers...), Timeout: 5 * time.Second, Transport: t.s.d.Transport}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(t.p), kafka.LastOffsetOf(t.p)}}}
+	for try := 0; try < 5; try++ {
+		res, err := client.ListOffsets(ctx, req)
+		if err == nil {
+			for _, po := range res.Topics[topic] {
+				if po.Partition == t.p && po.Error == nil {
+					if off == kafka.FirstOffset {
+						return po.FirstOffset >= po.LastOffset
+					}
+					return off >= po.LastOffset
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := d.DialLeader(dctx, "tcp", t.s.cfg.Brokers[0], topic, t.p)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return false
-	}
-	if off == kafka.FirstOffset {
-		return first >= last
-	}
-	return off >= last
+	return false
 }
 
 func toRecord(m kafka.Message) core.Record {
@@ -371,12 +406,19 @@ func (t *task) step(ctx context.Context, tick bool) error {
 			t.model = cur
 		}
 	}
+	var latest int64
+	if idle && t.s.core.Replay(t.clock, wall) {
+		// The end of the backfill is the latest event of any partition.
+		if wm, err := t.s.d.Store.MaxWatermark(ctx); err == nil {
+			latest = wm
+		}
+	}
 	for {
-		target := t.s.core.Target(t.clock, recs, idle, wall)
+		target := t.s.core.Target(t.clock, recs, idle, latest, wall)
 		if len(recs) == 0 && target <= t.clock.Now {
 			return nil
 		}
-		consumed, blocked, err := t.process(ctx, recs, idle, wall, target)
+		consumed, blocked, err := t.process(ctx, recs, idle, latest, wall, target)
 		if err != nil {
 			return err
 		}
@@ -389,7 +431,7 @@ func (t *task) step(ctx context.Context, tick bool) error {
 
 // process loads the timers up to target (a page at most) and the states
 // of the records and timers, runs the core and commits its output.
-func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall time.Time, target int64) (int, bool, error) {
+func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, latest int64, wall time.Time, target int64) (int, bool, error) {
 	start := time.Now()
 	m := t.s.d.Metrics
 	horizon := target
@@ -436,7 +478,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	}
 	out := t.s.core.Process(core.Input{
 		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
-		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
+		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle, Latest: latest,
 	})
 	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
 		return out.Consumed, out.Blocked, nil
@@ -730,4 +772,6 @@ func (t *task) forgetGauges() {
 		t.s.d.Metrics.Lag.DeleteLabelValues(topic, p)
 	}
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
+	t.s.d.Metrics.Stalled.DeleteLabelValues(p)
+	t.s.stalled.Delete(t.p)
 }

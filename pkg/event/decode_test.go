@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -560,4 +561,139 @@ func TestDecodeConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestDecodeStrict(t *testing.T) {
+	const base = `"event_id":"e-1","type":"purchase","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","order_id":"o-1","amount":"12.34","currency":"USD"`
+	email := func(s string) string {
+		return `{"event_id":"e-1","type":"email_sent","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","message_id":"m-1"` + s + `}`
+	}
+	ceHead := `"specversion":"1.0","id":"ce-1","type":"com.acme.purchase","time":"2025-03-01T12:00:00Z","subject":"c-9"`
+	ceData := `"order_id":"o-1","amount":"10.00","currency":"EUR"`
+	bin := hdr("ce_specversion", "1.0", "ce_id", "ce-7", "ce_type", "ticket_opened", "ce_time", "2025-03-01T12:00:00Z", "ce_subject", "c-3")
+	cases := []decodeCase{
+		// Duplicate member names.
+		{name: "duplicate known field", value: `{` + base + `,"customer_id":"c-2"}`, reason: event.ReasonInvalidField, field: "customer_id", msg: "more than once"},
+		{name: "duplicate with the same value", value: `{` + base + `,"amount":"12.34"}`, reason: event.ReasonInvalidField, field: "amount", msg: "more than once"},
+		{name: "duplicate via an escaped name", value: `{` + base + `,"\u0063ustomer_id":"c-1"}`, reason: event.ReasonInvalidField, field: "customer_id"},
+		{name: "duplicate unknown member", value: `{` + base + `,"x":1,"x":2}`, reason: event.ReasonMalformed, msg: `duplicate member name "x"`},
+		{name: "duplicate inside a nested unknown object is not checked", value: `{` + base + `,"x":{"a":1,"a":2}}`},
+		{name: "duplicate inside an unknown data member of a plain record", value: `{` + base + `,"data":{"a":1,"a":2}}`},
+		{name: "duplicate CloudEvents attribute", value: `{` + ceHead + `,"id":"ce-2","data":{` + ceData + `}}`, reason: event.ReasonInvalidField, field: "event_id", msg: "more than once"},
+		{name: "duplicate specversion", value: `{` + ceHead + `,"specversion":"1.0","data":{` + ceData + `}}`, reason: event.ReasonInvalidField, field: "specversion"},
+		{name: "duplicate field in CloudEvents data", value: `{` + ceHead + `,"data":{` + ceData + `,"order_id":"o-2"}}`, reason: event.ReasonInvalidField, field: "order_id", msg: "more than once"},
+		{name: "duplicate field in binary data", value: `{"ticket_id":"t-1","ticket_id":"t-2"}`, headers: bin, reason: event.ReasonInvalidField, field: "ticket_id"},
+		{name: "duplicate beats a type error", value: `{` + base + `,"csat":"x","currency":"EUR"}`, reason: event.ReasonInvalidField, field: "currency", msg: "more than once"},
+		{name: "syntax error beats a duplicate", value: `{` + base + `,"currency":"EUR",}`, reason: event.ReasonMalformed, msg: "invalid JSON"},
+		// Names are matched exactly: encoding/json's case-insensitive
+		// fallback would have read this as customer_id.
+		{name: "case variant is an unknown member", value: `{` + base + `,"Customer_ID":"c-2"}`,
+			want: &event.Event{ID: "e-1", Type: event.Purchase, CustomerID: "c-1", OccurredAt: march1, OrderID: "o-1", Amount: 1234, Currency: "USD"}},
+		{name: "case variant does not count as the field", value: `{"Event_ID":"e-1","type":"email_sent","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","message_id":"m-1"}`,
+			reason: event.ReasonMissingField, field: "event_id"},
+
+		// Lone UTF-16 surrogates are rejected, not turned into U+FFFD.
+		{name: "lone high surrogate in customer_id", value: `{"event_id":"e-1","type":"email_sent","customer_id":"c\ud800","occurred_at":"2025-03-01T12:00:00Z","message_id":"m-1"}`,
+			reason: event.ReasonInvalidField, field: "customer_id", msg: `lone UTF-16 surrogate escape \ud800`},
+		{name: "lone low surrogate in event_id", value: `{"event_id":"\uDC00","type":"email_sent","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","message_id":"m-1"}`,
+			reason: event.ReasonInvalidField, field: "event_id", msg: `\udc00`},
+		{name: "high surrogate followed by a non-surrogate escape", value: email(`,"campaign":"a\ud800\u0041"`), reason: event.ReasonInvalidField, field: "campaign", msg: "lone UTF-16 surrogate"},
+		{name: "two high surrogates", value: email(`,"campaign":"\ud800\ud800"`), reason: event.ReasonInvalidField, field: "campaign"},
+		{name: "lone surrogate in an unknown member", value: email(`,"note":{"x":["\udfff"]}`), reason: event.ReasonMalformed, msg: "lone UTF-16 surrogate"},
+		{name: "lone surrogate in a member name", value: email(`,"\ud800":1`), reason: event.ReasonMalformed, msg: "lone UTF-16 surrogate"},
+		{name: "lone surrogate in an unknown data member of a plain record", value: email(`,"data":{"a":"\ud800"}`), reason: event.ReasonMalformed, msg: "lone UTF-16 surrogate"},
+		{name: "lone surrogate in a CloudEvents attribute", value: `{` + strings.Replace(ceHead, `"c-9"`, `"c-\ud800"`, 1) + `,"data":{` + ceData + `}}`,
+			reason: event.ReasonInvalidField, field: "customer_id", msg: "lone UTF-16 surrogate"},
+		{name: "lone surrogate in CloudEvents data", value: `{` + ceHead + `,"data":{"order_id":"o-\udbff",` + ceData[17:] + `}}`,
+			reason: event.ReasonInvalidField, field: "order_id", msg: "lone UTF-16 surrogate"},
+		{name: "lone surrogate in binary data", value: `{"ticket_id":"t-\ud800"}`, headers: bin, reason: event.ReasonInvalidField, field: "ticket_id"},
+		{name: "surrogate pair is fine", value: email(`,"campaign":"smile \ud83d\ude00"`),
+			want: &event.Event{ID: "e-1", Type: event.EmailSent, CustomerID: "c-1", OccurredAt: march1, MessageID: "m-1", Campaign: "smile 😀"}},
+		{name: "escapes are decoded", value: email(`,"campaign":"a\/b \"c\" \u00e9"`),
+			want: &event.Event{ID: "e-1", Type: event.EmailSent, CustomerID: "c-1", OccurredAt: march1, MessageID: "m-1", Campaign: `a/b "c" é`}},
+
+		// Bytes that are not UTF-8, anywhere.
+		{name: "invalid UTF-8 in campaign", value: email(`,"campaign":"c-` + "\xc3\x28" + `"`), reason: event.ReasonMalformed, msg: "not valid UTF-8"},
+		{name: "invalid UTF-8 in a member name", value: email(`,"x` + "\xff" + `":1`), reason: event.ReasonMalformed, msg: "not valid UTF-8"},
+		{name: "UTF-8 encoded surrogate", value: email(`,"campaign":"` + "\xed\xa0\x80" + `"`), reason: event.ReasonMalformed, msg: "not valid UTF-8"},
+		{name: "overlong UTF-8", value: email(`,"campaign":"` + "\xc0\xaf" + `"`), reason: event.ReasonMalformed, msg: "not valid UTF-8"},
+		{name: "invalid UTF-8 after a syntax error", value: `{"a":x"` + "\xff" + `"}`, reason: event.ReasonMalformed, msg: "not valid UTF-8"},
+		{name: "invalid UTF-8 in binary data", value: `{"ticket_id":"t-` + "\xff" + `"}`, headers: bin, reason: event.ReasonMalformed, msg: "CloudEvents data (record value) is not valid UTF-8"},
+	}
+	runDecodeCases(t, testDecoder(t), event.DefaultMaxClockSkew, cases)
+}
+
+func TestDecodeMaxAmount(t *testing.T) {
+	d := mustDecoder(t, event.Config{
+		Rates:     map[string]string{"EUR": "1.08", "JPY": "0.0067"},
+		Now:       func() time.Time { return testNow },
+		MaxAmount: 10000, // 100.00 USD
+	})
+	if d.MaxAmount() != 10000 {
+		t.Fatalf("MaxAmount() = %d", d.MaxAmount())
+	}
+	cases := []decodeCase{
+		{name: "at the maximum", value: rec(map[string]any{"amount": "100.00"})},
+		{name: "above the maximum", value: rec(map[string]any{"amount": "100.01"}), reason: event.ReasonInvalidField, field: "amount",
+			msg: "100.01 USD is above the maximum of 100.00 USD per event"},
+		{name: "minor units above the maximum", value: rec(map[string]any{"amount": nil, "amount_minor": 10001}), reason: event.ReasonInvalidField, field: "amount_minor", msg: "maximum of 100.00 USD"},
+		{name: "refund above the maximum", value: rec(map[string]any{"type": "refund", "amount": "250"}), reason: event.ReasonInvalidField, field: "amount", msg: "above the maximum"},
+		{name: "EUR within after conversion", value: rec(map[string]any{"amount": "92.59", "currency": "EUR"})}, // 99.9972 -> 100.00
+		{name: "EUR above after conversion", value: rec(map[string]any{"amount": "92.60", "currency": "EUR"}), reason: event.ReasonInvalidField, field: "amount",
+			msg: "92.60 EUR is 100.01 USD, above the maximum of 100.00 USD per event"},
+		{name: "JPY far above", value: rec(map[string]any{"amount": "9000000", "currency": "JPY"}), reason: event.ReasonInvalidField, field: "amount", msg: "60300.00 USD"},
+		{name: "the old overflow case is rejected per event", value: rec(map[string]any{"amount": nil, "amount_minor": int64(9e18)}), reason: event.ReasonInvalidField, field: "amount_minor", msg: "above the maximum"},
+	}
+	runDecodeCases(t, d, event.DefaultMaxClockSkew, cases)
+
+	// The default leaves huge headroom: 10 billion USD per event.
+	def := testDecoder(t)
+	if def.MaxAmount() != event.DefaultMaxAmount || event.DefaultMaxAmount != 1_000_000_000_000 {
+		t.Fatalf("default MaxAmount() = %d", def.MaxAmount())
+	}
+	runDecodeCases(t, def, event.DefaultMaxClockSkew, []decodeCase{
+		{name: "default: 10 billion USD", value: rec(map[string]any{"amount": "10000000000.00"})},
+		{name: "default: one cent more", value: rec(map[string]any{"amount": "10000000000.01"}), reason: event.ReasonInvalidField, field: "amount", msg: "maximum of 10000000000.00 USD"},
+		{name: "default: int64 max", value: rec(map[string]any{"amount": nil, "amount_minor": int64(math.MaxInt64)}), reason: event.ReasonInvalidField, field: "amount_minor", msg: "above the maximum"},
+	})
+	// Sums of events at the maximum stay far from int64 overflow.
+	if n := math.MaxInt64 / event.DefaultMaxAmount; n < 9_000_000 {
+		t.Errorf("only %d events at the default maximum fit in an int64", n)
+	}
+}
+
+// TestDecodeAllocs guards the allocation budget of the hot path: one
+// allocation per event (the Event's strings), whatever the mode.
+func TestDecodeAllocs(t *testing.T) {
+	d := testDecoder(t)
+	for _, mode := range []string{"plain", "structured", "binary"} {
+		recs := benchMix(64, mode)
+		i := 0
+		allocs := testing.AllocsPerRun(200, func() {
+			r := &recs[i%len(recs)]
+			if _, err := d.Decode(r.value, r.headers); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		})
+		if allocs > 1 {
+			t.Errorf("%s: %.1f allocations per event, want at most 1", mode, allocs)
+		}
+	}
+}
+
+// Nesting inside unknown members is checked without recursion, up to
+// encoding/json's depth limit.
+func TestDecodeDeepNesting(t *testing.T) {
+	d := testDecoder(t)
+	nested := func(n int) string {
+		return `{"event_id":"e-1","type":"customer_erased","customer_id":"c-1","occurred_at":"2025-03-01T12:00:00Z","ext":` +
+			strings.Repeat(`[{"a":`, n) + "1" + strings.Repeat("}]", n) + `}`
+	}
+	runDecodeCases(t, d, event.DefaultMaxClockSkew, []decodeCase{
+		{name: "9,998 levels", value: nested(4999)},
+		{name: "10,001 levels", value: nested(5000), reason: event.ReasonMalformed, msg: "exceeded max depth"},
+		{name: "unclosed", value: `{"ext":` + strings.Repeat("[", 100), reason: event.ReasonMalformed, msg: "unexpected end of JSON input"},
+		{name: "mismatched", value: `{"ext":[{"a":1]}`, reason: event.ReasonMalformed, msg: "after object key:value pair"},
+	})
 }

@@ -16,6 +16,25 @@
 // "normal", refund_id = event_id) and money converted to the base currency.
 // Code downstream of the decoder works with Events only.
 //
+// # Strict JSON
+//
+// The value is read in a single pass by a hand-written tokenizer (no
+// reflection, no intermediate maps; the Event's strings share one
+// allocation). It accepts exactly RFC 8259 JSON and is stricter than
+// encoding/json where that would hide a producer bug:
+//
+//   - Member names match exactly: "Customer_ID" is an unknown member, not
+//     customer_id.
+//   - A member given twice in the event object (or in CloudEvents data) is
+//     rejected, even with the same value: invalid_field naming the field,
+//     or malformed_json for another member. Objects nested in unknown
+//     members are only checked for syntax.
+//   - A lone UTF-16 surrogate escape (\ud800 not followed by a
+//     \udc00-\udfff escape, or a lone \udc00) in any string is rejected
+//     (invalid_field for a field, malformed_json elsewhere) rather than
+//     turned into U+FFFD, so two different ids can never decode to the
+//     same string. Bytes that are not UTF-8 are malformed_json.
+//
 // # Money
 //
 // Money is never a float. A record gives an amount either as a decimal
@@ -29,7 +48,13 @@
 // The Decoder converts to minor units of its base currency with a configured
 // rate table (units of base currency per unit of the other currency). The
 // conversion minor * rate * 10^(baseExp-curExp) is exact rational arithmetic
-// rounded half to even, once, at the end. A currency that is unknown or has
+// (checked 128-bit integers, math/big for rates of more than 19 digits)
+// rounded half to even, once, at the end; a result that does not fit in an
+// int64 is rejected, never wrapped. An amount or margin above the
+// configured per-event maximum (Config.MaxAmount, in base-currency minor
+// units after conversion; default DefaultMaxAmount = 10^12, 10 billion
+// USD) is rejected as invalid_field naming the field and the limit, which
+// keeps every sum of amounts far from int64 overflow. A currency that is unknown or has
 // no rate is rejected rather than guessed. Purchases may be 0 (free
 // orders); refunds must be positive. An optional margin must lie between 0
 // and the amount.
@@ -61,7 +86,8 @@
 //
 //	invalid_field: amount: must be a decimal string like "12.34", not a JSON number (floats lose cents); or give integer minor units in amount_minor
 //
-// Checks run in a fixed order (size, JSON, type, common fields, type-specific
+// Checks run in a fixed order (size, JSON syntax, duplicates and surrogates,
+// JSON types of the fields, type, common fields, type-specific
 // fields), so the same record always gets the same error. All errors are
 // permanent: redelivering the record gives the same result.
 package event

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -48,7 +49,7 @@ func CurrencyExponent(code string) (int, bool) {
 
 // isCurrencyCode reports whether s has the form of an ISO 4217 code: three
 // upper-case ASCII letters.
-func isCurrencyCode(s string) bool {
+func isCurrencyCode[T string | []byte](s T) bool {
 	if len(s) != 3 {
 		return false
 	}
@@ -62,21 +63,31 @@ func isCurrencyCode(s string) bool {
 
 // splitDecimal checks s against the grammar -?[0-9]+(\.[0-9]+)? and returns
 // its sign, integer digits and fraction digits.
-func splitDecimal(s string) (neg bool, intPart, frac string, ok bool) {
-	if strings.HasPrefix(s, "-") {
+func splitDecimal[T string | []byte](s T) (neg bool, intPart, frac T, ok bool) {
+	if len(s) > 0 && s[0] == '-' {
 		neg, s = true, s[1:]
 	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" || !allDigits(intPart) {
-		return false, "", "", false
+	dot := -1
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			dot = i
+			break
+		}
 	}
-	if hasDot && (frac == "" || !allDigits(frac)) {
-		return false, "", "", false
+	intPart = s
+	if dot >= 0 {
+		intPart, frac = s[:dot], s[dot+1:]
+	}
+	if len(intPart) == 0 || !allDigits(intPart) {
+		return false, intPart[:0], intPart[:0], false
+	}
+	if dot >= 0 && (len(frac) == 0 || !allDigits(frac)) {
+		return false, intPart[:0], intPart[:0], false
 	}
 	return neg, intPart, frac, true
 }
 
-func allDigits(s string) bool {
+func allDigits[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -101,6 +112,12 @@ var errDecimalRange = errors.New("out of range: does not fit in 64-bit minor uni
 // allows are rejected, even when they are zeros, so no value is ever
 // silently rounded. Values that do not fit in an int64 are rejected.
 func ParseDecimalMinor(s string, exp int) (int64, error) {
+	return parseDecimalMinor(s, exp)
+}
+
+// parseDecimalMinor is ParseDecimalMinor for a string or bytes, without
+// allocating on success.
+func parseDecimalMinor[T string | []byte](s T, exp int) (int64, error) {
 	if exp < 0 || exp > maxExponent {
 		return 0, fmt.Errorf("exponent %d out of range 0..%d", exp, maxExponent)
 	}
@@ -114,15 +131,22 @@ func ParseDecimalMinor(s string, exp int) (int64, error) {
 		}
 		return 0, fmt.Errorf("has %d fraction digits, at most %d allowed", len(frac), exp)
 	}
-	// Accumulate the magnitude in uint64 so math.MinInt64 is representable.
+	// Accumulate the magnitude in uint64 so math.MinInt64 is representable;
+	// every step is checked, so nothing wraps.
 	limit := uint64(math.MaxInt64)
 	if neg {
 		limit++
 	}
 	var v uint64
-	digits := intPart + frac + strings.Repeat("0", exp-len(frac))
-	for i := 0; i < len(digits); i++ {
-		d := uint64(digits[i] - '0')
+	n := len(intPart) + exp
+	for i := 0; i < n; i++ {
+		var d uint64
+		switch {
+		case i < len(intPart):
+			d = uint64(intPart[i] - '0')
+		case i-len(intPart) < len(frac):
+			d = uint64(frac[i-len(intPart)] - '0')
+		}
 		if v > (limit-d)/10 {
 			return 0, errDecimalRange
 		}
@@ -207,4 +231,37 @@ func mulRatHalfEven(v int64, num, den *big.Int) (int64, bool) {
 		return 0, false
 	}
 	return q.Int64(), true
+}
+
+// mulDivHalfEven returns round_half_even(v * num / den) and whether it fits
+// in an int64, in exact 128-bit integer arithmetic. den must be positive.
+func mulDivHalfEven(v int64, num, den uint64) (int64, bool) {
+	neg := v < 0
+	mag := uint64(v)
+	if neg {
+		mag = -mag // 1<<63 for math.MinInt64
+	}
+	hi, lo := bits.Mul64(mag, num)
+	if hi >= den {
+		return 0, false // the quotient needs more than 64 bits
+	}
+	q, r := bits.Div64(hi, lo, den)
+	// Round the magnitude half to even: up when r > den/2, or r == den/2
+	// and q is odd (r > den-r avoids computing 2r, which may overflow).
+	if r > den-r || (r == den-r && q&1 == 1) {
+		if q == math.MaxUint64 {
+			return 0, false
+		}
+		q++
+	}
+	if neg {
+		if q > 1<<63 {
+			return 0, false
+		}
+		return int64(-q), true // -q wraps correctly for 1<<63
+	}
+	if q > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(q), true
 }
