@@ -92,7 +92,7 @@ func main() {
 	case "score":
 		err = scoreCmd(ctx, os.Args[2:])
 	case "holdout":
-		err = holdoutCmd(os.Args[2:])
+		err = holdoutCmd(ctx, os.Args[2:])
 	case "model":
 		err = modelCmd(ctx, os.Args[2:])
 	case "loadgen":

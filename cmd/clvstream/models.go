@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -23,7 +24,7 @@ import (
 // inputFlags are the flags that describe a model input file.
 type inputFlags struct {
 	input, format, unit, asOf, kind string
-	fromRedis                       bool
+	fromRedis, force                bool
 	tx                              backfill.Options
 	penalizer                       float64
 }
@@ -33,7 +34,8 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "summary", "summary or transactions")
 	fs.StringVar(&f.unit, "time-unit", "week", "day or week")
 	fs.StringVar(&f.asOf, "as-of", "", "YYYY-MM-DD: end of the calibration period (transactions, --from-redis); default the last day")
-	fs.StringVar(&f.kind, "model", "mbgnbd", "mbgnbd or bgnbd")
+	fs.StringVar(&f.kind, "model", "", "purchase model: mbgnbd, bgnbd or auto (holdout only); default model.purchase of the config (mbgnbd)")
+	fs.BoolVar(&f.force, "force", false, "fit even below model.min_customers / model.min_repeat_buyers and keep a degenerate or unconverged fit")
 	fs.Float64Var(&f.penalizer, "penalizer", 0, "L2 penalty coefficient (lifetimes' penalizer_coef)")
 	fs.BoolVar(&f.fromRedis, "from-redis", false, "fit the live state in Redis instead of a file")
 	fs.StringVar(&f.tx.CustomerCol, "customer-col", "1", "transactions: customer id column (number or header name)")
@@ -48,6 +50,16 @@ func (f *inputFlags) unitDays() (float64, error) {
 		return 0, fmt.Errorf("--time-unit: %w", err)
 	}
 	return d, nil
+}
+
+// fitOptions are the batch fit options of the flags and the config.
+func (f *inputFlags) fitOptions(cfg config.Config, unitDays float64, asOf time.Time) batch.FitOptions {
+	kind := f.kind
+	if kind == "" {
+		kind = cfg.Model.Kind
+	}
+	return batch.FitOptions{Kind: kind, UnitDays: unitDays, Penalizer: f.penalizer, AsOf: asOf, Force: f.force,
+		MinCustomers: cfg.Model.MinCustomers, MinRepeatBuyers: cfg.Model.MinRepeatBuyers, ChurnHorizon: cfg.Scoring.ChurnHorizon}
 }
 
 func (f *inputFlags) parseAsOf() (time.Time, error) {
@@ -94,8 +106,14 @@ func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd tim
 			return nil, asOf, err
 		}
 		defer file.Close()
-		rows, err := batch.ReadSummaries(file, unitDays)
-		return rows, asOf, err
+		sf, err := batch.ReadSummaryFile(ctxReader{ctx, file}, unitDays)
+		if err != nil {
+			return nil, asOf, fmt.Errorf("%s: %w", f.input, err)
+		}
+		for _, w := range sf.Warnings {
+			fmt.Fprintf(os.Stderr, "clvstream: warning: %s: %s\n", f.input, w)
+		}
+		return sf.Rows, asOf, nil
 	case "transactions":
 		return batch.ReadTransactions(f.input, f.tx, asOf, holdoutEnd, unitDays)
 	}
@@ -117,7 +135,7 @@ func fitCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	unitDays, _ := in.unitDays()
-	rec, err := batch.Fit(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf})
+	rec, err := batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf))
 	if err != nil {
 		return err
 	}
@@ -154,7 +172,10 @@ func scoreCmd(ctx context.Context, args []string) error {
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("--model-file %s: %w", *modelFile, err)
 		}
-	} else if rec, err = batch.Fit(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf}); err != nil {
+		if !rec.Fitted() {
+			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd)", *modelFile, rec.Kind)
+		}
+	} else if rec, err = batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf)); err != nil {
 		return err
 	}
 	rs, err := cfg.SegmentRules()
@@ -165,17 +186,19 @@ func scoreCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return batch.Score(os.Stdout, rows, rec, batch.ScoreOptions{HorizonUnits: *horizon, Levels: cfg.Scoring.Churn, Rules: engine, AsOf: asOf})
+	return batch.Score(os.Stdout, rows, rec, batch.ScoreOptions{HorizonUnits: *horizon, Levels: cfg.Scoring.Churn, Rules: engine, AsOf: asOf,
+		ChurnHorizonUnits: cfg.Scoring.ChurnHorizon.Hours() / 24 / unitDays})
 }
 
-func holdoutCmd(args []string) error {
+func holdoutCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("holdout", flag.ExitOnError)
 	var in inputFlags
 	in.register(fs)
 	length := fs.Float64("holdout-length", 39, "length of the holdout period, in time units")
 	end := fs.String("holdout-end", "", "transactions: last day of the holdout period (YYYY-MM-DD); default --as-of plus --holdout-length")
 	maxBin := fs.Int("max-bin", 7, "calibration frequencies from this on share one line")
-	if err := fs.Parse(args); err != nil {
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
 		return err
 	}
 	unitDays, err := in.unitDays()
@@ -195,17 +218,27 @@ func holdoutCmd(args []string) error {
 	if in.format == "transactions" && asOf.IsZero() {
 		return errors.New("--as-of (end of calibration) is required with transactions")
 	}
-	rows, _, err := in.rows(context.Background(), config.Config{}, holdoutEnd)
+	rows, _, err := in.rows(ctx, cfg, holdoutEnd)
 	if err != nil {
 		return err
 	}
-	bins, rec, err := batch.Holdout(rows, batch.FitOptions{Kind: in.kind, UnitDays: unitDays, Penalizer: in.penalizer, AsOf: asOf}, *length, *maxBin)
+	bins, churnRep, rec, err := batch.Holdout(ctx, rows, in.fitOptions(cfg, unitDays, asOf), *length, *maxBin)
 	if err != nil {
 		return err
+	}
+	if rec.Selection != nil {
+		for _, c := range rec.Selection.Candidates {
+			if c.Holdout != nil {
+				fmt.Printf("candidate %-7s holdout predicted %.1f, actual %.0f, error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+			}
+		}
+		fmt.Printf("model.purchase auto chose %s\n", rec.Selection.Chosen)
 	}
 	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f a=%.4f b=%.4f; holdout %.0f %ss\n\n",
 		rec.Kind, rec.Params.R, rec.Params.Alpha, rec.Params.A, rec.Params.B, *length, in.unit)
 	batch.WriteHoldout(os.Stdout, bins)
+	fmt.Println()
+	batch.WriteChurn(os.Stdout, churnRep)
 	return nil
 }
 
@@ -241,4 +274,18 @@ func modelCmd(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rec)
+}
+
+// ctxReader stops reading when ctx ends, so a signal interrupts the
+// reading of a large input file too.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

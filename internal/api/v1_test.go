@@ -365,7 +365,10 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		for _, fc := range v.ChurnRisk.Factors {
 			names[fc.Name] = true
 		}
-		if !names["purchase_inactivity"] || !names["open_tickets"] || !names["email_engagement"] {
+		// Before a fit the churn model is the identity (its signal weights
+		// are fitted with the model, docs/churn.md): the purchase history
+		// alone explains the risk.
+		if !names["purchase_inactivity"] || len(v.ChurnRisk.Factors) != 1 {
 			t.Errorf("factors = %+v", v.ChurnRisk.Factors)
 		}
 		if v.CLVPercentile != nil || v.ExpectedPurchases != nil || v.RFM != nil {

@@ -2,8 +2,10 @@ package batch
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func TestFitSummaryFormatsAndTransactionsAgree(t *testing.T) {
 	}
 	want := map[string]float64{"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
 	for name, rows := range map[string][]Row{"btyd": btyd, "lifetimes": life, "transactions": tx} {
-		rec, err := Fit(rows, FitOptions{Kind: "bgnbd", UnitDays: 7})
+		rec, err := Fit(context.Background(), rows, FitOptions{Kind: "bgnbd", UnitDays: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +68,7 @@ func TestFitSummaryFormatsAndTransactionsAgree(t *testing.T) {
 // calibration frequency are the published counts (the data set README:
 // 1,411 customers with x = 0, ..., 1,882 holdout repeat purchases).
 func TestHoldoutReport(t *testing.T) {
-	bins, rec, err := Holdout(readFile(t, "btyd_cdnow_cbs.csv"), FitOptions{Kind: "bgnbd", UnitDays: 7}, 39, 7)
+	bins, _, rec, err := Holdout(context.Background(), readFile(t, "btyd_cdnow_cbs.csv"), FitOptions{Kind: "bgnbd", UnitDays: 7}, 39, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestHoldoutReport(t *testing.T) {
 
 func TestScoreCSV(t *testing.T) {
 	rows := readFile(t, "btyd_cdnow_cbs.csv")
-	rec, err := Fit(rows, FitOptions{Kind: "mbgnbd", UnitDays: 7})
+	rec, err := Fit(context.Background(), rows, FitOptions{Kind: "mbgnbd", UnitDays: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +118,14 @@ func TestScoreCSV(t *testing.T) {
 		t.Fatalf("%d lines, header %q", len(lines), lines[0])
 	}
 	// Customer 1 (x=2, t_x=30.43, T=38.86) is likely alive; customer 2
-	// (x=1, t_x=1.71) long silent is not.
-	if !strings.Contains(lines[1], ",active") || !strings.HasPrefix(lines[2], "2,1,") || !strings.Contains(lines[2], "at-risk") {
+	// (x=1, t_x=1.71) long silent is not: lapsed (P(no purchase in 90 days)
+	// ≥ 0.85) with a higher churn risk.
+	risk := func(line string) float64 {
+		f := strings.Split(line, ",")
+		v, _ := strconv.ParseFloat(f[8], 64)
+		return v
+	}
+	if !strings.HasPrefix(lines[2], "2,1,") || !strings.HasSuffix(lines[2], ",lapsed") || !(risk(lines[1]) < risk(lines[2])) {
 		t.Fatalf("rows:\n%s\n%s", lines[1], lines[2])
 	}
 }
@@ -128,5 +136,99 @@ func TestReadSummariesErrors(t *testing.T) {
 	}
 	if _, err := ReadSummaries(strings.NewReader("frequency,recency,T\n1,x,3\n"), 7); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("bad number: %v", err)
+	}
+}
+
+func TestReadSummariesValidation(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"customer_id,x,t_x,T_cal,m_x\n1,1,2,5,10\n2,1.5,2,5,10\n", "line 3: column x: 1.5 must be a whole number"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,-1,0,5,10\n", "line 2: column x"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,1,6,5,10\n", "line 2: column T_cal: 5 is below the recency 6"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,0,2,5,0\n", "line 2: column t_x: 2 must be 0 when x is 0"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,2,0,0,10\n", "line 2: column T_cal: 0 with 2 repeat purchases"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,1,2,5,NaN\n", "line 2: column m_x: NaN is not a finite number"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,1,2,5,-3\n", "line 2: column m_x: -3 must be ≥ 0"},
+		{"customer_id,x,t_x,T_cal,m_x\n1,1,2,5,1e308\n", "line 2: column m_x: 1e+308 is above"},
+		{"customer_id,x,t_x,T_cal,m_x\n7,1,2,5,3\n8,1,2,5,3\n\n7,0,0,4,0\n", "line 5: duplicate customer id (first on line 2)"},
+		{"customer_id,x,t_x,T_cal,m_x,x_star\n1,1,2,5,3,0.5\n", "line 2: column x_star"},
+	}
+	for _, c := range cases {
+		_, err := ReadSummaries(strings.NewReader(c.in), 7)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.in, err, c.want)
+		}
+	}
+	f, err := ReadSummaryFile(strings.NewReader("frequency,recency,T\n1,2,5\n0,0,3\n"), 7)
+	if err != nil || len(f.Rows) != 2 || len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], "no monetary column") {
+		t.Fatalf("missing monetary column: %+v %v", f, err)
+	}
+}
+
+// Too little data is an error that names the setting, unless forced; a
+// forced fit of a degenerate model says so.
+func TestFitTooLittleData(t *testing.T) {
+	rows := readFile(t, "btyd_cdnow_cbs.csv")[:10]
+	_, err := Fit(context.Background(), rows, FitOptions{Kind: "bgnbd", UnitDays: 7})
+	if err == nil || !strings.Contains(err.Error(), "model.min_customers") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("10 customers: %v", err)
+	}
+	_, err = Fit(context.Background(), rows, FitOptions{Kind: "bgnbd", UnitDays: 7, MinCustomers: 1, MinRepeatBuyers: 1})
+	if err == nil || !strings.Contains(err.Error(), "fit refused") {
+		t.Fatalf("10 customers, minimum 1: %v", err)
+	}
+	rec, err := Fit(context.Background(), rows, FitOptions{Kind: "bgnbd", UnitDays: 7, Force: true})
+	if err != nil || rec.Rejected == "" {
+		t.Fatalf("forced: %+v %v", rec, err)
+	}
+	if _, err := Fit(context.Background(), rows, FitOptions{Kind: "paretonbd", UnitDays: 7, Force: true}); err == nil || !strings.Contains(err.Error(), "mbgnbd, bgnbd or auto") {
+		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+// The churn probability on CDNOW, calibration weeks 1-39, holdout weeks
+// 40-78: P(no purchase in the 39 holdout weeks) from the model fitted on
+// the calibration period, against "no purchase in the holdout" (1,673 of
+// 2,357 customers). Measured (README): AUC 0.757 (BG/NBD) and 0.760
+// (MBG/NBD) against 0.772 for recency and 0.316 / 0.687 for 1 − P(alive);
+// Brier 0.161 against 0.206 for the base rate. The targets (AUC ≥
+// 0.78, every decile within 0.05) are not met by the closed form on this
+// data; the test pins what is met, so a regression shows.
+func TestHoldoutChurnOnCDNOW(t *testing.T) {
+	rows := readFile(t, "btyd_cdnow_cbs.csv")
+	for _, kind := range []string{"bgnbd", "mbgnbd"} {
+		_, rep, _, err := Holdout(context.Background(), rows, FitOptions{Kind: kind, UnitDays: 7}, 39, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Customers != 2357 || math.Abs(rep.BaseRate-1673.0/2357) > 1e-12 {
+			t.Fatalf("%s: %+v", kind, rep)
+		}
+		churnP, dead, recency := rep.Predictors[0], rep.Predictors[1], rep.Predictors[2]
+		var worst float64
+		for _, d := range churnP.Deciles {
+			worst = math.Max(worst, math.Abs(d.Predicted-d.Observed))
+		}
+		t.Logf("%s: churn AUC %.4f Brier %.4f (worst decile off by %.3f); 1-P(alive) AUC %.4f Brier %.4f; recency AUC %.4f; base Brier %.4f",
+			kind, churnP.AUC, churnP.Brier, worst, dead.AUC, dead.Brier, recency.AUC, rep.BaseBrier)
+		if !(churnP.AUC > 0.75) || !(churnP.AUC > dead.AUC) || !(churnP.Brier < rep.BaseBrier) || !(churnP.Brier < dead.Brier) {
+			t.Errorf("%s: churn probability must rank above 0.75 and beat 1-P(alive) and the base rate", kind)
+		}
+		if worst > 0.14 {
+			t.Errorf("%s: a decile is off by %.3f", kind, worst)
+		}
+	}
+	// model.purchase auto picks the candidate with the lower holdout error
+	// and records both.
+	_, _, rec, err := Holdout(context.Background(), rows, FitOptions{Kind: "auto", UnitDays: 7}, 39, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Selection == nil || len(rec.Selection.Candidates) != 2 || rec.Selection.Chosen != rec.Kind {
+		t.Fatalf("selection %+v", rec.Selection)
+	}
+	for _, c := range rec.Selection.Candidates {
+		if c.Holdout == nil || (c.Kind != rec.Kind && c.Holdout.Error < rec.Holdout.Error) {
+			t.Fatalf("candidate %+v beats the chosen %s", c, rec.Kind)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/stream"
+	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/event"
 	"github.com/clvstream/clvstream/pkg/segment"
 )
@@ -202,6 +203,9 @@ func (l Log) HashCustomers() bool { return l.HashCustomerIDs == nil || *l.HashCu
 func (c Config) WithDefaults() Config {
 	c.Kafka = c.Kafka.WithDefaults()
 	c.Scoring = c.Scoring.WithDefaults()
+	// The churn model is fitted for the scoring horizon and signals.
+	c.Model.ChurnHorizon = c.Scoring.ChurnHorizon
+	c.Model.EmailHalfLife = c.Scoring.EmailHalfLife
 	c.Model = c.Model.WithDefaults()
 	c.KPI = c.KPI.WithDefaults()
 	if c.KafkaSecurity.SASL.Mechanism == "" {
@@ -293,8 +297,13 @@ func (c Config) Validate() error {
 	if c.Scoring.DefaultMargin < 0 || c.Scoring.DefaultMargin > 1 {
 		errs = append(errs, fmt.Errorf("scoring.default_margin: %v must be a rate between 0 and 1, e.g. 0.3", c.Scoring.DefaultMargin))
 	}
-	if c.Scoring.Churn.Medium >= c.Scoring.Churn.High {
-		errs = append(errs, fmt.Errorf("scoring.churn_levels.medium: %v must be below scoring.churn_levels.high (%v)", c.Scoring.Churn.Medium, c.Scoring.Churn.High))
+	if l := c.Scoring.Churn; l.Medium < 0 || l.High < 0 || l.Medium >= 1 || l.High >= 1 {
+		errs = append(errs, fmt.Errorf("scoring.churn_levels: medium %v and high %v must be probabilities in [0, 1) (0: the defaults 0.5 and 0.8)", l.Medium, l.High))
+	} else if med, high := orDefault(l.Medium, churn.DefaultMedium), orDefault(l.High, churn.DefaultHigh); med >= high {
+		errs = append(errs, fmt.Errorf("scoring.churn_levels.medium: %v must be below scoring.churn_levels.high (%v)", med, high))
+	}
+	if c.Scoring.ChurnHorizon < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("scoring.churn_horizon: %s must be at least 24h, e.g. 2160h (90 days)", c.Scoring.ChurnHorizon))
 	}
 	if _, err := c.SegmentRules(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: %w", err))
@@ -601,4 +610,12 @@ func setLeaf(v reflect.Value, s string) error {
 		return errors.New("this option can only be set in the YAML file")
 	}
 	return nil
+}
+
+// orDefault returns v, or d when v is 0.
+func orDefault(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
 }

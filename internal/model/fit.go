@@ -1,21 +1,24 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"time"
 
+	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/customer"
 )
 
 // Config configures fitting. Zero values mean the defaults of WithDefaults.
 type Config struct {
-	// Kind is the purchase model: mbgnbd (default; one-time buyers can
-	// churn) or bgnbd.
-	Kind string `yaml:"kind"`
+	// Kind is the purchase model (model.purchase): mbgnbd (default;
+	// one-time buyers can churn), bgnbd, or auto: fit both on the
+	// calibration window and keep the one with the lower holdout error.
+	Kind string `yaml:"purchase"`
 	// TimeUnit is the model's time unit: week (default) or day.
 	TimeUnit string `yaml:"time_unit"`
 	// RefitInterval is how often the lock holder refits (default 6h).
@@ -39,7 +42,22 @@ type Config struct {
 	// and 0.01).
 	HorizonMonths   int     `yaml:"horizon_months"`
 	MonthlyDiscount float64 `yaml:"monthly_discount"`
+	// ChurnHorizon is the churn horizon H: the churn model is fitted to
+	// predict "no purchase in the next H" (set from scoring.churn_horizon;
+	// default 90 days).
+	ChurnHorizon time.Duration `yaml:"-"`
+	// EmailHalfLife is the half-life of the decayed email counters (set
+	// from scoring.email_half_life; default 30 days).
+	EmailHalfLife time.Duration `yaml:"-"`
+	// MaxParamRatio bounds a usable fit: a parameter (α on lifetimes'
+	// rescaled time axis, max T = 1) below 1/MaxParamRatio or above
+	// MaxParamRatio is degenerate (default 1e4, see DegenerateReason).
+	MaxParamRatio float64 `yaml:"-"`
 }
+
+// KindAuto (model.purchase: auto) fits every purchase model on the
+// calibration window and keeps the one with the lowest holdout error.
+const KindAuto = "auto"
 
 // WithDefaults returns c with zero fields set to the defaults.
 func (c Config) WithDefaults() Config {
@@ -70,13 +88,31 @@ func (c Config) WithDefaults() Config {
 	if c.MonthlyDiscount == 0 {
 		c.MonthlyDiscount = 0.01
 	}
+	if c.ChurnHorizon == 0 {
+		c.ChurnHorizon = 90 * 24 * time.Hour
+	}
+	if c.EmailHalfLife == 0 {
+		c.EmailHalfLife = 30 * 24 * time.Hour
+	}
+	if c.MaxParamRatio == 0 {
+		c.MaxParamRatio = 1e4
+	}
 	return c
 }
 
 // Validate names the first invalid field (under "model").
 func (c Config) Validate() error {
-	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD {
-		return fmt.Errorf("model.kind: %q must be mbgnbd or bgnbd", c.Kind)
+	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindAuto {
+		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd or auto", c.Kind)
+	}
+	if c.Penalizer < 0 || math.IsNaN(c.Penalizer) || math.IsInf(c.Penalizer, 0) {
+		return fmt.Errorf("model.penalizer: %v must be a finite number ≥ 0, e.g. 0 or 0.01", c.Penalizer)
+	}
+	if c.MinCustomers < 0 || c.MinRepeatBuyers < 0 {
+		return errors.New("model.min_customers and model.min_repeat_buyers must be ≥ 0 (0 means the default)")
+	}
+	if c.ChurnHorizon < 0 {
+		return errors.New("scoring.churn_horizon must be positive, e.g. 2160h (90 days)")
 	}
 	if _, err := UnitDays(c.TimeUnit); err != nil {
 		return fmt.Errorf("model.time_unit: %w", err)
@@ -117,6 +153,9 @@ type Summary struct {
 	M, AOV, RecencyDays, MarginRate float64
 	// FirstPurchase is when the customer first bought.
 	FirstPurchase time.Time
+	// Signals are the customer's email and support signals as of the
+	// instant (PNoPurchase unset), for the churn model.
+	Signals churn.Signals
 }
 
 // Customer returns the summary in package clv's form.
@@ -125,12 +164,18 @@ func (s Summary) Customer() clv.Customer {
 }
 
 // Summarize returns the summary of st as of asOf, false when the customer
-// had not bought by then (or is erased).
+// had not bought by then (or is erased). Email counters decay with the
+// default half-life; SummarizeWith takes one.
 func Summarize(st *customer.State, asOf time.Time, unitDays, minorPerMajor float64) (Summary, bool) {
+	return SummarizeWith(st, asOf, unitDays, minorPerMajor, 0)
+}
+
+// SummarizeWith is Summarize with the email half-life of the signals.
+func SummarizeWith(st *customer.State, asOf time.Time, unitDays, minorPerMajor float64, emailHalfLife time.Duration) (Summary, bool) {
 	if st.Erased {
 		return Summary{}, false
 	}
-	f := st.Derive(asOf, 0)
+	f := st.Derive(asOf, emailHalfLife)
 	if f.PurchaseDays == 0 {
 		return Summary{}, false
 	}
@@ -138,6 +183,8 @@ func Summarize(st *customer.State, asOf time.Time, unitDays, minorPerMajor float
 		ID: st.ID, X: float64(f.Frequency), TX: f.SpanDays / unitDays, T: f.TenureDays / unitDays,
 		M: f.RepeatMean() / minorPerMajor, AOV: f.AOV() / minorPerMajor, RecencyDays: f.RecencyDays,
 		FirstPurchase: f.FirstPurchase,
+		Signals: churn.Signals{EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
+			OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT},
 	}
 	if f.Net > 0 {
 		s.MarginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
@@ -156,14 +203,25 @@ type Input struct {
 	// Calibration[i] in the holdout window.
 	HoldoutActual []float64
 	Holdout       time.Duration
+	// ChurnCalibration are the summaries (with signals) as of AsOf − churn
+	// horizon of the customers who had bought by then, and ChurnLabel[i]
+	// tells whether ChurnCalibration[i] made no purchase between that
+	// cutoff and AsOf: the time split the churn model is fitted on.
+	ChurnCalibration []Summary
+	ChurnLabel       []bool
 }
 
 // Fit fits the models to in and returns the record to publish (Version 0:
 // the store assigns it). A record of kind baseline says why no model was
-// fitted; an error means the fit failed (no convergence is not an error:
-// Converged tells).
-func Fit(in Input, c Config) (Record, error) {
+// fitted. A fitted record whose purchase fit did not converge or is
+// degenerate carries the reason in Rejected (Gate refuses it; the CLI
+// refuses it unless forced). An error means the fit failed or ctx ended:
+// every step is bounded and checks ctx.
+func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return Record{}, err
+	}
 	unitDays, err := UnitDays(c.TimeUnit)
 	if err != nil {
 		return Record{}, err
@@ -197,35 +255,145 @@ func Fit(in Input, c Config) (Record, error) {
 		rec.Reason = fmt.Sprintf("%d repeat buyers, fewer than model.min_repeat_buyers (%d)", rec.RepeatBuyers, c.MinRepeatBuyers)
 	case !in.AsOf.IsZero() && history < c.MinHistory: // summary files have no calendar
 		rec.Reason = fmt.Sprintf("%s of history, less than model.min_history (%s)", history.Round(time.Hour), c.MinHistory)
+	case rec.RepeatBuyers == 0:
+		rec.Reason = "no repeat buyers: a purchase model cannot be identified"
 	}
 	if rec.Reason != "" {
 		return rec, nil
 	}
 	opts := clv.FitOptions{Penalizer: c.Penalizer}
-	pm, res, err := fitPurchase(c.Kind, summariesToCustomers(in.Full), opts)
+	kind := c.Kind
+	var hold *Holdout
+	if kind == KindAuto {
+		if len(in.Calibration) == 0 {
+			return rec, errors.New("model.purchase auto needs a holdout window to choose by")
+		}
+		rec.Selection = &Selection{}
+		best := math.Inf(1)
+		for _, name := range clv.PurchaseModelNames {
+			h, err := holdout(ctx, name, in, opts, unitDays)
+			if err != nil {
+				if ctx.Err() != nil {
+					return rec, err
+				}
+				rec.Selection.Candidates = append(rec.Selection.Candidates, Candidate{Kind: name, Error: err.Error()})
+				continue
+			}
+			rec.Selection.Candidates = append(rec.Selection.Candidates, Candidate{Kind: name, Holdout: h})
+			if h.Error < best {
+				best, kind, hold = h.Error, name, h
+			}
+		}
+		if kind == KindAuto {
+			return rec, errors.New("model.purchase auto: no candidate could be fitted on the calibration window")
+		}
+		rec.Selection.Chosen = kind
+	}
+	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.Full), opts)
 	if err != nil {
-		return rec, fmt.Errorf("fit %s: %w", c.Kind, err)
+		return rec, fmt.Errorf("fit %s: %w", kind, err)
 	}
 	p := pm.Params()
-	rec.Kind, rec.Params = c.Kind, Params{R: p.R, Alpha: p.Alpha, A: p.A, B: p.B}
+	rec.Kind, rec.Params = kind, Params{R: p.R, Alpha: p.Alpha, A: p.A, B: p.B}
 	rec.LogLikelihood, rec.Converged, rec.Iterations = res.LogLikelihood, res.Converged, res.Iterations
+	rec.Rejected = DegenerateReason(rec, maxAge(in.Full), c.MaxParamRatio)
+	if err := fitSpend(ctx, &rec, in.Full, opts); err != nil {
+		return rec, err
+	}
+	if hold == nil && len(in.Calibration) > 0 {
+		if hold, err = holdout(ctx, kind, in, opts, unitDays); err != nil && ctx.Err() != nil {
+			return rec, err
+		}
+	}
+	rec.Holdout = hold
+	if err := fitChurn(ctx, &rec, kind, in, c, opts, unitDays); err != nil {
+		return rec, err
+	}
+	if rec.Rejected != "" {
+		return rec, nil // not publishable: skip the CLV cut points
+	}
+	if rec.CLVCuts, err = clvCuts(ctx, &rec, in.Full); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// DegenerateReason says why a fitted purchase model must not be used, or
+// returns "": it did not converge, or a parameter ran off to a boundary
+// (below 1/maxRatio or above maxRatio, α measured on lifetimes' time axis
+// where the oldest customer has age 1, so the bound does not depend on the
+// time unit). Such fits happen on tiny or pathological data (a → 0, b → 0:
+// nobody ever drops out; r → ∞: everyone buys at exactly the same rate) and
+// give meaningless forecasts.
+func DegenerateReason(r Record, maxT, maxRatio float64) string {
+	if !r.Converged {
+		return fmt.Sprintf("the %s fit did not converge in %d iterations", r.Kind, r.Iterations)
+	}
+	scale := 1.0
+	if maxT > 0 {
+		scale = 1 / maxT
+	}
+	for _, v := range []struct {
+		name string
+		val  float64
+	}{{"r", r.Params.R}, {"alpha", r.Params.Alpha * scale}, {"a", r.Params.A}, {"b", r.Params.B}} {
+		if !(v.val >= 1/maxRatio && v.val <= maxRatio) {
+			return fmt.Sprintf("degenerate %s fit: %s = %.3g is outside [%g, %g] (too little or too uniform data)", r.Kind, v.name, v.val, 1/maxRatio, maxRatio)
+		}
+	}
+	return ""
+}
+
+func maxAge(ss []Summary) float64 {
+	var m float64
+	for _, s := range ss {
+		m = math.Max(m, s.T)
+	}
+	return m
+}
+
+// fitSpend fits Gamma-Gamma on the repeat buyers and records which spend
+// model is in force and why. Where the fit fails (too few repeat buyers,
+// no convergence, q ≤ 1) the record's fallback is used: the population
+// mean repeat spend shrunk towards the customer's own mean (see
+// SpendModel). Only a cancelled context is an error.
+func fitSpend(ctx context.Context, rec *Record, ss []Summary, opts clv.FitOptions) error {
 	var repeat []clv.Customer
-	for _, s := range in.Full {
+	var sum, n float64
+	var excluded int
+	for _, s := range ss {
+		if s.X > 0 && s.M > clv.MaxSpend {
+			excluded++ // a unit error upstream: not evidence about spend
+			continue
+		}
 		if s.X > 0 && s.M > 0 {
 			repeat = append(repeat, s.Customer())
+			sum += s.M
+			n++
 		}
 	}
-	if len(repeat) >= 2 {
-		gg, ggRes, err := clv.FitGammaGamma(repeat, opts)
-		if err == nil && ggRes.Converged {
-			rec.GammaGamma = &GammaGamma{P: gg.P, Q: gg.Q, V: gg.V, LogLikelihood: ggRes.LogLikelihood}
-		}
+	defer func() { rec.Spend.Excluded = excluded }()
+	rec.Spend = SpendModel{Model: SpendFallback, Shrinkage: 1}
+	if n > 0 {
+		rec.Spend.PopulationMean = sum / n
 	}
-	if len(in.Calibration) > 0 {
-		rec.Holdout = holdout(c, in, opts, unitDays)
+	if len(repeat) < 2 {
+		rec.Spend.Reason = fmt.Sprintf("%d repeat buyers with spend: too few for Gamma-Gamma", len(repeat))
+		return nil
 	}
-	rec.CLVCuts = clvCuts(&rec, in.Full)
-	return rec, nil
+	gg, res, err := clv.FitGammaGammaContext(ctx, repeat, opts)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		rec.Spend.Reason = err.Error()
+	case !res.Converged:
+		rec.Spend.Reason = fmt.Sprintf("the Gamma-Gamma fit did not converge in %d iterations", res.Iterations)
+	default:
+		rec.GammaGamma = &GammaGamma{P: gg.P, Q: gg.Q, V: gg.V, LogLikelihood: res.LogLikelihood}
+		rec.Spend = SpendModel{Model: SpendGammaGamma, PopulationMean: gg.P * gg.V / (gg.Q - 1)}
+	}
+	return nil
 }
 
 func summariesToCustomers(ss []Summary) []clv.Customer {
@@ -233,22 +401,19 @@ func summariesToCustomers(ss []Summary) []clv.Customer {
 	for i, s := range ss {
 		out[i] = clv.Customer{X: s.X, TX: s.TX, T: s.T}
 	}
-	return clv.Group(out)
+	return out
 }
 
-func fitPurchase(kind string, data []clv.Customer, o clv.FitOptions) (clv.PurchaseModel, clv.FitResult, error) {
-	if kind == KindBGNBD {
-		return clv.FitBGNBD(data, o)
-	}
-	return clv.FitMBGNBD(data, o)
+func fitPurchase(ctx context.Context, kind string, data []clv.Customer, o clv.FitOptions) (clv.PurchaseModel, clv.FitResult, error) {
+	return clv.FitPurchaseModel(ctx, kind, data, o)
 }
 
 // holdout fits the calibration data and compares the predicted repeat
 // purchases of the holdout window with the actual ones.
-func holdout(c Config, in Input, o clv.FitOptions, unitDays float64) *Holdout {
-	pm, _, err := fitPurchase(c.Kind, summariesToCustomers(in.Calibration), o)
+func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitDays float64) (*Holdout, error) {
+	pm, _, err := fitPurchase(ctx, kind, summariesToCustomers(in.Calibration), o)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	h := &Holdout{Days: in.Holdout.Hours() / 24}
 	t := h.Days / unitDays
@@ -261,43 +426,90 @@ func holdout(c Config, in Input, o clv.FitOptions, unitDays float64) *Holdout {
 	} else {
 		h.Error = math.Abs(h.Predicted)
 	}
-	return h
+	return h, nil
 }
 
-// PurchaseModel returns the record's purchase model (nil for baseline).
-func (r *Record) PurchaseModel() clv.PurchaseModel {
-	p := clv.Params{R: r.Params.R, Alpha: r.Params.Alpha, A: r.Params.A, B: r.Params.B}
-	switch r.Kind {
-	case KindMBGNBD:
-		return clv.NewMBGNBD(p)
-	case KindBGNBD:
-		return clv.NewBGNBD(p)
+// fitChurn fits the churn model on the time split of in: the purchase
+// model is refitted on the summaries as of the cutoff (so it has not seen
+// the label window), each customer's P(no purchase in H) as of the cutoff
+// and signals as of the cutoff are the features, and "no purchase between
+// the cutoff and AsOf" the label. When there is no usable split the record keeps the identity churn model (the
+// purchase model's probability) and says why in Churn.Note.
+func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config, o clv.FitOptions, unitDays float64) error {
+	hDays := c.ChurnHorizon.Hours() / 24
+	m := churn.Model{HorizonDays: hDays}
+	defer func() { rec.Churn = &m }()
+	if len(in.ChurnCalibration) == 0 {
+		m.Note = "no time split: the history is shorter than the churn horizon or the input has no calendar"
+		return nil
+	}
+	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.ChurnCalibration), o)
+	if err != nil || !res.Converged {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m.Note = fmt.Sprintf("purchase model at the churn cutoff could not be fitted (converged %v, %v)", res.Converged, err)
+		return nil
+	}
+	ex := make([]churn.Example, len(in.ChurnCalibration))
+	h := hDays / unitDays
+	for i, s := range in.ChurnCalibration {
+		sig := s.Signals
+		sig.PNoPurchase = pm.ProbNoPurchase(h, s.X, s.TX, s.T)
+		ex[i] = churn.Example{Signals: sig, Churned: in.ChurnLabel[i]}
+	}
+	fitted, err := churn.Fit(ctx, ex, churn.FitOptions{HorizonDays: hDays})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m.Note = "churn weights not fitted: " + err.Error()
+	} else {
+		m = fitted
 	}
 	return nil
 }
 
-// ExpectedSpend is the Gamma-Gamma conditional expected value of a
-// purchase; without a spend model, the customer's own mean (or AOV).
+// PurchaseModel returns the record's purchase model (nil for baseline or
+// an unknown kind).
+func (r *Record) PurchaseModel() clv.PurchaseModel {
+	if !r.Fitted() {
+		return nil
+	}
+	m, err := clv.NewPurchaseModel(r.Kind, clv.Params{R: r.Params.R, Alpha: r.Params.Alpha, A: r.Params.A, B: r.Params.B})
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// ExpectedSpend is the expected value of the customer's future purchases
+// (major units) under the spend model in force: the Gamma-Gamma
+// conditional expectation, or, without one, the fallback of SpendModel.
+// It is finite and, for a customer with purchases, positive.
 func (r *Record) ExpectedSpend(s Summary) float64 {
-	if r.GammaGamma != nil {
-		g := clv.GammaGamma{P: r.GammaGamma.P, Q: r.GammaGamma.Q, V: r.GammaGamma.V}
-		return g.ConditionalExpectedSpend(s.X, s.M)
+	if g := r.GammaGamma; g != nil && g.Q > 1 {
+		v := clv.GammaGamma{P: g.P, Q: g.Q, V: g.V}.ConditionalExpectedSpend(s.X, math.Min(s.M, clv.MaxSpend))
+		if v > 0 && !math.IsInf(v, 0) {
+			return v
+		}
 	}
-	if s.M > 0 {
-		return s.M
-	}
-	return s.AOV
+	return r.Spend.Fallback(s)
 }
 
 // PredictedCLV is the discounted expected gross margin of the customer's
 // purchases over the record's horizon (clv.CLV times the margin rate), in
-// major units. pm is r.PurchaseModel(), passed to avoid rebuilding it.
+// major units. pm is r.PurchaseModel(), passed to avoid rebuilding it. It
+// is always finite and ≥ 0.
 func (r *Record) PredictedCLV(pm clv.PurchaseModel, s Summary, marginRate float64) float64 {
-	v := clv.CLV(pm, r.ExpectedSpend(s), s.Customer(), r.HorizonMonths, r.MonthlyDiscount, r.TimeUnitDays)
-	if math.IsNaN(v) || v < 0 {
+	if pm == nil {
 		return 0
 	}
-	return v * marginRate
+	v := clv.CLV(pm, r.ExpectedSpend(s), s.Customer(), r.HorizonMonths, r.MonthlyDiscount, r.TimeUnitDays) * marginRate
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return 0
+	}
+	return v
 }
 
 // CLVPercentile places a predicted CLV among the population's (0..100).
@@ -309,15 +521,22 @@ func (r *Record) CLVPercentile(v float64) float64 {
 }
 
 // clvCuts computes the 1st..99th percentiles of predicted CLV over (a
-// deterministic sample of at most 100,000 of) the customers.
-func clvCuts(r *Record, ss []Summary) []float64 {
+// deterministic sample of at most 100,000 of) the customers, checking ctx
+// every 1,000 customers.
+func clvCuts(ctx context.Context, r *Record, ss []Summary) ([]float64, error) {
 	pm := r.PurchaseModel()
+	if pm == nil {
+		return nil, nil
+	}
 	step := max(1, len(ss)/100000)
 	vals := make([]float64, 0, len(ss)/step+1)
 	for i := 0; i < len(ss); i += step {
+		if i%1000 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		vals = append(vals, r.PredictedCLV(pm, ss[i], ss[i].MarginRate))
 	}
-	return quantiles(vals, 100)
+	return quantiles(vals, 100), nil
 }
 
 // cutPoints returns the RFM quintile boundaries: recency in days,

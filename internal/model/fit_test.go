@@ -1,7 +1,11 @@
 package model_test
 
 import (
+	"context"
+	"errors"
 	"math"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,7 +65,7 @@ func TestFitWithHoldoutOnCDNOW(t *testing.T) {
 		in.Calibration = append(in.Calibration, r.Summary)
 		in.HoldoutActual = append(in.HoldoutActual, r.HoldoutActual)
 	}
-	rec, err := model.Fit(in, model.Config{Kind: model.KindBGNBD})
+	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindBGNBD})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +83,146 @@ func TestFitWithHoldoutOnCDNOW(t *testing.T) {
 		t.Fatalf("percentile of the median cut = %v", p)
 	}
 	// Below the minimum data the record is a baseline that says why.
-	small, err := model.Fit(model.Input{AsOf: end, Full: in.Full[:50]}, model.Config{})
+	small, err := model.Fit(context.Background(), model.Input{AsOf: end, Full: in.Full[:50]}, model.Config{})
 	if err != nil || small.Fitted() || small.Reason == "" {
 		t.Fatalf("small fit: %+v %v", small, err)
+	}
+}
+
+func cdnowSummaries(t *testing.T) []model.Summary {
+	t.Helper()
+	f, err := os.Open("../../testdata/cdnow/btyd_cdnow_cbs.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := batch.ReadSummaries(f, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]model.Summary, len(rows))
+	for i, r := range rows {
+		out[i] = r.Summary
+	}
+	return out
+}
+
+// No NaN or Inf reaches a score: monetary 1e308 (a unit error upstream),
+// a penalty that drives Gamma-Gamma to q < 1, and a heavy buyer all give
+// finite, positive predicted CLVs with the spend model and its reason in
+// the record.
+func TestNoInfiniteValues(t *testing.T) {
+	base := cdnowSummaries(t)
+	cases := []struct {
+		name      string
+		extra     []model.Summary
+		penalizer float64
+		spend     string
+	}{
+		{"monetary 1e308", []model.Summary{{ID: "x", X: 3, TX: 20, T: 30, M: 1e308, AOV: 1e308, MarginRate: 1}}, 0, model.SpendGammaGamma},
+		{"penalizer 0.01", nil, 0.01, model.SpendFallback},
+		{"heavy buyer", []model.Summary{{ID: "h", X: 400, TX: 38, T: 39, M: 5000, AOV: 5000, MarginRate: 1}}, 0, model.SpendGammaGamma},
+	}
+	for _, c := range cases {
+		ss := append(append([]model.Summary(nil), base...), c.extra...)
+		for i := range ss {
+			ss[i].MarginRate = 1
+		}
+		rec, err := model.Fit(context.Background(), model.Input{Full: ss}, model.Config{Kind: model.KindMBGNBD, Penalizer: c.penalizer})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rec.Spend.Model != c.spend || (c.spend == model.SpendFallback && rec.Spend.Reason == "") {
+			t.Errorf("%s: spend model %+v, want %s with a reason", c.name, rec.Spend, c.spend)
+		}
+		pm := rec.PurchaseModel()
+		for _, s := range ss {
+			v := rec.PredictedCLV(pm, s, 1)
+			if math.IsNaN(v) || math.IsInf(v, 0) || !(v > 0) {
+				t.Fatalf("%s: customer x=%v m=%v: predicted CLV %v", c.name, s.X, s.M, v)
+			}
+		}
+		for _, v := range rec.CLVCuts {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s: CLV cut %v", c.name, v)
+			}
+		}
+	}
+}
+
+// A fit on too little or degenerate data is rejected with the reason, and
+// every fit returns promptly (the first 10 CDNOW customers used to hang in
+// the CLV cut points), and stops when its context ends.
+func TestDegenerateFitsAreRejectedAndTerminate(t *testing.T) {
+	base := cdnowSummaries(t)
+	for _, n := range []int{10, 20, 50, 100} {
+		for _, kind := range []string{model.KindBGNBD, model.KindMBGNBD} {
+			start := time.Now()
+			rec, err := model.Fit(context.Background(), model.Input{Full: base[:n]}, model.Config{Kind: kind, MinCustomers: 1, MinRepeatBuyers: 1})
+			if err != nil {
+				t.Fatalf("%d %s: %v", n, kind, err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("%d %s: fit took %v", n, kind, d)
+			}
+			outcome, publish := model.Gate(nil, &rec, 0.1)
+			if kind == model.KindBGNBD && (publish || rec.Rejected == "") {
+				t.Errorf("%d %s: %+v published (%s): BG/NBD lands on a, b → 0 here", n, kind, rec.Params, outcome)
+			}
+			if rec.Rejected != "" && publish {
+				t.Errorf("%d %s: rejected record published", n, kind)
+			}
+		}
+	}
+	// Below the default minimum the record is a baseline that says why.
+	if rec, _ := model.Fit(context.Background(), model.Input{Full: base[:10]}, model.Config{}); rec.Fitted() || !strings.Contains(rec.Reason, "model.min_customers") {
+		t.Errorf("10 customers with defaults: %+v", rec)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := model.Fit(ctx, model.Input{Full: base}, model.Config{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled fit: %v", err)
+	}
+	if _, err := model.Fit(context.Background(), model.Input{Full: base}, model.Config{Kind: "paretonbd"}); err == nil || !strings.Contains(err.Error(), "model.purchase") {
+		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// The churn model is fitted on the time split of a transactions history
+// (features as of AsOf − 90 days, label: no purchase in the 90 days after),
+// gated on its held-out examples, and its levels split the population.
+func TestChurnModelOnTimeSplit(t *testing.T) {
+	end := time.Date(1998, 6, 30, 0, 0, 0, 0, time.UTC)
+	rows, _, err := batch.ReadTransactions("../../testdata/cdnow/CDNOW_sample.txt",
+		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"}, end, end, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutoff := end.AddDate(0, 0, -90)
+	cut, _, err := batch.ReadTransactions("../../testdata/cdnow/CDNOW_sample.txt",
+		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"}, cutoff, end, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := model.Input{AsOf: end}
+	for _, r := range rows {
+		in.Full = append(in.Full, r.Summary)
+	}
+	for _, r := range cut {
+		in.ChurnCalibration = append(in.ChurnCalibration, r.Summary)
+		in.ChurnLabel = append(in.ChurnLabel, r.HoldoutActual == 0)
+	}
+	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindMBGNBD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := rec.Churn
+	if cm == nil || cm.Holdout == nil || cm.HorizonDays != 90 || cm.Examples != 2357 {
+		t.Fatalf("churn model %+v", cm)
+	}
+	h := cm.Holdout
+	t.Logf("churn model %+v holdout %+v", *cm, *h)
+	if !(h.Model.Brier < h.BaseBrier) || !(h.Model.AUC > 0.7) || !(h.Model.LogLoss <= h.Purchase.LogLoss+1e-9) {
+		t.Errorf("holdout %+v: the fitted churn model must beat the base rate and not lose to the raw purchase model", h)
 	}
 }

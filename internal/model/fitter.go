@@ -18,7 +18,9 @@ type StateSource interface {
 }
 
 // Collect reads every state and builds the fit input as of asOf, with a
-// holdout window of the configured length (a third of the history when 0).
+// holdout window of the configured length (a third of the history when 0)
+// and the churn time split at asOf − ChurnHorizon (when the history is
+// longer than the horizon).
 func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, minorPerMajor float64) (Input, error) {
 	c = c.WithDefaults()
 	unitDays, err := UnitDays(c.TimeUnit)
@@ -29,7 +31,7 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 	var states []*customer.State
 	first := asOf
 	err = src.Each(ctx, func(_ int, st *customer.State) error {
-		s, ok := Summarize(st, asOf, unitDays, minorPerMajor)
+		s, ok := SummarizeWith(st, asOf, unitDays, minorPerMajor, c.EmailHalfLife)
 		if !ok {
 			return nil
 		}
@@ -48,13 +50,23 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 		in.Holdout = asOf.Sub(first) / 3
 	}
 	calEnd := asOf.Add(-in.Holdout)
+	cutoff := asOf.Add(-c.ChurnHorizon)
+	split := cutoff.After(first)
 	for i, st := range states {
-		cal, ok := Summarize(st, calEnd, unitDays, minorPerMajor)
-		if !ok {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return Input{}, ctx.Err()
+		}
+		if cal, ok := Summarize(st, calEnd, unitDays, minorPerMajor); ok {
+			in.Calibration = append(in.Calibration, cal)
+			in.HoldoutActual = append(in.HoldoutActual, in.Full[i].X-cal.X)
+		}
+		if !split {
 			continue
 		}
-		in.Calibration = append(in.Calibration, cal)
-		in.HoldoutActual = append(in.HoldoutActual, in.Full[i].X-cal.X)
+		if cut, ok := SummarizeWith(st, cutoff, unitDays, minorPerMajor, c.EmailHalfLife); ok {
+			in.ChurnCalibration = append(in.ChurnCalibration, cut)
+			in.ChurnLabel = append(in.ChurnLabel, in.Full[i].X == cut.X)
+		}
 	}
 	return in, nil
 }
@@ -82,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		FitSeconds:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clvstream_model_fit_duration_seconds", Help: "Time to collect the states and fit the models.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 	}
 	reg.MustRegister(m.Version, m.Baseline, m.FittedAt, m.LogLik, m.HoldoutError, m.Fits, m.FitSeconds)
-	for _, o := range []string{"published", "baseline", "not_converged", "holdout_worse", "error"} {
+	for _, o := range []string{"published", "baseline", "not_converged", "degenerate", "holdout_worse", "error"} {
 		m.Fits.WithLabelValues(o)
 	}
 	return m
@@ -181,7 +193,7 @@ func (f *Fitter) FitOnce(ctx context.Context, asOf time.Time) (Record, bool, err
 		f.m.Fits.WithLabelValues("error").Inc()
 		return Record{}, false, err
 	}
-	rec, err := Fit(in, f.cfg)
+	rec, err := Fit(ctx, in, f.cfg)
 	f.m.FitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		f.m.Fits.WithLabelValues("error").Inc()
@@ -194,7 +206,8 @@ func (f *Fitter) FitOnce(ctx context.Context, asOf time.Time) (Record, bool, err
 	outcome, publish := Gate(cur, &rec, f.cfg.MaxHoldoutDegradation)
 	f.m.Fits.WithLabelValues(outcome).Inc()
 	if !publish {
-		f.log.Warn("model fit not published", zap.String("outcome", outcome), zap.Bool("converged", rec.Converged), zap.Any("holdout", rec.Holdout))
+		f.log.Warn("model fit not published", zap.String("outcome", outcome), zap.String("reason", rec.Rejected),
+			zap.Bool("converged", rec.Converged), zap.Any("holdout", rec.Holdout))
 		return rec, false, nil
 	}
 	v, err := f.store.Publish(ctx, rec, f.token)
@@ -210,16 +223,19 @@ func (f *Fitter) FitOnce(ctx context.Context, asOf time.Time) (Record, bool, err
 }
 
 // Gate decides whether a new fit replaces the model in force cur (nil when
-// none): a fitted model that converged and whose holdout error is not worse
-// than cur's by more than maxDegradation is published; a baseline record
-// is published only while no fitted model is in force. It returns the
-// outcome label (published, baseline, not_converged, holdout_worse).
+// none): a fitted model that converged, is not degenerate (Rejected empty)
+// and whose holdout error is not worse than cur's by more than
+// maxDegradation is published; a baseline record is published only while
+// no fitted model is in force. It returns the outcome label (published,
+// baseline, not_converged, degenerate, holdout_worse).
 func Gate(cur, rec *Record, maxDegradation float64) (outcome string, publish bool) {
 	switch {
 	case !rec.Fitted():
 		return "baseline", !cur.Fitted()
 	case !rec.Converged:
 		return "not_converged", false
+	case rec.Rejected != "":
+		return "degenerate", false
 	case cur.Fitted() && cur.Holdout != nil && rec.Holdout != nil && rec.Holdout.Error > cur.Holdout.Error+maxDegradation:
 		return "holdout_worse", false
 	}

@@ -1,8 +1,12 @@
 package model
 
 import (
+	"math"
 	"strconv"
 	"time"
+
+	"github.com/clvstream/clvstream/pkg/churn"
+	"github.com/clvstream/clvstream/pkg/clv"
 )
 
 // Model kinds.
@@ -85,6 +89,89 @@ type Record struct {
 	// HorizonMonths and MonthlyDiscount define predicted CLV.
 	HorizonMonths   int     `json:"horizon_months"`
 	MonthlyDiscount float64 `json:"monthly_discount"`
+	// Rejected says why a fitted purchase model must not be used (no
+	// convergence, degenerate parameters); empty for a usable fit.
+	Rejected string `json:"rejected,omitempty"`
+	// Spend is the spend model in force and why.
+	Spend SpendModel `json:"spend"`
+	// Selection lists the candidates of model.purchase auto with their
+	// holdout figures (nil when the model was configured).
+	Selection *Selection `json:"selection,omitempty"`
+	// Churn is the churn model (plain data; nil in records written before
+	// it existed, read as the identity model).
+	Churn *churn.Model `json:"churn,omitempty"`
+}
+
+// Spend models.
+const (
+	SpendGammaGamma = "gamma_gamma"
+	SpendFallback   = "fallback"
+)
+
+// SpendModel says which spend model values purchases and why. With
+// Model = fallback (the Gamma-Gamma fit failed: too few repeat buyers, no
+// convergence, q ≤ 1) the expected value of a purchase is the population
+// mean repeat spend shrunk towards the customer's own mean,
+//
+//	spend = (k·PopulationMean + x·m) / (k + x),
+//
+// with k = Shrinkage (1: the population mean counts as one purchase), and
+// PopulationMean for customers without repeat purchases; if even that is
+// unknown, the customer's mean purchase value (AOV). It is never 0 for a
+// customer with purchases.
+//
+// Mean spends above clv.MaxSpend (a unit error upstream) are left out of
+// the fit (Excluded counts them) and valued at clv.MaxSpend, so every
+// figure stays finite.
+type SpendModel struct {
+	Model          string  `json:"model"`
+	Reason         string  `json:"reason,omitempty"`
+	PopulationMean float64 `json:"population_mean"`
+	Shrinkage      float64 `json:"shrinkage,omitempty"`
+	Excluded       int     `json:"excluded,omitempty"`
+}
+
+// Fallback is the fallback expected spend of s (see SpendModel).
+func (m SpendModel) Fallback(s Summary) float64 {
+	k := m.Shrinkage
+	if !(k > 0) {
+		k = 1
+	}
+	pop := m.PopulationMean
+	if !(pop > 0) || pop > clv.MaxSpend {
+		pop = math.Min(s.AOV, clv.MaxSpend)
+	}
+	if s.X > 0 && s.M > 0 {
+		mean := math.Min(s.M, clv.MaxSpend)
+		return (k*pop + s.X*mean) / (k + s.X)
+	}
+	if pop > 0 {
+		return pop
+	}
+	return math.Min(s.AOV, clv.MaxSpend)
+}
+
+// Selection is the outcome of model.purchase auto.
+type Selection struct {
+	Chosen     string      `json:"chosen"`
+	Candidates []Candidate `json:"candidates"`
+}
+
+// Candidate is one purchase model tried by auto: its holdout check, or
+// why it could not be fitted.
+type Candidate struct {
+	Kind    string   `json:"kind"`
+	Holdout *Holdout `json:"holdout,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// ChurnModel returns the churn model in force: the record's, or the
+// identity (the purchase model's probability) when it has none.
+func (r *Record) ChurnModel() churn.Model {
+	if r == nil || r.Churn == nil {
+		return churn.Model{}
+	}
+	return *r.Churn
 }
 
 // Fitted reports whether r carries a fitted purchase model.

@@ -44,10 +44,13 @@ type Config struct {
 	// replenishment once the time since the last order exceeds this many
 	// average gaps (default 1.25), until three gaps have passed.
 	ReplenishmentFactor float64 `yaml:"replenishment_factor"`
-	// Churn holds the churn level bounds (defaults 0.3 and 0.6).
+	// Churn holds the churn level bounds on the calibrated churn
+	// probability (0: the defaults 0.5 and 0.8).
 	Churn churn.Levels `yaml:"churn_levels"`
-	// ChurnWeights are the weights of the combined churn model.
-	ChurnWeights churn.Weights `yaml:"churn_weights"`
+	// ChurnHorizon is the churn horizon H: the churn probability is the
+	// probability of no purchase in the next H (default 2160h = 90 days).
+	// A fitted churn model uses the horizon it was fitted for.
+	ChurnHorizon time.Duration `yaml:"churn_horizon"`
 	// SegmentRulesFile is a YAML file of segment rules; empty means the
 	// built-in default rules (docs/segments.md).
 	SegmentRulesFile string `yaml:"segment_rules_file"`
@@ -74,8 +77,6 @@ func (c Config) WithDefaults() Config {
 	def(&c.PopulationGapDays, 60)
 	def(&c.MinorPerMajor, 100)
 	def(&c.ReplenishmentFactor, 1.25)
-	def(&c.Churn.Medium, 0.3)
-	def(&c.Churn.High, 0.6)
 	if c.MinPopulationRepeats == 0 {
 		c.MinPopulationRepeats = 30
 	}
@@ -88,7 +89,9 @@ func (c Config) WithDefaults() Config {
 	if c.ExpectedPurchasesHorizon == 0 {
 		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
 	}
-	c.ChurnWeights = c.ChurnWeights.WithDefaults()
+	if c.ChurnHorizon == 0 {
+		c.ChurnHorizon = 90 * 24 * time.Hour
+	}
 	if len(c.Tiers) == 0 {
 		c.Tiers = segment.DefaultTiers
 	}
@@ -154,7 +157,6 @@ type Scorer struct {
 	cfg      Config
 	engine   *segment.Engine
 	baseline churn.Baseline
-	combined churn.Combined
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -164,7 +166,7 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("segment rules: %w", err)
 	}
-	return &Scorer{cfg: c, engine: e, combined: churn.Combined{W: c.ChurnWeights}}, nil
+	return &Scorer{cfg: c, engine: e}, nil
 }
 
 // Config returns the scorer's configuration with defaults applied.
@@ -228,7 +230,12 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 			marginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
 		}
 	}
-	pDead := 0.0
+	cm := rec.ChurnModel()
+	horizonDays := s.cfg.ChurnHorizon.Hours() / 24
+	if cm.HorizonDays > 0 {
+		horizonDays = cm.HorizonDays
+	}
+	pNoPurchase := 0.0
 	if f.PurchaseDays > 0 {
 		if rec.Fitted() {
 			u := rec.TimeUnitDays
@@ -236,6 +243,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
 			pm := rec.PurchaseModel()
 			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			pNoPurchase = pm.ProbNoPurchase(horizonDays/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
 			} else {
@@ -249,16 +257,20 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 		} else {
 			perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
 			r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)
-			risk := s.baseline.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, s.populationGap(pop))
+			gap := s.populationGap(pop)
+			risk := s.baseline.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap)
 			r.PAlive = 1 - risk
+			pNoPurchase = s.baseline.ProbNoPurchase(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap, horizonDays)
 		}
-		pDead = 1 - r.PAlive
 	}
-	r.ChurnRisk, r.Factors = s.combined.Risk(churn.Signals{
-		PDead: pDead, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
+	// Churn: P(no purchase in the horizon) of the purchase model (or the
+	// baseline), combined with the email and support signals by the churn
+	// model fitted with the record (identity before a fit).
+	r.ChurnRisk, r.Factors = cm.Risk(churn.Signals{
+		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
 	})
-	if f.PurchaseDays == 0 {
+	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}
 	r.ChurnLevel = s.cfg.Churn.Level(r.ChurnRisk)

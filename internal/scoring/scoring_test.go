@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
 	"github.com/clvstream/clvstream/pkg/segment"
@@ -47,14 +48,20 @@ func follow(s *Scorer, st *customer.State, until time.Time, rec *model.Record) [
 	return path
 }
 
-// A one-time buyer under the baseline model moves new -> active (90 days
-// of tenure) -> at-risk (churn 0.5 at two population gaps of 60 days) ->
-// lapsed (churn 0.85: 2·√(0.85/0.15) gaps = 285.7 days), re-scored exactly
-// when the rules say, within the hour.
+// A one-time buyer under the baseline model moves new -> at-risk -> lapsed
+// as P(no purchase in the next 90 days) = risk + (1 − risk)·e^(−90/60)
+// reaches 0.5 and then 0.85 (risk the recency curve with the population
+// gap of 60 days: risk = q at recency 2·60·√(q/(1−q))), re-scored when the
+// rules say: at-risk at 89.3 days, lapsed at 245.3, within the hour.
 func TestBaselineDriftAtPredictedTimes(t *testing.T) {
 	s := newScorer(t, Config{})
 	got := follow(s, buyer([]int{0}, 5000), day0.AddDate(1, 0, 0), nil)
-	want := []string{"new@0.0", "active@90.0", "at-risk@120.0", "lapsed@285.7"}
+	at := func(p float64) float64 {
+		e := math.Exp(-90.0 / 60)
+		q := (p - e) / (1 - e)
+		return 120 * math.Sqrt(q/(1-q))
+	}
+	want := []string{"new@0.0", fmt.Sprintf("at-risk@%.2f", at(0.5)), fmt.Sprintf("lapsed@%.2f", at(0.85))}
 	if len(got) != len(want) {
 		t.Fatalf("path %v, want %v", got, want)
 	}
@@ -78,8 +85,9 @@ func replaceAt(s string) string {
 	return s
 }
 
-// With a fitted MBG/NBD model the churn risk is 1 − P(alive), which falls
-// with silence; a frequent buyer who stops is flagged sooner than a rare one.
+// With a fitted MBG/NBD model and no churn weights the churn risk is the
+// model's P(no purchase in the next 90 days); a frequent buyer who stops is
+// flagged sooner than a rare one.
 func TestModelBasedScores(t *testing.T) {
 	rec := &model.Record{Version: 3, Kind: model.KindMBGNBD, TimeUnitDays: 7,
 		Params:        model.Params{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614},
@@ -94,8 +102,9 @@ func TestModelBasedScores(t *testing.T) {
 	if !(rf.PAlive < rr.PAlive) {
 		t.Fatalf("P(alive) frequent-then-silent %.3f should be below rare %.3f", rf.PAlive, rr.PAlive)
 	}
-	if math.Abs(rf.ChurnRisk-(1-rf.PAlive)) > 1e-9 {
-		t.Fatalf("without email/support signals churn risk %.4f must equal 1-P(alive) %.4f", rf.ChurnRisk, 1-rf.PAlive)
+	want := rec.PurchaseModel().ProbNoPurchase(90.0/7, 7, 7, 109.0/7)
+	if math.Abs(rf.ChurnRisk-want) > 1e-9 || rf.ChurnRisk < 1-rf.PAlive {
+		t.Fatalf("without churn weights the risk %.4f must equal P(no purchase in 90 days) %.4f (≥ 1-P(alive) %.4f)", rf.ChurnRisk, want, 1-rf.PAlive)
 	}
 	if rf.ModelVersion != "mbgnbd-v3" || rf.PredictedCLV <= 0 || rf.ExpectedPurchases <= 0 {
 		t.Fatalf("model figures: %+v", rf)
@@ -112,20 +121,26 @@ func TestModelBasedScores(t *testing.T) {
 	}
 }
 
+// Support friction raises the risk by the weight the churn model fitted
+// for it, and the factor explains it.
 func TestSupportFrictionRaisesRiskAndIsExplained(t *testing.T) {
+	rec := &model.Record{Version: 3, Kind: model.KindMBGNBD, TimeUnitDays: 7,
+		Params: model.Params{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614}, HorizonMonths: 12, MonthlyDiscount: 0.01,
+		Churn: &churn.Model{HorizonDays: 90, Slope: 1, Weights: []churn.Weight{{Name: churn.FeatureOpen, Weight: 0.8}, {Name: churn.FeatureCSAT, Weight: 0.5, Mean: -1}}}}
 	s := newScorer(t, Config{})
 	st := buyer([]int{0, 30, 60}, 4000)
 	now := day0.AddDate(0, 0, 70)
-	calm := s.Score(st, now, nil)
+	calm := s.Score(st, now, rec)
 	for i, typ := range []event.Type{event.TicketOpened, event.TicketResolved, event.TicketReopened} {
 		st.Apply(event.Event{Type: typ, CustomerID: "c", TicketID: "t1", OccurredAt: day0.AddDate(0, 0, 61+i), CSAT: map[bool]int{true: 1}[typ == event.TicketResolved]}, 0)
 	}
-	angry := s.Score(st, now, nil)
+	angry := s.Score(st, now, rec)
 	if angry.ChurnRisk <= calm.ChurnRisk {
 		t.Fatalf("support friction did not raise risk: %.3f <= %.3f", angry.ChurnRisk, calm.ChurnRisk)
 	}
-	if angry.Factors[0].Name == "purchase_inactivity" || angry.Factors[0].Contribution <= 0 {
-		t.Fatalf("top factor %+v: a support factor should lead", angry.Factors[0])
+	// CSAT 1: 0.5·((3−1) − (−1)) = 1.5 leads open tickets 0.8.
+	if angry.Factors[0].Name != churn.FeatureCSAT || math.Abs(angry.Factors[0].Contribution-1.5) > 1e-12 {
+		t.Fatalf("top factor %+v: the CSAT factor should lead", angry.Factors)
 	}
 }
 

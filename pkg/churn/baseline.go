@@ -56,22 +56,47 @@ func (b Baseline) RecencyAt(p, ownGapDays float64, repeats int, populationGapDay
 	return g * h * math.Pow(p/(1-p), 1/s)
 }
 
-// Levels maps a churn probability to low, medium or high.
+// ProbNoPurchase is the baseline's churn probability over horizonDays,
+// with the same meaning as the fitted models' (no purchase in the next
+// horizonDays): the customer has lapsed with probability Risk, and an
+// active customer buys at the rate 1/g of the blended expected gap g, so
+// makes no purchase in the horizon with probability e^(−H/g):
+//
+//	P(no purchase in H) = risk + (1 − risk)·e^(−H/g).
+func (b Baseline) ProbNoPurchase(recencyDays, ownGapDays float64, repeats int, populationGapDays, horizonDays float64) float64 {
+	risk := b.Risk(recencyDays, ownGapDays, repeats, populationGapDays)
+	g := b.ExpectedGap(ownGapDays, repeats, populationGapDays)
+	if !(g > 0) || !(horizonDays > 0) {
+		return risk
+	}
+	return risk + (1-risk)*math.Exp(-horizonDays/g)
+}
+
+// Levels maps a churn probability to low, medium or high. Medium and High
+// are the lower bounds of those levels; zero means the default, 0.5 and
+// 0.8. Because the churn probability is calibrated (it is fitted to the
+// observed rate of customers without a purchase in the horizon), the
+// levels say what they mean: medium is "more likely than not to make no
+// purchase in the horizon", high "at least four in five".
 type Levels struct {
-	// Medium and High are the lower bounds of those levels (defaults 0.3
-	// and 0.6).
 	Medium float64 `yaml:"medium"`
 	High   float64 `yaml:"high"`
 }
+
+// Default level bounds.
+const (
+	DefaultMedium = 0.5
+	DefaultHigh   = 0.8
+)
 
 // Level names the level of risk p.
 func (l Levels) Level(p float64) string {
 	med, high := l.Medium, l.High
 	if med <= 0 {
-		med = 0.3
+		med = DefaultMedium
 	}
 	if high <= 0 {
-		high = 0.6
+		high = DefaultHigh
 	}
 	switch {
 	case p >= high:

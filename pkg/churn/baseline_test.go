@@ -49,10 +49,33 @@ func TestRecencyAtInvertsRisk(t *testing.T) {
 }
 
 func TestLevels(t *testing.T) {
-	var l Levels
+	l := Levels{Medium: 0.3, High: 0.6}
 	for p, want := range map[float64]string{0: "low", 0.29: "low", 0.3: "medium", 0.59: "medium", 0.6: "high", 1: "high"} {
 		if got := l.Level(p); got != want {
 			t.Errorf("Level(%v) = %q, want %q", p, got, want)
 		}
+	}
+	var def Levels
+	for p, want := range map[float64]string{0.49: "low", 0.5: "medium", 0.79: "medium", 0.8: "high"} {
+		if got := def.Level(p); got != want {
+			t.Errorf("default Level(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestBaselineProbNoPurchase(t *testing.T) {
+	var b Baseline
+	// Right after a purchase the risk is 0: only the chance that an active
+	// customer with a 30-day gap skips 90 days, e^-3.
+	if got := b.ProbNoPurchase(0, 30, 1_000_000, 60, 90); math.Abs(got-math.Exp(-3)) > 1e-6 {
+		t.Fatalf("ProbNoPurchase just after a purchase = %v, want e^-3", got)
+	}
+	// It grows with recency and with the horizon's length shrinking it falls.
+	a, c := b.ProbNoPurchase(10, 30, 3, 60, 90), b.ProbNoPurchase(200, 30, 3, 60, 90)
+	if !(a < c && c < 1) {
+		t.Fatalf("recency 10: %v, recency 200: %v", a, c)
+	}
+	if s, l := b.ProbNoPurchase(10, 30, 3, 60, 30), b.ProbNoPurchase(10, 30, 3, 60, 365); !(l < a && a < s) {
+		t.Fatalf("horizon 30: %v, 90: %v, 365: %v", s, a, l)
 	}
 }

@@ -75,6 +75,10 @@ type PurchaseModel interface {
 	// ProbPurchases returns P(X(t) = n), the probability that a new customer
 	// makes exactly n repeat purchases in (0, t].
 	ProbPurchases(n int, t float64) float64
+	// ProbNoPurchase returns P(Y(h) = 0 | x, tx, T), the probability that a
+	// customer with history (x, tx, T) makes no purchase in (T, T+h]: the
+	// churn probability over the horizon h.
+	ProbNoPurchase(h, x, tx, T float64) float64
 }
 
 // NewBGNBD returns the BG/NBD model of Fader, Hardie & Lee (2005) with the
@@ -229,4 +233,32 @@ func (m bgModel) ProbPurchases(n int, t float64) float64 {
 		prob += math.Exp(lbeta(p.A+1, p.B+k-1)-lb) * tail
 	}
 	return prob
+}
+
+// ProbNoPurchase is P(no purchase in (T, T+h] | x, tx, T). A customer who
+// is no longer alive at T makes none; one who is alive has the posterior
+// rate λ ~ Gamma(r+x, α+T) and, in both BG/NBD and MBG/NBD, can only drop
+// out right after a purchase, so while alive the first purchase after T
+// comes at rate λ and P(none in h | alive, λ) = e^(−λh). Averaging over the
+// posterior gives
+//
+//	P(Y(h) = 0) = 1 − P(alive) + P(alive) · ((α+T)/(α+T+h))^(r+x),
+//
+// the n = 0 case of Fader, Hardie & Lee's P(X(T, T+h) = n | x, tx, T)
+// (Fader & Hardie, note 013, "Deriving an expression for P(X(t, t+τ) = x)
+// under the BG/NBD", conditioned on the history). Under BG/NBD one-time
+// buyers have P(alive) = 1, yet the probability still falls with the
+// posterior rate: a customer who bought once 2 days ago and one who bought
+// once 200 days ago differ through T.
+func (m bgModel) ProbNoPurchase(h, x, tx, T float64) float64 {
+	p := m.p
+	if !p.valid() || !validHistory(x, tx, T) || h < 0 || math.IsNaN(h) {
+		return math.NaN()
+	}
+	if h == 0 {
+		return 1 // an empty window holds no purchase
+	}
+	pa := m.PAlive(x, tx, T)
+	quiet := math.Exp(-(p.R + x) * math.Log1p(h/(p.Alpha+T)))
+	return 1 - pa + pa*quiet
 }

@@ -66,6 +66,23 @@
 //	E[Y(t) | x, tx, T]  = P(alive) · (a+b+x)/(a−1)
 //	                      · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))]
 //
+// # Churn: no purchase in a horizon
+//
+// ProbNoPurchase is P(no purchase in (T, T+h] | x, tx, T): the customer is
+// gone, or alive with posterior rate λ ~ Gamma(r+x, α+T) and no purchase in
+// h (in both models dropout happens only right after a purchase):
+//
+//	P(Y(h) = 0) = 1 − P(alive) + P(alive)·((α+T)/(α+T+h))^(r+x).
+//
+// # BG/BB
+//
+// For discrete-time data (one transaction opportunity per period), BGBB is
+// the beta-geometric/beta-binomial model of Fader, Hardie & Shang (2010):
+// transaction probability p ~ Beta(α, β) per opportunity while alive,
+// dropout probability θ ~ Beta(γ, δ) before each opportunity; FitBGBB fits
+// it on (x, tx, n) patterns (the donations data reproduce the published
+// estimates).
+//
 // # Gamma-Gamma
 //
 // The spend model (GammaGamma) of Colombo & Jiang (1999), as used by Fader,
@@ -86,15 +103,25 @@
 //
 // # Fitting
 //
-// FitBGNBD, FitMBGNBD and FitGammaGamma maximise the weighted mean
-// log-likelihood per customer, optionally minus an L2 penalty
-// Penalizer·Σθ² on the parameters θ (lifetimes' penalizer_coef convention),
-// over the log-parameters, so every parameter stays positive. The optimiser
-// is BFGS with analytic gradients (digamma functions) and an Armijo line
-// search, run from several deterministic starting points scaled to the
-// observed purchase rate (or mean spend); the best optimum wins. Converged
-// reports whether the gradient tolerance was met. On the CDNOW sample the
-// fits reproduce the published estimates (see the tests).
+// FitPurchaseModel (FitBGNBD, FitMBGNBD) and FitGammaGammaContext maximise
+// the weighted mean log-likelihood per customer, optionally minus an L2
+// penalty Penalizer·Σθ² on the parameters θ (lifetimes' penalizer_coef
+// convention, with α on lifetimes' time axis scaled to max T = 1), over the
+// log-parameters, so every parameter stays positive. The optimiser is BFGS
+// with analytic gradients (digamma functions) and an Armijo line search, run
+// from several deterministic starting points scaled to the observed
+// purchase rate (or mean spend); the best optimum wins. On more than 50,000
+// distinct rows the starts run on an evenly spaced subsample and the winner
+// is refined on all rows. Converged reports whether the gradient tolerance
+// was met, or the objective stopped changing relatively with a small
+// scale-free gradient (the objective is a mean per customer and the
+// gradient is taken in log-parameters, so the test does not depend on the
+// number of customers or the unit of time or money). Every fit is bounded
+// (iterations, line-search steps) and checks its context before every
+// likelihood evaluation. Gamma-Gamma is fitted on spends divided by their
+// mean, refuses spends above MaxSpend, and reports q ≤ 1 (infinite mean
+// spend) as ErrInfiniteMeanSpend. On the CDNOW sample the fits reproduce
+// the published estimates (see the tests).
 //
 // # Customer lifetime value
 //
@@ -114,8 +141,10 @@
 // The hypergeometric terms are summed after Euler's transformation,
 // (1−z)^s ₂F₁(s, b; c; z) = (1−z)^(a−1) ₂F₁(c−s, a−1; c; z), which keeps the
 // series terms small for any x; near a = 1, for c close to a non-positive
-// integer, or for horizons so long that t/(α+T+t) > 0.995, the expectation
-// is instead integrated numerically over the dropout probability.
+// integer, when the series would need more than 2,000 terms, or for
+// horizons so long that t/(α+T+t) > 0.995, the expectation is instead
+// integrated numerically over the dropout probability, with closed-form
+// tails so the work is bounded even for a, b → 0.
 //
 // # References
 //

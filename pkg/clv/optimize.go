@@ -1,6 +1,9 @@
 package clv
 
-import "math"
+import (
+	"context"
+	"math"
+)
 
 // objective returns f(x) and writes ∇f(x) into grad. It returns +Inf (or NaN)
 // where f is not defined.
@@ -13,22 +16,41 @@ type optResult struct {
 	grad      []float64
 	iters     int
 	converged bool
+	// h is the final inverse Hessian approximation (nil if none was built).
+	h [][]float64
 }
+
+// stallGradTol is the gradient bound (per customer, with respect to the
+// log-parameters) under which an optimiser that can no longer make relative
+// progress on f counts as converged. It is scale-aware: the objective is the
+// mean log-likelihood per customer and the gradient is taken with respect to
+// ln θ, so neither the number of customers nor the unit of time or money
+// changes it. A change of 1e−6 in a log-parameter then moves the mean
+// log-likelihood by less than 1e−11.
+const stallGradTol = 1e-5
+
+// relFTol: an iteration that lowers f by less than relFTol·max(1, |f|)
+// makes no relative progress.
+const relFTol = 1e-13
 
 // bfgs minimises fn from x0 with the BFGS quasi-Newton method (inverse
 // Hessian update, Nocedal & Wright 2006, §6.1) and a backtracking Armijo
 // line search with safeguarded quadratic interpolation. It stops with
-// converged = true when max|∇f| ≤ tol, or when no step along the search
-// direction lowers f any more (the minimum is resolved to floating-point
-// precision) while max|∇f| ≤ 100·tol; it stops with converged = false after
-// maxIter iterations or when it cannot make progress with a larger gradient.
-// Each step changes no coordinate by more than maxStep, which keeps the
-// exponentiated log-parameters of the callers finite.
-func bfgs(fn objective, x0 []float64, maxIter int, tol float64) optResult {
+// converged = true when max|∇f| ≤ tol, or when f no longer changes
+// relatively (two iterations in a row below relFTol, or no step along the
+// search direction lowers f) while max|∇f| ≤ max(100·tol, stallGradTol);
+// it stops with converged = false after maxIter iterations or when it
+// cannot make progress with a larger gradient. Each step changes no
+// coordinate by more than maxStep, which keeps the exponentiated
+// log-parameters of the callers finite. h0, when not nil, is the initial
+// inverse Hessian (e.g. from a fit of a subsample); it is copied. It checks
+// ctx before every iteration and returns ctx's error when it is done.
+func bfgs(ctx context.Context, fn objective, x0 []float64, h0 [][]float64, maxIter int, tol float64) (optResult, error) {
 	const (
 		maxStep = 3.0
 		c1      = 1e-4
 	)
+	stallTol := math.Max(100*tol, stallGradTol)
 	n := len(x0)
 	x := append([]float64(nil), x0...)
 	g := make([]float64, n)
@@ -36,16 +58,27 @@ func bfgs(fn objective, x0 []float64, maxIter int, tol float64) optResult {
 	res := optResult{x: x, f: f, grad: g}
 	if !isFinite(f) || !allFinite(g) {
 		res.f = math.Inf(1)
-		return res
+		return res, nil
 	}
+	flat := 0 // consecutive iterations without relative progress
 	H := identity(n)
 	fresh := true // H is the identity (no curvature information yet)
+	if h0 != nil {
+		for i := range H {
+			copy(H[i], h0[i])
+		}
+		fresh = false
+	}
 	xn := make([]float64, n)
 	gn := make([]float64, n)
 	d := make([]float64, n)
 	s := make([]float64, n)
 	y := make([]float64, n)
 	for res.iters = 0; res.iters < maxIter; res.iters++ {
+		if err := ctx.Err(); err != nil {
+			res.f = f
+			return res, err
+		}
 		if maxAbs(g) <= tol {
 			res.converged = true
 			break
@@ -72,6 +105,10 @@ func bfgs(fn objective, x0 []float64, maxIter int, tol float64) optResult {
 		}
 		step, fnew, ok := 1.0, 0.0, false
 		for ls := 0; ls < 60; ls++ {
+			if ls > 0 && ctx.Err() != nil {
+				res.f = f
+				return res, ctx.Err()
+			}
 			for i := range x {
 				xn[i] = x[i] + step*d[i]
 			}
@@ -93,7 +130,7 @@ func bfgs(fn objective, x0 []float64, maxIter int, tol float64) optResult {
 				H, fresh = identity(n), true // retry once along −∇f
 				continue
 			}
-			res.converged = maxAbs(g) <= 100*tol
+			res.converged = maxAbs(g) <= stallTol
 			break
 		}
 		var ss, yy, sy float64
@@ -120,12 +157,23 @@ func bfgs(fn objective, x0 []float64, maxIter int, tol float64) optResult {
 		f = fnew
 		if improvement <= 1e-16*math.Abs(f) && maxAbs(s) < 1e-12 {
 			res.iters++
-			res.converged = maxAbs(g) <= 100*tol
+			res.converged = maxAbs(g) <= stallTol
+			break
+		}
+		if improvement <= relFTol*math.Max(1, math.Abs(f)) {
+			flat++
+		} else {
+			flat = 0
+		}
+		if flat >= 2 && maxAbs(g) <= stallTol {
+			res.iters++
+			res.converged = true
 			break
 		}
 	}
 	res.f = f
-	return res
+	res.h = H
+	return res, nil
 }
 
 // bfgsUpdate applies H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ, ρ = 1/(yᵀs).

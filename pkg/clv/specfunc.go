@@ -96,17 +96,19 @@ func bgExpected(s, beta, a, b, t float64) float64 {
 	}
 	z := t / (beta + t)
 	c := a + b - 1
-	if math.Abs(a-1) < 1e-6 || z > 0.995 || nearNonPositiveInt(c) {
-		return bgExpectedQuad(s, beta, a, b, t)
-	}
 	// S = ₂F₁(A, B; c; z) − 1 with A = c−s, B = a−1. Past n = max(|A|, |B|)
 	// the term ratio (A+n)(B+n)z/((c+n)(n+1)) stays below about z, so the
-	// tail is bounded by about |term|/(1−z).
+	// tail is bounded by about |term|/(1−z). When that takes more than
+	// maxSeriesStart terms (a or c − s in the thousands: degenerate
+	// parameters), the bounded quadrature is cheaper.
 	A, B := c-s, a-1
 	nmin := math.Max(math.Abs(A), math.Abs(B))
+	if math.Abs(a-1) < 1e-6 || z > 0.995 || nearNonPositiveInt(c) || nmin > maxSeriesStart {
+		return bgExpectedQuad(s, beta, a, b, t)
+	}
 	term, S := 1.0, 0.0
 	converged := false
-	for n := 0; n < 200000; n++ {
+	for n := 0; n < 20*maxSeriesStart; n++ {
 		fn := float64(n)
 		term *= (A + fn) * (B + fn) / ((c + fn) * (fn + 1)) * z
 		S += term
@@ -123,6 +125,10 @@ func bgExpected(s, beta, a, b, t float64) float64 {
 	return c / (a - 1) * bracket
 }
 
+// maxSeriesStart bounds the terms the series of bgExpected may need before
+// its tail estimate applies.
+const maxSeriesStart = 2000
+
 // nearNonPositiveInt reports whether c is within 1e-6 of 0, −1, −2, …
 func nearNonPositiveInt(c float64) bool {
 	if c > 1e-6 {
@@ -137,9 +143,16 @@ func nearNonPositiveInt(c float64) bool {
 // integral is split at p = 1/2; the lower half is integrated in u = ln p and
 // the upper half in v = ln(1−p), which turns the endpoint singularities of the
 // beta density into exponentially decaying tails, and each half is summed
-// with 16-point Gauss–Legendre panels of width 1/2. It is valid for every
-// a, b, s, β > 0 and t ≥ 0 and serves as the fallback of bgExpected and as an
-// independent check of it in the tests.
+// with 16-point Gauss–Legendre panels of width 1/2.
+//
+// The work is bounded whatever the parameters: each half is integrated
+// numerically only down to a cut (u or v about −40, where p or 1−p is
+// ~4e−18) and the remaining tail is added in closed form. Beyond the cut
+// the integrand equals its limit (h(0)·p^(a−1), resp. h(1)·(1−p)^(b−1)) to
+// a relative 1e−17, and ∫_{−∞}^{c} e^(a u) du = e^(a c)/a. Without this,
+// a or b → 0 (a degenerate fit) would need ~40/a or ~40/b panels. It is
+// valid for every a, b, s, β > 0 and t ≥ 0 and serves as the fallback of
+// bgExpected and as an independent check of it in the tests.
 func bgExpectedQuad(s, beta, a, b, t float64) float64 {
 	if t <= 0 {
 		return 0
@@ -153,10 +166,6 @@ func bgExpectedQuad(s, beta, a, b, t float64) float64 {
 		}
 		return -math.Expm1(-s*math.Log1p(p*tb)) / p
 	}
-	hmax := s * tb
-	if hmax < 1 {
-		hmax = 1
-	}
 	// Lower half: p = e^u, density p^(a−1)(1−p)^(b−1) dp = e^(a u)(1−e^u)^(b−1) du.
 	lower := func(u float64) float64 {
 		p := math.Exp(u)
@@ -168,12 +177,27 @@ func bgExpectedQuad(s, beta, a, b, t float64) float64 {
 		p := -math.Expm1(v)
 		return h(p) * math.Exp(b*v+(a-1)*math.Log1p(-q)-lb)
 	}
-	const tiny = 1e-18
-	// The lower tail is below hmax·e^(a u)/(a B(a,b)): cut where that is tiny.
-	uMin := (math.Log(tiny) - math.Log(hmax) + lb + math.Log(a)) / a
-	vMin := (math.Log(tiny) - math.Log(2) + lb + math.Log(b)) / b
+	const cut = -40.0 // e^−40 ≈ 4.2e−18
 	top := -math.Ln2
-	return panelsGL(lower, math.Min(uMin, top-1), top) + panelsGL(upper, math.Min(vMin, top-1), top)
+	// Below uCut, p·t/β < e^−40 as well, so h(p) = s·t/β to 1e−17.
+	uCut := cut - math.Max(0, math.Log(tb))
+	const tiny = 1e-18
+	// Where the tail is negligible anyway, integrate less.
+	hmax := math.Max(s*tb, 1)
+	uMin := math.Min((math.Log(tiny)-math.Log(hmax)+lb+math.Log(a))/a, top-1)
+	vMin := math.Min((math.Log(tiny)-math.Log(2)+lb+math.Log(b))/b, top-1)
+	var sum float64
+	if uMin >= uCut {
+		sum += panelsGL(lower, uMin, top)
+	} else {
+		sum += panelsGL(lower, uCut, top) + s*tb*math.Exp(a*uCut-lb-math.Log(a))
+	}
+	if vMin >= cut {
+		sum += panelsGL(upper, vMin, top)
+	} else {
+		sum += panelsGL(upper, cut, top) + h(1)*math.Exp(b*cut-lb-math.Log(b))
+	}
+	return sum
 }
 
 // panelsGL integrates f over [lo, hi] with 16-point Gauss–Legendre rules on
