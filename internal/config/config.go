@@ -499,7 +499,7 @@ func setEnv(c *Config, name, value string) error {
 		if env == name {
 			return Set(c, p, value)
 		}
-		if d := editDistance(name, env); d < bestD {
+		if d := segment.EditDistance(name, env); d < bestD {
 			best, bestD = env, d
 		}
 	}

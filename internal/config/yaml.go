@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/clvstream/clvstream/pkg/segment"
 	"reflect"
 	"sort"
 	"strings"
@@ -192,7 +193,7 @@ func suggest(path, key string, t reflect.Type) string {
 		if k == "" {
 			continue
 		}
-		if d := editDistance(strings.ToLower(key), k); d < bestD {
+		if d := segment.EditDistance(strings.ToLower(key), k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -220,7 +221,7 @@ func suggest(path, key string, t reflect.Type) string {
 func suggestPath(path string) string {
 	best, bestD := "", 1<<30
 	for _, p := range allPaths() {
-		if d := editDistance(strings.ToLower(path), p); d < bestD {
+		if d := segment.EditDistance(strings.ToLower(path), p); d < bestD {
 			best, bestD = p, d
 		}
 	}
@@ -267,25 +268,4 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -699,7 +699,7 @@ func suggest(name string) string {
 	best, bestScore := "", 4
 	for _, f := range fieldNames() {
 		score := 4
-		if d := editDistance(name, f); d <= min(3, len(name)/3) {
+		if d := EditDistance(name, f); d <= min(3, len(name)/3) {
 			score = d
 		}
 		switch {
@@ -728,7 +728,9 @@ func isSubsequence(a, b string) bool {
 	return i == len(a)
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b (bytes), for
+// "did you mean" suggestions.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
