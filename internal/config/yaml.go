@@ -3,13 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/clvstream/clvstream/pkg/segment"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/clvstream/clvstream/pkg/segment"
 )
 
 var durationType = reflect.TypeOf(time.Duration(0))
