@@ -129,13 +129,13 @@ func (p *Processor) afterRecord(c Clock, at int64, wall time.Time) Clock {
 	return c
 }
 
-// idle is the clock of a caught-up input: in a replay, the latest event
-// time of the partition or, when later, latest, the latest event time of
-// any partition (the end of the backfill: no later record can come from
-// the history); else the wall clock.
-func (p *Processor) idle(c Clock, latest int64, wall time.Time) Clock {
+// idle is the clock of a caught-up input: in a replay, the partition's
+// latest event time (no later record can come from its history; not
+// another partition's, which moves with that task's progress); else the
+// wall clock.
+func (p *Processor) idle(c Clock, wall time.Time) Clock {
 	if p.replay(c.MaxEvent, wall) {
-		c.Now = max(c.Now, c.MaxEvent, latest)
+		c.Now = max(c.Now, c.MaxEvent)
 	} else {
 		c.Now = max(c.Now, wall.UnixMilli())
 	}
@@ -145,17 +145,16 @@ func (p *Processor) idle(c Clock, latest int64, wall time.Time) Clock {
 // Replay reports whether c is a replay of history as of wall.
 func (p *Processor) Replay(c Clock, wall time.Time) bool { return p.replay(c.MaxEvent, wall) }
 
-// Target is the clock Process would reach with recs (and Idle, if idle,
-// with latest as Input.Latest): the instant up to which the shell must
-// load timers.
-func (p *Processor) Target(c Clock, recs []Decoded, idle bool, latest int64, wall time.Time) int64 {
+// Target is the clock Process would reach with recs (and Idle, if idle):
+// the instant up to which the shell must load timers.
+func (p *Processor) Target(c Clock, recs []Decoded, idle bool, wall time.Time) int64 {
 	for i := range recs {
 		if recs[i].Err == nil {
 			c = p.afterRecord(c, recs[i].At(), wall)
 		}
 	}
 	if idle {
-		c = p.idle(c, latest, wall)
+		c = p.idle(c, wall)
 	}
 	return c.Now
 }
@@ -188,11 +187,8 @@ type Input struct {
 	// baseline).
 	Wall  time.Time
 	Model *model.Record
-	// Idle advances the clock as for a caught-up input after the records;
-	// Latest is the latest event time applied by any partition, where an
-	// idle replay's clock goes.
-	Idle   bool
-	Latest int64
+	// Idle advances the clock as for a caught-up input after the records.
+	Idle bool
 }
 
 // OffsetRange is the move of one topic's applied offset: From as stored

@@ -162,7 +162,7 @@ type shell struct {
 
 func (sh *shell) step(recs []Decoded, idle bool) {
 	for {
-		target := sh.p.Target(sh.st.clock, recs, idle, 0, sh.wall)
+		target := sh.p.Target(sh.st.clock, recs, idle, sh.wall)
 		if len(recs) == 0 && target <= sh.st.clock.Now {
 			return
 		}

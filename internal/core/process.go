@@ -77,7 +77,7 @@ func (p *Processor) Process(in Input) Output {
 		r.out.Consumed = i + 1
 	}
 	if in.Idle && !r.out.Blocked {
-		target := p.idle(r.out.Clock, in.Latest, in.Wall)
+		target := p.idle(r.out.Clock, in.Wall)
 		if target.Now > in.Horizon {
 			target.Now = max(r.out.Clock.Now, in.Horizon)
 			r.out.Blocked = true

@@ -424,7 +424,7 @@ func (d *driver) waitDue(ctx context.Context) error {
 				continue
 			}
 			now := d.lastAt[p].UnixMilli()
-			ids, err := d.store.Due(ctx, p, now, 1)
+			ids, err := d.store.Timers(ctx, p, 1, now, 1)
 			if err != nil || len(ids) > 0 {
 				return false
 			}

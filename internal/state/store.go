@@ -329,16 +329,6 @@ func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	}
 }
 
-// Due returns up to limit customers of partition p whose next re-score time
-// is at or before now (Unix ms), earliest first.
-func (s *Store) Due(ctx context.Context, p int, now int64, limit int64) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.Keys(p).Due, &redis.ZRangeBy{Min: "1", Max: strconv.FormatInt(now, 10), Count: limit}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("due customers of partition %d: %w", p, err)
-	}
-	return ids, nil
-}
-
 // Timer is a stored due time.
 type Timer struct {
 	ID  string

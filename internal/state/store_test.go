@@ -69,12 +69,12 @@ func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
 	if got["c1"].Segment != "new" || got["unknown"].ID != "unknown" || got["unknown"].Version != 0 {
 		t.Fatalf("loaded %+v %+v", got["c1"], got["unknown"])
 	}
-	due, err := s.Due(ctx, 3, 999, 10)
+	due, err := s.Timers(ctx, 3, 1, 999, 10)
 	if err != nil || len(due) != 0 {
 		t.Fatalf("due before time: %v %v", due, err)
 	}
-	due, _ = s.Due(ctx, 3, 1000, 10)
-	if len(due) != 1 || due[0] != "c1" {
+	due, _ = s.Timers(ctx, 3, 1, 1000, 10)
+	if len(due) != 1 || due[0] != (state.Timer{ID: "c1", Due: 1000}) {
 		t.Fatalf("due at time: %v", due)
 	}
 }

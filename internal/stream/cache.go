@@ -66,5 +66,3 @@ func (c *stateCache) setDue(id string, due int64) {
 		e.Value = v
 	}
 }
-
-func (c *stateCache) len() int { return c.ll.Len() }

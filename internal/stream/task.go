@@ -406,16 +406,12 @@ func (t *task) step(ctx context.Context, tick bool) error {
 			t.model = cur
 		}
 	}
-	// An idle replay's clock goes to the partition's own latest event, not
-	// another partition's: that one moves with the other task's progress,
-	// and the history must not depend on it.
-	var latest int64
 	for {
-		target := t.s.core.Target(t.clock, recs, idle, latest, wall)
+		target := t.s.core.Target(t.clock, recs, idle, wall)
 		if len(recs) == 0 && target <= t.clock.Now {
 			return nil
 		}
-		consumed, blocked, err := t.process(ctx, recs, idle, latest, wall, target)
+		consumed, blocked, err := t.process(ctx, recs, idle, wall, target)
 		if err != nil {
 			return err
 		}
@@ -428,7 +424,7 @@ func (t *task) step(ctx context.Context, tick bool) error {
 
 // process loads the timers up to target (a page at most) and the states
 // of the records and timers, runs the core and commits its output.
-func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, latest int64, wall time.Time, target int64) (int, bool, error) {
+func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall time.Time, target int64) (int, bool, error) {
 	start := time.Now()
 	m := t.s.d.Metrics
 	horizon := target
@@ -475,7 +471,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, late
 	}
 	out := t.s.core.Process(core.Input{
 		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
-		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle, Latest: latest,
+		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
 	})
 	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
 		return out.Consumed, out.Blocked, nil
