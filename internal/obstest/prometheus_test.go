@@ -367,6 +367,8 @@ func TestDashboardAndRulesOnPrometheus(t *testing.T) {
 		`sum by (op) (clvstream_redis_errors_total)`,
 		`sum by (op) (rate(clvstream_redis_errors_total[1m]))`,
 		`sum(rate(clvstream_dead_letter_total[10m])) / sum(rate(clvstream_records_total[10m]))`,
+		`sum by (reason) (clvstream_dead_letter_total)`,
+		`sum(clvstream_records_total)`,
 		`max by (segment) (clvstream_customers_by_segment)`,
 		`sum by (cause) (clvstream_segment_transitions_total)`,
 	} {

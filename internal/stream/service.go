@@ -18,6 +18,7 @@ import (
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/zaplog"
+	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -70,6 +71,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if d.Log == nil || d.Metrics == nil || d.Store == nil || d.Scorer == nil || d.Decoder == nil || d.Models == nil {
 		return nil, errors.New("stream: Log, Metrics, Store, Scorer, Decoder and Models are required")
+	}
+	// Every applied series exists from the start, as the dead-letter ones
+	// do: a series born at its first batch has no zero sample, so rate()
+	// would miss that batch and a ratio of dead letters to records (the
+	// ClvstreamDeadLetterRatio alert) would read high after each start.
+	for _, ty := range event.Types {
+		d.Metrics.Records.WithLabelValues(cfg.Topics.For(ty), string(ty), customer.Applied.String())
 	}
 	part, _ := NewPartitioner(cfg.Partitioner)
 	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}
