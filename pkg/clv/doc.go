@@ -134,6 +134,34 @@
 // rate and spend the expected value per purchase, usually
 // GammaGamma.ConditionalExpectedSpend (times a margin for profit).
 //
+// # sBG: contract renewal
+//
+// For subscriptions (contractual customers, where churn is an explicit
+// cancellation at the end of a contract period), SBG is the
+// shifted-beta-geometric model of Fader & Hardie (2007): a subscriber
+// renews at the end of every period with probability 1 − θ, θ ~ Beta(α, β)
+// across subscribers. With T the period in which a subscriber cancels,
+//
+//	P(T = t)  = B(α+1, β+t−1)/B(α, β)          (cancels in period t ≥ 1)
+//	S(t)      = P(T > t) = B(α, β+t)/B(α, β)   (survival after t renewals)
+//	r_t       = S(t)/S(t−1) = (β+t−1)/(α+β+t−1) (retention rate)
+//
+// The retention rate rises with tenure although every subscriber's own θ
+// is constant: the subscribers with high θ leave first. After n renewals
+// the posterior is θ ~ Beta(α, β+n), so the probability of renewing at the
+// end of the current period is (β+n)/(α+β+n), the expected number of
+// further renewals (β+n)/(α−1) (infinite for α ≤ 1) and the discounted
+// expected residual lifetime (Fader & Hardie 2010, eq. 6)
+//
+//	DERL(d | n) = (β+n)/(α+β+n) · ₂F₁(1, β+n+1; α+β+n+1; 1/(1+d)),
+//
+// the expected future renewal payments discounted at d per period; times
+// the price it is the subscriber's residual value. FitSBG maximises the
+// likelihood of rows "cancelled in period t" (ln P(T = t)) and "still
+// subscribed after t periods" (right-censored, ln S(t)) with analytic
+// gradients; on the two cohorts of Fader & Hardie (2007) it reproduces the
+// published estimates (see the tests).
+//
 // # Numerics
 //
 // Log-likelihoods use ln Γ and log-sum-exp, never powers of large numbers,
@@ -162,6 +190,11 @@
 //   - Hoppe, D. & Wagner, U. (2007). Customer base analysis: The case for a
 //     central variant of the Betageometric/NBD Model. Marketing — Journal of
 //     Research and Management 3(2), 75–90.
+//   - Fader, P. S. & Hardie, B. G. S. (2007). How to Project Customer
+//     Retention. Journal of Interactive Marketing 21(1), 76–90.
+//   - Fader, P. S. & Hardie, B. G. S. (2010). Customer-Base Valuation in a
+//     Contractual Setting: The Perils of Ignoring Heterogeneity. Marketing
+//     Science 29(1), 85–93.
 //   - Colombo, R. & Jiang, W. (1999). A stochastic RFM model. Journal of
 //     Interactive Marketing 13(3), 2–12.
 package clv
