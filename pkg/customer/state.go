@@ -122,6 +122,11 @@ type State struct {
 	RefundMg Total
 	Tickets  []Ticket
 	Emails   []Email
+	// Subscriptions (at most MaxSubscriptions, sorted by latest time and
+	// id) and Acquisition are the contractual and acquisition facts
+	// (subscription.go).
+	Subscriptions []Subscription
+	Acquisition   Acquisition
 
 	// Segment is the current segment and SegmentSince when it was entered
 	// (Unix ms of the scoring clock).
@@ -241,6 +246,14 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 		}
 	case event.EmailSent, event.EmailOpened, event.EmailClicked:
 		if !s.addEmail(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled:
+		if !s.addSubscription(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.CustomerAcquired:
+		if !s.addAcquisition(e, at) {
 			return Result{Outcome: Duplicate}
 		}
 	case event.CustomerErased:
@@ -613,6 +626,12 @@ func (s *State) LatestAt() int64 {
 		up(m.Sent)
 		up(m.Opened)
 		up(m.Clicked)
+	}
+	for i := range s.Subscriptions {
+		up(s.Subscriptions[i].key())
+	}
+	if s.Acquisition.Set {
+		up(s.Acquisition.At)
 	}
 	return latest
 }

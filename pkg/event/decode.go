@@ -672,6 +672,14 @@ func typeOf(b []byte) Type {
 		return EmailClicked
 	case "customer_erased":
 		return CustomerErased
+	case "subscription_started":
+		return SubscriptionStarted
+	case "subscription_renewed":
+		return SubscriptionRenewed
+	case "subscription_cancelled":
+		return SubscriptionCancelled
+	case "customer_acquired":
+		return CustomerAcquired
 	}
 	return ""
 }
@@ -769,6 +777,10 @@ func (d *Decoder) validate(w *wire, c *common, src source, ev *Event) *Error {
 	case t.isEmail():
 		ss.message = w.v[mMessageID].b
 		err = requireID(ss.message, "message_id", "the email's message id", t)
+	case t.isSubscription():
+		err = d.subscription(w, ev, ss.customer)
+	case t == CustomerAcquired:
+		err = d.acquisition(w, ev, ss.customer)
 	}
 	if err != nil {
 		return err

@@ -153,9 +153,27 @@ func checkEvent(t testing.TB, ev event.Event, latest time.Time) {
 		if ev.MessageID == "" {
 			fail("bad email event")
 		}
+	case event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled:
+		sub := ev.Subscription
+		if sub.ID == "" || sub.Price < 0 || (sub.HasPrice != (ev.Currency != "")) || (!sub.HasPrice && sub.Price != 0) ||
+			(sub.Period != "" && sub.Period.Duration() == 0) ||
+			(ev.Type == event.SubscriptionStarted && (sub.Plan == "" || sub.Period == "" || !sub.HasPrice)) ||
+			(ev.Type == event.SubscriptionCancelled && (sub.Plan != "" || sub.Period != "" || sub.HasPrice)) {
+			fail("bad subscription event")
+		}
+	case event.CustomerAcquired:
+		a := ev.Acquisition
+		if a.Channel == "" || a.Cost < 0 || a.HasCost != (ev.Currency != "") || (!a.HasCost && a.Cost != 0) || a.ReferrerID == ev.CustomerID {
+			fail("bad acquisition event")
+		}
 	}
-	if ev.Type != event.Purchase && ev.Type != event.Refund && (ev.Amount != 0 || ev.Currency != "" || ev.OrderID != "") {
+	priced := ev.Subscription.HasPrice || ev.Acquisition.HasCost
+	if ev.Type != event.Purchase && ev.Type != event.Refund && (ev.Amount != 0 || (ev.Currency != "" && !priced) || ev.OrderID != "") {
 		fail("money fields on a non-money event")
+	}
+	if (ev.Subscription != event.Subscription{}) && !strings.HasPrefix(string(ev.Type), "subscription_") ||
+		(ev.Acquisition != event.Acquisition{}) && ev.Type != event.CustomerAcquired {
+		fail("subscription or acquisition fields on another type")
 	}
 }
 
@@ -503,8 +521,8 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func TestTypesAndReasons(t *testing.T) {
-	if len(event.Types) != 10 {
-		t.Errorf("len(Types) = %d, want 10", len(event.Types))
+	if len(event.Types) != 14 {
+		t.Errorf("len(Types) = %d, want 14", len(event.Types))
 	}
 	if len(event.Reasons) != 8 {
 		t.Errorf("len(Reasons) = %d, want 8", len(event.Reasons))
@@ -526,7 +544,11 @@ func TestTypesAndReasons(t *testing.T) {
 	// decoder agree.
 	d := testDecoder(t)
 	for _, ty := range event.Types {
-		v := rec(map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1"})
+		v := rec(map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1",
+			"subscription_id": "s-1", "plan": "pro", "period": "month", "price": "9.99", "channel": "organic"})
+		if ty == event.SubscriptionCancelled {
+			v = rec(map[string]any{"type": string(ty), "subscription_id": "s-1"})
+		}
 		if ev, err := d.Decode([]byte(v), nil); err != nil || ev.Type != ty {
 			t.Errorf("type %s: Decode = %+v, %v", ty, ev, err)
 		}

@@ -41,6 +41,8 @@ var Types = []Type{
 	TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 	EmailSent, EmailOpened, EmailClicked,
 	CustomerErased,
+	SubscriptionStarted, SubscriptionRenewed, SubscriptionCancelled,
+	CustomerAcquired,
 }
 
 // known reports whether t is one of Types.
@@ -49,7 +51,9 @@ func (t Type) known() bool {
 	case Purchase, Refund,
 		TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 		EmailSent, EmailOpened, EmailClicked,
-		CustomerErased:
+		CustomerErased,
+		SubscriptionStarted, SubscriptionRenewed, SubscriptionCancelled,
+		CustomerAcquired:
 		return true
 	}
 	return false
@@ -90,6 +94,17 @@ type Record struct {
 
 	MessageID string `json:"message_id,omitempty"` // email_* (required)
 	Campaign  string `json:"campaign,omitempty"`   // optional campaign name, any type
+
+	SubscriptionID string `json:"subscription_id,omitempty"` // subscription_* (required)
+	Plan           string `json:"plan,omitempty"`            // subscription_started (required), _renewed (optional)
+	Period         Period `json:"period,omitempty"`          // day|week|month|quarter|year; like plan
+	Price          string `json:"price,omitempty"`           // decimal string per period; like plan
+	PriceMinor     *int64 `json:"price_minor,omitempty"`     // or integer minor units
+
+	Channel              string `json:"channel,omitempty"`                // customer_acquired (required)
+	ReferrerID           string `json:"referrer_id,omitempty"`            // customer_acquired, optional
+	AcquisitionCost      string `json:"acquisition_cost,omitempty"`       // customer_acquired, optional decimal string
+	AcquisitionCostMinor *int64 `json:"acquisition_cost_minor,omitempty"` // or integer minor units
 }
 
 // Event is a decoded, validated event. Money is already converted to minor
@@ -121,6 +136,11 @@ type Event struct {
 
 	MessageID string // email_*
 	Campaign  string // optional, any type
+
+	// Subscription is set on the subscription_* types, Acquisition on
+	// customer_acquired (see subscription.go).
+	Subscription Subscription
+	Acquisition  Acquisition
 }
 
 // Reason classifies why a record was rejected. It is the value of the

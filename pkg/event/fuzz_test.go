@@ -164,6 +164,22 @@ func revalidate(t *testing.T, d *event.Decoder, ev event.Event) {
 			r.MarginMinor = &margin
 		}
 	}
+	if sub := ev.Subscription; sub.ID != "" {
+		r.SubscriptionID, r.Plan, r.Period = sub.ID, sub.Plan, sub.Period
+		if sub.HasPrice {
+			price := sub.Price
+			r.PriceMinor, r.Currency = &price, d.BaseCurrency()
+			want.Currency = d.BaseCurrency()
+		}
+	}
+	if a := ev.Acquisition; a.Channel != "" {
+		r.Channel, r.ReferrerID = a.Channel, a.ReferrerID
+		if a.HasCost {
+			cost := a.Cost
+			r.AcquisitionCostMinor, r.Currency = &cost, d.BaseCurrency()
+			want.Currency = d.BaseCurrency()
+		}
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +200,9 @@ func compareLegacy(t *testing.T, d *event.Decoder, value []byte, headers []event
 		return // encoding/json matched such names; see the comment at the top
 	}
 	lev, lerr := event.LegacyDecode(d, value, headers)
+	if (err == nil && addedType(ev.Type)) || (lerr == nil && addedType(lev.Type)) {
+		return // the legacy decoder knows no fields of the types added after it
+	}
 	var e, le *event.Error
 	errors.As(err, &e)
 	errors.As(lerr, &le)
@@ -203,6 +222,16 @@ func compareLegacy(t *testing.T, d *event.Decoder, value []byte, headers []event
 			t.Fatalf("decoders reject %q differently:\nnew    %v\nlegacy %v", value, e, le)
 		}
 	}
+}
+
+// addedType reports whether t was added after the legacy decoder, which
+// checks none of its fields.
+func addedType(t event.Type) bool {
+	switch t {
+	case event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled, event.CustomerAcquired:
+		return true
+	}
+	return false
 }
 
 // loneSurrogate matches a \u escape of a surrogate code unit.
@@ -228,6 +257,7 @@ func addedStrictness(e *event.Error, value []byte) bool {
 func foldedKeys(value []byte) bool {
 	names := []string{"event_id", "type", "customer_id", "occurred_at", "order_id", "refund_id", "amount", "amount_minor",
 		"currency", "margin", "margin_minor", "ticket_id", "priority", "csat", "message_id", "campaign",
+		"subscription_id", "plan", "period", "price", "price_minor", "channel", "referrer_id", "acquisition_cost", "acquisition_cost_minor",
 		"specversion", "id", "time", "subject", "data", "data_base64", "datacontenttype"}
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.UseNumber() // a number out of float64 range is still JSON

@@ -97,6 +97,18 @@ const (
 	mCSAT
 	mMessageID
 	mCampaign
+	// Subscription and acquisition members (subscription.go); their JSON
+	// kinds are checked by the type-specific validation, so on other types
+	// they are ignored like unknown members.
+	mSubscriptionID
+	mPlan
+	mPeriod
+	mPrice
+	mPriceMinor
+	mChannel
+	mReferrerID
+	mAcquisitionCost
+	mAcquisitionCostMinor
 	numRecordMembers
 )
 
@@ -119,7 +131,10 @@ var memberNames = [numMembers]string{
 	mOrderID: "order_id", mRefundID: "refund_id", mAmount: "amount", mAmountMinor: "amount_minor",
 	mCurrency: "currency", mMargin: "margin", mMarginMinor: "margin_minor", mTicketID: "ticket_id",
 	mPriority: "priority", mCSAT: "csat", mMessageID: "message_id", mCampaign: "campaign",
-	mCEID: "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
+	mSubscriptionID: "subscription_id", mPlan: "plan", mPeriod: "period", mPrice: "price", mPriceMinor: "price_minor",
+	mChannel: "channel", mReferrerID: "referrer_id", mAcquisitionCost: "acquisition_cost",
+	mAcquisitionCostMinor: "acquisition_cost_minor",
+	mCEID:                 "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
 	mCEDataContentType: "datacontenttype", mCESpecVersion: "specversion",
 }
 
@@ -162,6 +177,24 @@ func lookupMember(name []byte, top bool) member {
 		m = mMessageID
 	case "campaign":
 		m = mCampaign
+	case "subscription_id":
+		m = mSubscriptionID
+	case "plan":
+		m = mPlan
+	case "period":
+		m = mPeriod
+	case "price":
+		m = mPrice
+	case "price_minor":
+		m = mPriceMinor
+	case "channel":
+		m = mChannel
+	case "referrer_id":
+		m = mReferrerID
+	case "acquisition_cost":
+		m = mAcquisitionCost
+	case "acquisition_cost_minor":
+		m = mAcquisitionCostMinor
 	case "id":
 		m = mCEID
 	case "time":

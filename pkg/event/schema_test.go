@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -240,6 +241,12 @@ func TestSchemaRequiredFields(t *testing.T) {
 				if slices.ContainsFunc(groups, func(g []string) bool { return slices.Contains(g, k) }) {
 					continue
 				}
+				if deps, _ := s.schema["dependentRequired"].(map[string]any); deps != nil && slices.ContainsFunc(slices.Collect(maps.Keys(ex)), func(f string) bool {
+					d, ok := deps[f]
+					return ok && slices.Contains(stringList(d), k)
+				}) {
+					continue // required with another field the example has
+				}
 				if _, err := d.Decode(marshal(t, without(ex, k)), nil); err != nil {
 					t.Errorf("%s example %d without optional %q: decoder rejects it: %v", s.name, i, k, err)
 				}
@@ -259,6 +266,9 @@ func TestSchemaAndDecoderAgreeOnBadRecords(t *testing.T) {
 	}
 	money := func(ty event.Type) bool { return ty == event.Purchase || ty == event.Refund }
 	tickets := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "ticket_") }
+	subs := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "subscription_") }
+	priced := func(ty event.Type) bool { return ty == event.SubscriptionStarted || ty == event.SubscriptionRenewed }
+	acquired := func(ty event.Type) bool { return ty == event.CustomerAcquired }
 	amountKey := func(m map[string]any) string {
 		if _, ok := m["amount"]; ok {
 			return "amount"
@@ -302,6 +312,32 @@ func TestSchemaAndDecoderAgreeOnBadRecords(t *testing.T) {
 		{"csat 6", func(m map[string]any) map[string]any { return with(m, "csat", 6) }, tickets},
 		{"csat 3 off ticket_resolved", func(m map[string]any) map[string]any { return with(m, "csat", 3) },
 			func(ty event.Type) bool { return tickets(ty) && ty != event.TicketResolved }},
+		{"price as JSON number", func(m map[string]any) map[string]any {
+			return with(with(without(m, "price_minor"), "price", 9.5), "currency", "USD")
+		}, priced},
+		{"negative price_minor", func(m map[string]any) map[string]any {
+			return with(with(without(m, "price"), "price_minor", -1), "currency", "USD")
+		}, priced},
+		{"both price forms", func(m map[string]any) map[string]any {
+			return with(with(with(m, "price", "1"), "price_minor", 100), "currency", "USD")
+		}, priced},
+		{"price without currency", func(m map[string]any) map[string]any {
+			return without(with(without(m, "price_minor"), "price", "1.00"), "currency")
+		}, priced},
+		{"unknown period", func(m map[string]any) map[string]any { return with(m, "period", "fortnight") }, priced},
+		{"plan 65 bytes", func(m map[string]any) map[string]any { return with(m, "plan", strings.Repeat("p", 65)) }, priced},
+		{"empty subscription_id", func(m map[string]any) map[string]any { return with(m, "subscription_id", "") }, subs},
+		{"price on a cancellation", func(m map[string]any) map[string]any {
+			return with(with(m, "price", "1.00"), "currency", "USD")
+		}, func(ty event.Type) bool { return ty == event.SubscriptionCancelled }},
+		{"blank channel", func(m map[string]any) map[string]any { return with(m, "channel", " ") }, acquired},
+		{"numeric referrer_id", func(m map[string]any) map[string]any { return with(m, "referrer_id", 7) }, acquired},
+		{"acquisition_cost as JSON number", func(m map[string]any) map[string]any {
+			return with(with(m, "acquisition_cost", 35.0), "currency", "USD")
+		}, acquired},
+		{"negative acquisition_cost_minor", func(m map[string]any) map[string]any {
+			return with(with(without(m, "acquisition_cost"), "acquisition_cost_minor", -5), "currency", "USD")
+		}, acquired},
 	}
 	for _, s := range loadSchemas(t) {
 		ex := examples(t, s)[0]
@@ -398,6 +434,23 @@ func validate(root, s map[string]any, v any, path string) []string {
 		case "not":
 			if len(validate(root, kw.(map[string]any), v, path)) == 0 {
 				fail("matches a forbidden schema %v", kw)
+			}
+		case "anyOf":
+			if !slices.ContainsFunc(kw.([]any), func(sub any) bool { return len(validate(root, sub.(map[string]any), v, path)) == 0 }) {
+				fail("matches none of anyOf")
+			}
+		case "dependentRequired":
+			if obj, ok := v.(map[string]any); ok {
+				for name, deps := range kw.(map[string]any) {
+					if _, ok := obj[name]; !ok {
+						continue
+					}
+					for _, r := range stringList(deps) {
+						if _, ok := obj[r]; !ok {
+							fail("%q requires %q", name, r)
+						}
+					}
+				}
 			}
 		default:
 			fail("validator does not support keyword %q", k)
