@@ -55,12 +55,12 @@ type Subscription struct {
 	Cancelled int64
 	// The terms, each the value of the latest event carrying it (ties: the
 	// larger value), with that event's time.
-	Plan             string
-	PlanAt           int64
-	Period           event.Period
-	PeriodAt         int64
-	HasPrice         bool
-	Price, PriceAt   int64
+	Plan           string
+	PlanAt         int64
+	Period         event.Period
+	PeriodAt       int64
+	HasPrice       bool
+	Price, PriceAt int64
 }
 
 // Acquisition is how the customer was acquired: the earliest
