@@ -273,8 +273,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 				r.PredictedCLV = v * major
 				r.CLVPercentile = rec.CLVPercentile(v)
 			}
-			cuts := segment.CutPoints{Recency: rec.RFM.Recency, Frequency: rec.RFM.Frequency, Monetary: rec.RFM.Monetary}
-			r.R, r.F, r.M = cuts.Score(f.RecencyDays, f.Frequency, sum.AOV)
+			r.R, r.F, r.M = rec.RFM.Score(f.RecencyDays, f.Frequency, sum.AOV)
 		} else {
 			perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
 			r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)

@@ -126,10 +126,6 @@ func DefaultRuleSet() RuleSet {
 	return rs
 }
 
-// DefaultRulesYAML returns the text of the embedded default rule set, as a
-// starting point for a custom one.
-func DefaultRulesYAML() []byte { return bytes.Clone(defaultRulesYAML) }
-
 // Engine is a compiled rule set. It is immutable and safe for concurrent
 // use.
 type Engine struct {
