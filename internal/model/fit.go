@@ -12,6 +12,7 @@ import (
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/segment"
+	"github.com/clvstream/clvstream/pkg/subscription"
 )
 
 // Config configures fitting. Zero values mean the defaults of WithDefaults.
@@ -54,6 +55,9 @@ type Config struct {
 	// rescaled time axis, max T = 1) below 1/MaxParamRatio or above
 	// MaxParamRatio is degenerate (default 1e4, see DegenerateReason).
 	MaxParamRatio float64 `yaml:"-"`
+	// Subscriptions configures the renewal models (set from
+	// scoring.subscriptions).
+	Subscriptions subscription.Config `yaml:"-"`
 }
 
 // KindAuto (model.purchase: auto) fits every purchase model on the
@@ -210,6 +214,9 @@ type Input struct {
 	// cutoff and AsOf: the time split the churn model is fitted on.
 	ChurnCalibration []Summary
 	ChurnLabel       []bool
+	// Renewals are the subscriptions' renewal histories as of AsOf, for
+	// the renewal models (package subscription).
+	Renewals []subscription.Row
 }
 
 // Fit fits the models to in and returns the record to publish (Version 0:
@@ -229,6 +236,11 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 	}
 	rec := Record{Kind: KindBaseline, FittedAt: time.Now().UTC(), AsOf: in.AsOf, TimeUnitDays: unitDays,
 		Customers: len(in.Full), HorizonMonths: c.HorizonMonths, MonthlyDiscount: c.MonthlyDiscount}
+	// The renewal models do not depend on the purchase data: a pure
+	// subscription business gets them with a baseline record.
+	if rec.Subscriptions, err = subscription.Fit(ctx, in.Renewals, c.Subscriptions); err != nil {
+		return rec, err
+	}
 	if len(in.Full) == 0 {
 		rec.Reason = "no customers with purchases yet"
 		return rec, nil

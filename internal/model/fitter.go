@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/customer"
+	"github.com/clvstream/clvstream/pkg/subscription"
 )
 
 // StateSource yields every stored customer state.
@@ -27,6 +28,7 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 	var states []*customer.State
 	first := asOf
 	err = src.Each(ctx, func(_ int, st *customer.State) error {
+		in.Renewals = subscription.Rows(st, asOf, in.Renewals)
 		s, ok := SummarizeWith(st, asOf, unitDays, minorPerMajor, c.EmailHalfLife)
 		if !ok {
 			return nil

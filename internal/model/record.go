@@ -8,6 +8,7 @@ import (
 	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/segment"
+	"github.com/clvstream/clvstream/pkg/subscription"
 )
 
 // Model kinds.
@@ -97,6 +98,9 @@ type Record struct {
 	// Churn is the churn model (plain data; nil in records written before
 	// it existed, read as the identity model).
 	Churn *churn.Model `json:"churn,omitempty"`
+	// Subscriptions are the renewal models per contract period (nil
+	// without subscriptions, and in records written before them).
+	Subscriptions *subscription.Model `json:"subscriptions,omitempty"`
 }
 
 // Spend models.

@@ -42,7 +42,10 @@
 //	values are rejected), tier (string), rfm (3..15), r, f, m (1..5; all
 //	0 before the first RFM model), recency_days, tenure_days,
 //	last_gap_days, frequency (repeat purchase days), purchase_days,
-//	open_tickets, replenishment_due (boolean)
+//	open_tickets, replenishment_due (boolean), subscription (none |
+//	active | cancelling | cancelled), renewal_probability (0..1, NaN
+//	without a renewal model), subscription_renewals, channel (the
+//	acquisition channel, "" when unknown)
 //
 // A comparison with NaN is false.
 //

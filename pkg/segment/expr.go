@@ -64,6 +64,10 @@ var fieldList = []*fieldDef{
 	{name: "purchase_days", kind: numField, num: func(c *Customer) float64 { return float64(c.PurchaseDays) }},
 	{name: "open_tickets", kind: numField, num: func(c *Customer) float64 { return float64(c.OpenTickets) }},
 	{name: "replenishment_due", kind: boolField, boolean: func(c *Customer) bool { return c.ReplenishmentDue }},
+	{name: "subscription", kind: strField, str: func(c *Customer) string { return subscriptionStatus(c.Subscription) }, values: []string{"none", "active", "cancelling", "cancelled"}},
+	{name: "renewal_probability", kind: numField, num: func(c *Customer) float64 { return c.RenewalProbability }},
+	{name: "subscription_renewals", kind: numField, num: func(c *Customer) float64 { return float64(c.SubscriptionRenewals) }},
+	{name: "channel", kind: strField, str: func(c *Customer) string { return c.Channel }},
 }
 
 var fields = func() map[string]*fieldDef {
@@ -748,4 +752,13 @@ func EditDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// subscriptionStatus reads an empty status (a Customer built without
+// subscription figures) as none.
+func subscriptionStatus(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

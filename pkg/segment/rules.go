@@ -56,6 +56,18 @@ type Customer struct {
 	// ReplenishmentDue is set when the customer's usual reorder interval
 	// has passed.
 	ReplenishmentDue bool
+
+	// Subscription is the subscription status: none, active, cancelling
+	// (cancelled, paid period not over) or cancelled. RenewalProbability is
+	// the probability that the primary subscription renews at the end of
+	// its period (NaN without a renewal model, 0 unless active);
+	// SubscriptionRenewals its renewals so far.
+	Subscription         string
+	RenewalProbability   float64
+	SubscriptionRenewals int
+
+	// Channel is the acquisition channel ("" when unknown).
+	Channel string
 }
 
 // RuleSet is the YAML form of the segment rules.
@@ -115,7 +127,7 @@ var defaultRuleSet = sync.OnceValue(func() RuleSet {
 })
 
 // DefaultRuleSet returns the rule set of the embedded default_rules.yaml:
-// prospect, lapsed, at-risk-high-value, at-risk, won-back, high-value,
+// cancelling, cancelled, subscriber, prospect, lapsed, at-risk-high-value, at-risk, won-back, high-value,
 // loyal, new and active, with hysteresis on churn probability, CLV
 // percentile, net revenue and recency, and a minimum dwell of 24 hours.
 // Each call returns a fresh copy.

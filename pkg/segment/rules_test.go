@@ -22,6 +22,9 @@ const (
 	segLoyal           = "loyal"
 	segNew             = "new"
 	segActive          = "active"
+	segCancelling      = "cancelling"
+	segCancelled       = "cancelled"
+	segSubscriber      = "subscriber"
 )
 
 func mustCompile(t *testing.T, rs RuleSet) *Engine {
@@ -47,7 +50,7 @@ func regular() Customer {
 func TestDefaultRuleSet(t *testing.T) {
 	rs := DefaultRuleSet()
 	e := mustCompile(t, rs)
-	want := []string{segProspect, segLapsed, segAtRiskHighValue, segAtRisk, segWonBack, segHighValue, segLoyal, segNew, segActive}
+	want := []string{segCancelling, segCancelled, segSubscriber, segProspect, segLapsed, segAtRiskHighValue, segAtRisk, segWonBack, segHighValue, segLoyal, segNew, segActive}
 	if got := e.Segments(); !slices.Equal(got, want) {
 		t.Errorf("segments %v, want %v", got, want)
 	}
@@ -71,12 +74,12 @@ func TestDefaultRuleSet(t *testing.T) {
 	// Each call is a fresh copy.
 	rs.Rules[0].Name = "changed"
 	rs.Hysteresis["clv"] = 1
-	if again := DefaultRuleSet(); again.Rules[0].Name != segProspect || again.Hysteresis["clv"] != 0 {
+	if again := DefaultRuleSet(); again.Rules[0].Name != segCancelling || again.Hysteresis["clv"] != 0 {
 		t.Error("DefaultRuleSet shares state between calls")
 	}
 	// Segments returns a copy too.
 	e.Segments()[0] = "changed"
-	if e.Segments()[0] != segProspect {
+	if e.Segments()[0] != segCancelling {
 		t.Error("Segments exposes the engine's state")
 	}
 	// The YAML text parses to the same set.
@@ -95,6 +98,12 @@ func TestDefaultRuleSetFirstMatchWins(t *testing.T) {
 	}{
 		{"active", func(c *Customer) {}, segActive},
 		{"prospect", func(c *Customer) { *c = Customer{ChurnProbability: 0.9, RecencyDays: 400} }, segProspect},
+		{"subscriber without purchases", func(c *Customer) { *c = Customer{Subscription: "active", ChurnProbability: 0.2} }, segSubscriber},
+		{"subscriber who also buys", func(c *Customer) { c.Subscription, c.NetRevenue = "active", 5000 }, segSubscriber},
+		{"subscriber likely to cancel", func(c *Customer) { c.Subscription, c.ChurnProbability = "active", 0.6 }, segAtRisk},
+		{"cancelling beats everything", func(c *Customer) { c.Subscription, c.ChurnProbability, c.NetRevenue = "cancelling", 1, 5000 }, segCancelling},
+		{"cancelled without purchases", func(c *Customer) { *c = Customer{Subscription: "cancelled", ChurnProbability: 1} }, segCancelled},
+		{"cancelled who still buys is scored by purchases", func(c *Customer) { c.Subscription = "cancelled" }, segActive},
 		{"lapsed by churn, beats high value", func(c *Customer) { c.ChurnProbability, c.NetRevenue, c.CLVPercentile = 0.85, 5000, 99 }, segLapsed},
 		{"lapsed by recency", func(c *Customer) { c.RecencyDays, c.ChurnProbability = 365, 0.3 }, segLapsed},
 		{"at-risk-high-value by percentile", func(c *Customer) { c.ChurnProbability, c.CLVPercentile = 0.5, 80 }, segAtRiskHighValue},
