@@ -206,6 +206,7 @@ func (c Config) WithDefaults() Config {
 	// The churn model is fitted for the scoring horizon and signals.
 	c.Model.ChurnHorizon = c.Scoring.ChurnHorizon
 	c.Model.EmailHalfLife = c.Scoring.EmailHalfLife
+	c.Model.Subscriptions = c.Scoring.Subscriptions
 	c.Model = c.Model.WithDefaults()
 	c.KPI = c.KPI.WithDefaults()
 	if c.KafkaSecurity.SASL.Mechanism == "" {
@@ -304,6 +305,9 @@ func (c Config) Validate() error {
 	}
 	if c.Scoring.ChurnHorizon < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("scoring.churn_horizon: %s must be at least 24h, e.g. 2160h (90 days)", c.Scoring.ChurnHorizon))
+	}
+	if err := c.Scoring.Subscriptions.Validate("scoring.subscriptions."); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.SegmentRules(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: %w", err))

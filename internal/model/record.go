@@ -188,3 +188,12 @@ func (r *Record) Label() string {
 	}
 	return r.Kind + "-v" + strconv.FormatInt(r.Version, 10)
 }
+
+// SubscriptionModel returns the renewal models of r (nil for a nil record
+// or one without them).
+func (r *Record) SubscriptionModel() *subscription.Model {
+	if r == nil {
+		return nil
+	}
+	return r.Subscriptions
+}

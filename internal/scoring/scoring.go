@@ -10,6 +10,7 @@ import (
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/segment"
+	"github.com/clvstream/clvstream/pkg/subscription"
 )
 
 // Config parameterises the scorer. Zero values mean the documented defaults.
@@ -62,6 +63,10 @@ type Config struct {
 	// MinorPerMajor is 10^exponent of the base currency (set by the
 	// service from the base currency; default 100).
 	MinorPerMajor float64 `yaml:"-"`
+	// Subscriptions parameterises the subscription scores (residual value
+	// discount, expected renewals horizon, least subscriptions per renewal
+	// model).
+	Subscriptions subscription.Config `yaml:"subscriptions"`
 }
 
 // WithDefaults returns c with zero fields replaced by defaults.
@@ -98,6 +103,7 @@ func (c Config) WithDefaults() Config {
 	if len(c.Milestones) == 0 {
 		c.Milestones = []float64{100, 500, 1000, 5000, 10000}
 	}
+	c.Subscriptions = c.Subscriptions.WithDefaults()
 	return c
 }
 
@@ -150,6 +156,9 @@ type Result struct {
 	ModelVersion string
 	// NextDue is when the customer must be re-scored; zero for none.
 	NextDue time.Time
+	// Subscription holds the subscription scores; nil for a customer
+	// without subscriptions.
+	Subscription *subscription.Score
 }
 
 // Scorer scores customers. It is immutable and safe for concurrent use.
@@ -308,13 +317,15 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 	if r.R > 0 {
 		rfm = r.R + r.F + r.M
 	}
-	return r, segment.Customer{
+	c := segment.Customer{
 		CLV: r.PredictedCLV / major, CLVPercentile: r.CLVPercentile, HistoricCLV: float64(f.Margin) / major,
 		NetRevenue: float64(f.Net) / major, ChurnProbability: r.ChurnRisk, ChurnLevel: r.ChurnLevel, Tier: r.Tier,
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
 	}
+	s.applySubscription(st, now, m, &r, &c, held)
+	return r, c
 }
 
 // lastGap is the number of days between the last two purchase days on or
@@ -380,6 +391,9 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		gap := durationDays(cur.AvgDaysBetweenOrders)
 		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
 		earlier(f.LastPurchase.Add(3 * gap))
+	}
+	for _, t := range s.subscriptionDue(st, now, m) {
+		earlier(t) // a paid period or its grace ends, a renewal date enters the churn horizon
 	}
 	if hold.After(now) {
 		// Within a dwell hold the rules already want another segment:

@@ -213,7 +213,7 @@ func Evaluate(st *customer.State, now time.Time, m *Model, horizon time.Duration
 	ms := now.UnixMilli()
 	for i := range st.Subscriptions {
 		v := &st.Subscriptions[i]
-		if !v.HasPrice || v.Status(ms) != customer.SubActive || (v.HasCancel && v.Cancelled >= v.Active) {
+		if !v.HasPrice || v.Status(ms) != customer.SubActive {
 			continue
 		}
 		if sbg, ok := m.For(v.Period); ok {
@@ -269,7 +269,12 @@ func derl(m clv.SBG, v *customer.Subscription, c Config) float64 {
 // Edges returns the instants after now at which a subscription status of
 // st can change without a new event (ends of paid periods and of their
 // grace), sorted, for the scorer's due times.
-func Edges(st *customer.State, now time.Time) []time.Time {
+func Edges(st *customer.State, now time.Time) []time.Time { return DueTimes(st, now, 0) }
+
+// DueTimes is Edges plus, with a churn horizon h > 0, the first instant a
+// renewal date not yet within the horizon enters it (the churn
+// probability steps up then).
+func DueTimes(st *customer.State, now time.Time, h time.Duration) []time.Time {
 	ms := now.UnixMilli()
 	var out []time.Time
 	for i := range st.Subscriptions {
@@ -281,6 +286,14 @@ func Edges(st *customer.State, now time.Time) []time.Time {
 			if e > ms {
 				out = append(out, time.UnixMilli(e).UTC())
 			}
+		}
+		if h > 0 {
+			per, hm := v.PeriodMs(), h.Milliseconds()
+			b := v.PaidThrough()
+			if b <= ms+hm {
+				b += ((ms+hm-b)/per + 1) * per // the first renewal date beyond now + h
+			}
+			out = append(out, time.UnixMilli(b-hm).UTC())
 		}
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
