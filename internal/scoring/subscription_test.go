@@ -49,7 +49,7 @@ func TestSubscriberLifecycleSegments(t *testing.T) {
 
 	path := follow(s, st, day0.Add(8*month), rec)
 	got := strings.Join(path, " ")
-	end := day0.Add(6 * month).Sub(day0).Hours() / 24
+	end := day0.Add(6*month).Sub(day0).Hours() / 24
 	want := fmt.Sprintf("subscriber@0.0 cancelling@%.1f cancelled@%.1f", cancelAt.Sub(day0).Hours()/24, math.Ceil(end*10)/10)
 	if !strings.HasPrefix(got, "subscriber@0.0 cancelling@") || !strings.Contains(got, " cancelled@") {
 		t.Fatalf("path %q, want %q", got, want)
