@@ -27,6 +27,20 @@ type persona struct {
 	openRate  float64 // chance to open an email
 	oneTime   bool
 	purchases int
+
+	// Acquisition: channel, referring customer, cost (cents).
+	channel, referrer string
+	cost              int64
+	// Subscribers (sub) hold a monthly plan from their join day; each
+	// period ends in a cancellation with probability theta, decided when
+	// it starts (cancelDay, −1 while renewing). renewals counts them.
+	sub       bool
+	plan      string
+	price     int64
+	theta     float64
+	renewals  int
+	cancelDay int
+	ended     bool
 }
 
 // wave is the records of one simulated hour of one day: all of one type,
@@ -49,6 +63,8 @@ const (
 	hourTicketOpened = 11
 	hourTicketClosed = 15
 	hourRefund       = 20
+	hourAcquired     = 7
+	hourSubscription = 12
 )
 
 // generator produces synthetic events on an accelerated clock. Everything
@@ -61,6 +77,10 @@ type generator struct {
 	rnd     *rand.Rand
 	people  []*persona
 	writers map[string]*kafka.Writer
+	// subRnd drives the acquisition and subscription behaviour, apart from
+	// rnd, so the purchase, email and ticket records of a seed stay those
+	// of the releases before subscriptions.
+	subRnd *rand.Rand
 	// sync, when set, is called after every wave and every day (wave nil)
 	// and returns when the pipeline has caught up.
 	sync func(ctx context.Context, produced int, w *wave) error
@@ -108,7 +128,52 @@ func newGenerator(o Options, cfg config.Config) *generator {
 		}
 		g.people = append(g.people, p)
 	}
+	g.subRnd = rand.New(rand.NewPCG(seed^0x5b5c, seed+0x243f6a8885a308d3))
+	for i, p := range g.people {
+		g.acquisition(p, i)
+		if g.subRnd.Float64() < 0.2 {
+			p.sub, p.cancelDay = true, -1
+			p.plan, p.price = "basic", 999
+			if g.subRnd.IntN(3) == 0 {
+				p.plan, p.price = "pro", 2999
+			}
+			// Heterogeneous cancellation probabilities per month, as the
+			// renewal model (sBG) assumes.
+			p.theta = []float64{0.03, 0.08, 0.2, 0.45}[g.subRnd.IntN(4)]
+		}
+	}
 	return g
+}
+
+// acquisition draws how persona i was acquired: organic, paid search or
+// social (with a cost), or referred by a customer who joined earlier.
+func (g *generator) acquisition(p *persona, i int) {
+	r := g.subRnd
+	switch x := r.Float64(); {
+	case x < 0.4:
+		p.channel = "organic"
+	case x < 0.65:
+		p.channel, p.cost = "paid_search", 2000+r.Int64N(4000)
+	case x < 0.8:
+		p.channel, p.cost = "social", 1000+r.Int64N(2000)
+	default:
+		p.channel = "referral"
+		for tries := 0; tries < 5 && i > 0; tries++ {
+			if q := g.people[r.IntN(i)]; q.joinDay < p.joinDay {
+				p.referrer = q.id
+				break
+			}
+		}
+		if p.referrer == "" {
+			p.channel = "organic"
+		}
+	}
+}
+
+// periodDay is the day of the k-th period boundary of a monthly
+// subscription started on day start (a mean Gregorian month).
+func periodDay(start, k int) int {
+	return start + int(float64(k)*30.436875+0.5)
 }
 
 // progress is a consistent snapshot of the generator.
@@ -176,12 +241,53 @@ func (g *generator) run(ctx context.Context, log *zap.Logger) error {
 	return nil
 }
 
+// subscriptionEvents emits persona p's acquisition and subscription
+// records of day (on the purchases topic, which carries them).
+func (g *generator) subscriptionEvents(p *persona, day int, add func(int, event.Record)) {
+	if day == p.joinDay {
+		r := event.Record{EventID: p.id + "-acq", Type: event.CustomerAcquired, CustomerID: p.id, Channel: p.channel, ReferrerID: p.referrer}
+		if p.cost > 0 {
+			r.AcquisitionCost, r.Currency = fmt.Sprintf("%d.%02d", p.cost/100, p.cost%100), "USD"
+		}
+		if p.channel != "organic" && p.channel != "referral" {
+			r.Campaign = "spring-" + p.channel
+		}
+		add(hourAcquired, r)
+	}
+	if !p.sub || p.ended {
+		return
+	}
+	price := fmt.Sprintf("%d.%02d", p.price/100, p.price%100)
+	sid := p.id + "-sub"
+	// A period starts (the first or a renewal): decide now whether it
+	// ends in a cancellation, some days before its end.
+	startPeriod := func() {
+		if g.subRnd.Float64() < p.theta {
+			end := periodDay(p.joinDay, p.renewals+1)
+			p.cancelDay = max(day+1, end-1-g.subRnd.IntN(12))
+		}
+	}
+	switch {
+	case day == p.joinDay:
+		add(hourSubscription, event.Record{EventID: sid + "-start", Type: event.SubscriptionStarted, CustomerID: p.id,
+			SubscriptionID: sid, Plan: p.plan, Period: event.PeriodMonth, Price: price, Currency: "USD"})
+		startPeriod()
+	case day == p.cancelDay:
+		add(hourSubscription, event.Record{EventID: sid + "-cancel", Type: event.SubscriptionCancelled, CustomerID: p.id, SubscriptionID: sid})
+		p.ended = true
+	case p.cancelDay < 0 && day == periodDay(p.joinDay, p.renewals+1):
+		p.renewals++
+		add(hourSubscription, event.Record{EventID: fmt.Sprintf("%s-r%d", sid, p.renewals), Type: event.SubscriptionRenewed, CustomerID: p.id, SubscriptionID: sid})
+		startPeriod()
+	}
+}
+
 // events returns the records of one simulated day as waves in time order.
 func (g *generator) events(day int) []wave {
 	t := g.cfg.Kafka.Topics
 	at := g.start.AddDate(0, 0, day)
 	byHour := map[int]*wave{}
-	add := func(hour int, topic string, r event.Record) {
+	emit := func(hour int, topic string, r event.Record, rnd *rand.Rand) {
 		w := byHour[hour]
 		if w == nil {
 			w = &wave{at: at.Add(time.Duration(hour) * time.Hour), topic: topic}
@@ -189,18 +295,20 @@ func (g *generator) events(day int) []wave {
 		}
 		r.OccurredAt = w.at.Format(time.RFC3339)
 		v, _ := json.Marshal(r)
-		if g.rnd.IntN(400) == 0 {
+		if rnd.IntN(400) == 0 {
 			v = v[:len(v)/2] // a truncated record for the dead-letter path
 			g.malformed++
 		}
 		w.msgs = append(w.msgs, kafka.Message{Key: []byte(r.CustomerID), Value: v})
 	}
+	add := func(hour int, topic string, r event.Record) { emit(hour, topic, r, g.rnd) }
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, p := range g.people {
 		if day < p.joinDay {
 			continue
 		}
+		g.subscriptionEvents(p, day, func(hour int, r event.Record) { emit(hour, t.Purchases, r, g.subRnd) })
 		buy := day == p.joinDay
 		if !buy && !p.oneTime && day <= p.stopDay {
 			buy = g.rnd.Float64() < 1/p.gapDays

@@ -190,6 +190,16 @@ func (s *summary) printFinal(out io.Writer, pr progress, dead map[string]int, fi
 		s.others[event.TierChangeType], s.others[event.MilestoneType])
 	fmt.Fprintf(out, "  segments: %s\n", s.segmentCounts())
 	fmt.Fprintf(out, "  model: %s\n", modelLine(fitted))
+	if fitted != nil && fitted.Subscriptions != nil {
+		for _, p := range event.Periods {
+			if f, ok := fitted.Subscriptions.Periods[p]; ok {
+				fmt.Fprintf(out, "  renewal model (%s): sBG α %.3f β %.3f on %d subscriptions, %d cancelled; renewal after 0/3/12 renewals %.2f/%.2f/%.2f\n",
+					p, f.Alpha, f.Beta, f.Subscriptions, f.Cancelled, f.SBG().RenewalProb(0), f.SBG().RenewalProb(3), f.SBG().RenewalProb(12))
+			} else if why := fitted.Subscriptions.Skipped[p]; why != "" {
+				fmt.Fprintf(out, "  renewal model (%s): not fitted: %s\n", p, why)
+			}
+		}
+	}
 	ids := make([]string, 0, len(s.last))
 	var total float64
 	for id, c := range s.last {

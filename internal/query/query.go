@@ -241,6 +241,7 @@ func (s *Service) view(st *customer.State, r scoring.Result, rec *model.Record, 
 		Email: Email{Sends: round4(f.EmailSends), Opens: round4(f.EmailOpens), Clicks: round4(f.EmailClicks),
 			HalfLifeDays: cfg.EmailHalfLife.Hours() / 24},
 	}
+	v.Subscription, v.Acquisition = s.subscriptionViews(st, r)
 	v.Segment = Segment{Name: st.Segment, Reason: fig.Reason}
 	if st.Segment == "" {
 		v.Segment.Name = r.Segment

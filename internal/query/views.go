@@ -46,6 +46,10 @@ type CustomerView struct {
 	NextOrder NextOrder `json:"next_order"`
 	Support   Support   `json:"support"`
 	Email     Email     `json:"email"`
+	// Subscription is null for a customer who never subscribed;
+	// Acquisition null while no customer_acquired event is known.
+	Subscription *SubscriptionView `json:"subscription"`
+	Acquisition  *AcquisitionView  `json:"acquisition"`
 }
 
 // CLV holds the value figures, as in the segment-change event (the same

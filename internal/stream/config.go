@@ -19,11 +19,12 @@ type Topics struct {
 }
 
 // For returns the input topic that carries events of type typ: purchases,
-// refunds and erasures on Purchases, email events on Emails, ticket events
-// on Tickets.
+// refunds, erasures, subscription and acquisition events on Purchases,
+// email events on Emails, ticket events on Tickets.
 func (t Topics) For(typ event.Type) string {
 	switch typ {
-	case event.Purchase, event.Refund, event.CustomerErased:
+	case event.Purchase, event.Refund, event.CustomerErased,
+		event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled, event.CustomerAcquired:
 		return t.Purchases
 	case event.EmailSent, event.EmailOpened, event.EmailClicked:
 		return t.Emails
