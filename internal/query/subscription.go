@@ -68,4 +68,3 @@ func (s *Service) subscriptionViews(st *customer.State, r scoring.Result) (*Subs
 	}
 	return sv, av
 }
-
