@@ -402,7 +402,7 @@ func (s *State) check() error {
 	case len(s.Emails) > MaxEmails:
 		return fmt.Errorf("%d emails, more than MaxEmails (%d)", len(s.Emails), MaxEmails)
 	}
-	if err := s.checkSections(); err != nil {
+	if err := s.checkSubscriptions(); err != nil {
 		return err
 	}
 	for i := range s.Days {
@@ -786,7 +786,7 @@ func (s *State) decode(b []byte) error {
 		s.Emails = append(s.Emails, m)
 	}
 	if flags&flagSections != 0 {
-		s.decodeSections(&r)
+		s.readSections(&r)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("%d trailing bytes", len(r.b))

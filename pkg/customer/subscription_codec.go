@@ -8,19 +8,6 @@ import (
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
-// flagSections (header flag): tagged sections follow the emails. A state
-// without subscriptions or acquisition does not set it and is encoded
-// byte for byte as before the sections existed; a state written before
-// them never has it, so it still decodes (docs/state.md, "Sections").
-const flagSections = 1 << 3
-
-// Section tags, written in increasing order. Each section is the tag, the
-// payload length (uvarint) and the payload.
-const (
-	secSubscriptions = 1
-	secAcquisition   = 2
-)
-
 // Flags of a subscription and of the acquisition.
 const (
 	subStart    = 1 << 0
@@ -34,30 +21,20 @@ const (
 	acqCost     = 1 << 1
 )
 
-// hasSections reports whether s needs flagSections.
-func (s *State) hasSections() bool { return len(s.Subscriptions) > 0 || s.Acquisition.Set }
-
-// appendSections appends the tagged sections of s. Each payload is written
-// in place and its length inserted before it, so a reused buffer is not
-// reallocated.
-func (s *State) appendSections(b []byte) []byte {
-	if len(s.Subscriptions) > 0 {
-		b, start := beginSection(b, secSubscriptions)
-		b = binary.AppendUvarint(b, uint64(len(s.Subscriptions)))
-		for i := range s.Subscriptions {
-			b = appendSubscription(b, &s.Subscriptions[i])
-		}
-		return s.appendAcquisition(endSection(b, start))
+// appendSubscriptions writes the subscriptions section body: the count,
+// then per subscription its id, flags and times (absolute Unix ms for the
+// first activity and the cancellation, the others relative to the first).
+func (s *State) appendSubscriptions(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s.Subscriptions)))
+	for i := range s.Subscriptions {
+		b = appendSubscription(b, &s.Subscriptions[i])
 	}
-	return s.appendAcquisition(b)
+	return b
 }
 
+// appendAcquisition writes the acquisition section body.
 func (s *State) appendAcquisition(b []byte) []byte {
 	a := &s.Acquisition
-	if !a.Set {
-		return b
-	}
-	b, start := beginSection(b, secAcquisition)
 	b = binary.AppendVarint(b, a.At)
 	b = appendString(b, a.Channel)
 	b = appendString(b, a.Campaign)
@@ -75,22 +52,6 @@ func (s *State) appendAcquisition(b []byte) []byte {
 	if a.HasCost {
 		b = binary.AppendUvarint(b, uint64(a.Cost))
 	}
-	return endSection(b, start)
-}
-
-// beginSection appends the tag and returns where the payload starts.
-func beginSection(b []byte, tag uint64) ([]byte, int) {
-	b = binary.AppendUvarint(b, tag)
-	return b, len(b)
-}
-
-// endSection inserts the length of the payload b[start:] before it.
-func endSection(b []byte, start int) []byte {
-	var lb [binary.MaxVarintLen64]byte
-	l := binary.PutUvarint(lb[:], uint64(len(b)-start))
-	b = append(b, lb[:l]...)
-	copy(b[start+l:], b[start:len(b)-l])
-	copy(b[start:], lb[:l])
 	return b
 }
 
@@ -125,49 +86,11 @@ func appendSubscription(b []byte, v *Subscription) []byte {
 	return b
 }
 
-// decodeSections reads the tagged sections.
-func (s *State) decodeSections(r *reader) {
-	last := uint64(0)
-	for r.err == nil && len(r.b) > 0 {
-		tag := r.uvarint("section tag")
-		n := r.uvarint("section length")
-		if r.err != nil {
-			return
-		}
-		if tag <= last {
-			r.fail("section %d after section %d (sections are in increasing order)", tag, last)
-			return
-		}
-		last = tag
-		if n > uint64(len(r.b)) {
-			r.fail("section %d: length %d but %d bytes remain", tag, n, len(r.b))
-			return
-		}
-		sub := reader{b: r.b[:n]}
-		r.b = r.b[n:]
-		switch tag {
-		case secSubscriptions:
-			s.decodeSubscriptions(&sub)
-		case secAcquisition:
-			s.decodeAcquisition(&sub)
-		default:
-			sub.fail("unknown section %d (written by a newer release?)", tag)
-		}
-		if sub.err == nil && len(sub.b) != 0 {
-			sub.fail("section %d: %d trailing bytes", tag, len(sub.b))
-		}
-		if sub.err != nil {
-			r.err = sub.err
-			return
-		}
-	}
-	if r.err == nil && last == 0 {
-		r.fail("sections flag without a section")
-	}
-}
-
-func (s *State) decodeSubscriptions(r *reader) {
+func (s *State) readSubscriptions(r *reader) {
 	n := r.count("subscriptions", MaxSubscriptions, 9)
+	if n == 0 && r.err == nil {
+		r.fail("empty subscription section")
+	}
 	s.Subscriptions = slices.Grow(s.Subscriptions[:0], n)
 	for i := 0; i < n && r.err == nil; i++ {
 		v := Subscription{ID: r.u64("subscription id")}
@@ -207,7 +130,7 @@ func (s *State) decodeSubscriptions(r *reader) {
 	}
 }
 
-func (s *State) decodeAcquisition(r *reader) {
+func (s *State) readAcquisition(r *reader) {
 	a := Acquisition{Set: true, At: r.varint("acquisition time")}
 	a.Channel = r.str("channel", "")
 	a.Campaign = r.str("campaign", "")
@@ -229,9 +152,9 @@ func (s *State) decodeAcquisition(r *reader) {
 	s.Acquisition = a
 }
 
-// checkSections checks the subscription and acquisition facts of a state
-// no Apply could produce.
-func (s *State) checkSections() error {
+// checkSubscriptions checks the subscription and acquisition facts of a
+// state no Apply could produce.
+func (s *State) checkSubscriptions() error {
 	if len(s.Subscriptions) > MaxSubscriptions {
 		return fmt.Errorf("%d subscriptions, more than MaxSubscriptions (%d)", len(s.Subscriptions), MaxSubscriptions)
 	}
