@@ -8,7 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/query"
+	"github.com/clvstream/clvstream/pkg/customer"
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
@@ -62,4 +64,33 @@ func TestCustomerViewOfASubscriber(t *testing.T) {
 	if m := r.json(t); m["subscription"] != nil || m["acquisition"] != nil {
 		t.Errorf("non-subscriber: %v %v", m["subscription"], m["acquisition"])
 	}
+
+	// The KPI snapshot's subscription and acquisition parts conform too.
+	var sts stateSlice
+	for _, st := range f.states {
+		sts = append(sts, st)
+	}
+	snap, err := kpi.Compute(context.Background(), sts, f.scorer, nil, f.now, kpi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.kpis.p.Store(&snap)
+	r = c.get("/v1/kpis", "/v1/kpis")
+	m := r.json(t)
+	acq, _ := m["acquisition"].(map[string]any)
+	subs, _ := m["subscriptions"].(map[string]any)
+	if r.code != 200 || acq == nil || subs == nil || acq["acquired"] != 1.0 || subs["active"] != 1.0 {
+		t.Errorf("KPIs %d: acquisition %v subscriptions %v", r.code, acq, subs)
+	}
+}
+
+type stateSlice []*customer.State
+
+func (s stateSlice) Each(_ context.Context, fn func(int, *customer.State) error) error {
+	for _, st := range s {
+		if err := fn(0, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }

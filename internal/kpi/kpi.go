@@ -100,6 +100,11 @@ type Snapshot struct {
 	Tiers       map[string]int `json:"tiers"`
 	CLV         []Bucket       `json:"clv_distribution"`
 	Cohorts     []Cohort       `json:"cohorts,omitempty"`
+
+	// Subscriptions and Acquisition are the subscription and acquisition
+	// KPIs (acquisition.go); nil while no customer has any.
+	Subscriptions *SubscriptionKPIs `json:"subscriptions,omitempty"`
+	Acquisition   *AcquisitionKPIs  `json:"acquisition,omitempty"`
 }
 
 // clvBounds are the upper bounds of the CLV distribution buckets.
@@ -131,12 +136,18 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
 	}
+	horizon := 0
+	if rec != nil {
+		horizon = rec.HorizonMonths
+	}
+	tk := newToolkitAcc(major, horizon, asOf, s.PeriodStart, c.Cohorts)
 	err := src.Each(ctx, func(_ int, st *customer.State) error {
 		if st.Erased {
 			s.Erased++
 			return nil
 		}
 		r := sc.Snapshot(st, asOf, rec)
+		tk.add(st, &r)
 		f := r.Features
 		s.Segments[r.Segment]++
 		if f.PurchaseDays == 0 {
@@ -227,6 +238,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		s.Cohorts = append(s.Cohorts, co)
 	}
 	sort.Slice(s.Cohorts, func(i, j int) bool { return s.Cohorts[i].Month < s.Cohorts[j].Month })
+	tk.finish(&s)
 	return s, nil
 }
 
