@@ -626,4 +626,3 @@ func keys(m map[string][]byte) []string {
 	sort.Strings(ks)
 	return ks
 }
-
