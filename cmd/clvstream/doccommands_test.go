@@ -219,3 +219,43 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// The README's Layout names every package directory of pkg/ and internal/
+// and every subcommand of the binary's usage.
+func TestReadmeLayoutComplete(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n## Layout\n")
+	if i < 0 {
+		t.Fatal("README.md has no Layout section")
+	}
+	layout := s[i:]
+	if j := strings.Index(layout[1:], "\n## "); j >= 0 {
+		layout = layout[:j+1]
+	}
+	for _, root := range []string{"pkg", "internal"} {
+		dirs, _ := filepath.Glob("../../" + root + "/*")
+		for _, d := range dirs {
+			if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+				continue
+			}
+			name := root + "/" + filepath.Base(d)
+			if !regexp.MustCompile(regexp.QuoteMeta(name) + `\b`).MatchString(layout) {
+				t.Errorf("README Layout does not name %s", name)
+			}
+		}
+	}
+	subs := regexp.MustCompile(`(?m)^  ([a-z]+) `).FindAllStringSubmatch(usage, -1)
+	if len(subs) < 10 {
+		t.Fatalf("could not read the subcommands from the usage text")
+	}
+	for _, m := range subs {
+		sub := m[1]
+		if !regexp.MustCompile(`\b` + sub + `\b`).MatchString(layout) {
+			t.Errorf("README Layout does not name the subcommand %s", sub)
+		}
+	}
+}
