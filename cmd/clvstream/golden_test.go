@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/zap"
 
 	"github.com/clvstream/clvstream/internal/api"
@@ -51,8 +52,9 @@ const goldenDir = "../../testdata/golden"
 // under the default configuration), a model is fitted from its states by
 // internal/model half way and is in force for the second year, and the
 // query API (internal/query behind internal/api, over an in-memory Redis
-// holding the final states) answers for one customer. The first record of
-// each documented kind is the example. They are written to
+// holding the final states) answers for one customer; the dead letter is
+// written by the real pipeline (internal/stream) on an in-process Kafka.
+// The first record of each documented kind is the example. They are written to
 // testdata/golden/ (pretty-printed one member per line; compacted, each is
 // byte for byte what was published or served), so a change of the
 // contract fails here; every block of README.md and docs/*.md marked
@@ -147,13 +149,6 @@ func goldenRecords(t *testing.T) map[string][]byte {
 	}
 	rec.Version, rec.FittedAt = 1, asOf // the first publication; fitted "now"
 	out2 := p.run(t, second, &rec)
-	if os.Getenv("GOLDEN_DUMP") != "" {
-		f, _ := os.Create(os.Getenv("GOLDEN_DUMP"))
-		for _, o := range append(out1, out2...) {
-			f.Write(append(o.Value, '\n'))
-		}
-		f.Close()
-	}
 
 	got := map[string][]byte{}
 	pick := func(name string, outs [][]core.OutboxRecord, what string, ok func(m map[string]any) bool) {
@@ -196,7 +191,7 @@ func goldenRecords(t *testing.T) map[string][]byte {
 	if reasonID != "" {
 		got["api_customer.json"] = apiCustomer(t, cfg, scorer, &rec, p.states, reasonID, time.UnixMilli(p.clock.Now).UTC())
 	}
-	got["dead_letter.json"] = deadLetterExample(t, cfg, proc)
+	got["dead_letter.json"] = deadLetterExample(t, cfg, dec, scorer)
 	return got
 }
 
@@ -460,34 +455,89 @@ func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 
 // deadLetterExample is the dead letter of a purchase in a currency
 // without a rate (the default input.rates has none), as `clvstream tail
-// --topic dead_letter --meta` prints it: the reason, field and message come
-// from the core's decoder; the headers are assembled as the stream task's
-// deadLetter writes them (internal/stream/relay.go), under its exported
-// header names.
-func deadLetterExample(t *testing.T, cfg config.Config, proc *core.Processor) []byte {
+// --topic dead_letter --meta` prints it: the real pipeline (internal/stream
+// with the default configuration) consumes the record from an in-process
+// Kafka (kfake, the default topics of 12 partitions, as `clvstream topics`
+// creates them) and writes the dead letter, which is read back from the
+// dead-letter topic.
+func deadLetterExample(t *testing.T, cfg config.Config, dec *event.Decoder, scorer *scoring.Scorer) []byte {
 	t.Helper()
-	value := `{"event_id":"e-7","type":"purchase","customer_id":"c-42","occurred_at":"2026-03-01T12:00:00Z","order_id":"o-7","amount":"5900","currency":"JPY"}`
-	// On its partition under murmur2 and the default 12 partitions, the
-	// first record of both topics.
-	part, _ := stream.NewPartitioner(cfg.Kafka.Partitioner)
-	p := stream.PartitionOf(part, "c-42", cfg.TopicCreation.Partitions)
-	d := proc.Decode(core.Record{Topic: cfg.Kafka.Topics.Purchases, Partition: p, Offset: 0, Key: []byte("c-42"), Value: []byte(value)})
-	if d.Err == nil {
-		t.Fatal("a JPY purchase without a JPY rate was accepted")
-	}
-	m := kafka.Message{Partition: p, Offset: 0, Key: d.Key, Value: d.Value, Headers: []kafka.Header{
-		{Key: stream.HeaderErrorClass, Value: []byte(d.Err.Reason)},
-		{Key: stream.HeaderErrorField, Value: []byte(d.Err.Field)},
-		{Key: stream.HeaderErrorMessage, Value: []byte(d.Err.Error())},
-		{Key: stream.HeaderSourceTopic, Value: []byte(d.Topic)},
-		{Key: stream.HeaderSourcePartition, Value: []byte(fmt.Sprint(d.Partition))},
-		{Key: stream.HeaderSourceOffset, Value: []byte(fmt.Sprint(d.Offset))},
-	}}
-	var b bytes.Buffer
-	if err := printRecord(&b, m, true); err != nil {
+	tp := cfg.Kafka.Topics
+	parts := cfg.TopicCreation.Partitions
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), tp.Purchases, tp.Tickets, tp.Emails, tp.SegmentChanges, tp.DeadLetter))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.TrimSpace(b.Bytes())
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	mr := miniredis.NewMiniRedis()
+	defer mr.Close()
+	rdb := redis.NewClient(&redis.Options{Dialer: func(context.Context, string, string) (net.Conn, error) { return mr.Dial() }})
+	defer rdb.Close()
+
+	kc := cfg.Kafka
+	kc.Brokers = brokers
+	kc.SessionTimeout = 6 * time.Second
+	svc, err := stream.New(kc, stream.Deps{Log: zap.NewNop(), Metrics: stream.NewMetrics(prometheus.NewRegistry()),
+		Store: state.New(rdb, cfg.Redis.KeyPrefix, kc.OwnerLease), Scorer: scorer, Decoder: dec, Models: fixedModel{}, InstanceID: "golden"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: tp.Purchases, Balancer: &kafka.Murmur2Balancer{Consistent: true}, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	value := `{"event_id":"e-7","type":"purchase","customer_id":"c-42","occurred_at":"2026-03-01T12:00:00Z","order_id":"o-7","amount":"5900","currency":"JPY"}`
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("c-42"), Value: []byte(value)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if msgs := readTopic(ctx, t, brokers, tp.DeadLetter, parts); len(msgs) > 0 {
+			var b bytes.Buffer
+			if err := printRecord(&b, msgs[0], true); err != nil {
+				t.Fatal(err)
+			}
+			return bytes.TrimSpace(b.Bytes())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the pipeline stopped before dead-lettering the record: %v", err)
+		case <-ctx.Done():
+			t.Fatal("no dead letter within 2 minutes")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// readTopic returns the records of every partition of topic.
+func readTopic(ctx context.Context, t *testing.T, brokers []string, topic string, parts int) []kafka.Message {
+	t.Helper()
+	var out []kafka.Message
+	for p := 0; p < parts; p++ {
+		pc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, err := pc.ReadLastOffset()
+		pc.Close()
+		if err != nil || end == 0 {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		for i := int64(0); i < end; i++ {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+		r.Close()
+	}
+	return out
 }
 
 // docJSON pretty-prints a JSON object one member per line, each value
