@@ -258,8 +258,9 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // non-nil (a due-time probe) the figures that do not drift between the
 // known instants of nextDue are taken from it instead of recomputed:
 // predicted CLV, its percentile, expected purchases (slow-moving value
-// figures the probes do not look for) and the tier (it changes only when
-// a purchase enters or leaves the trailing 12 months, a known instant).
+// figures the probes do not look for) and the tier (it changes only at
+// the known instants of tierAgeOut); P(alive), which no segment field
+// reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
 	f := st.Derive(now, s.cfg.EmailHalfLife)
 	major := s.cfg.MinorPerMajor
@@ -278,7 +279,9 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 			u := rec.TimeUnitDays
 			sum := model.Summary{X: float64(f.Frequency), TX: f.SpanDays / u, T: f.TenureDays / u,
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
-			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			if held == nil { // no segment field reads it: probes skip it
+				r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			}
 			pNoPurchase = pm.ProbNoPurchase(m.horizon/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
