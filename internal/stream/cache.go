@@ -23,8 +23,10 @@ type cacheEntry struct {
 	due  int64  // stored due time (Unix ms), 0 for none
 }
 
-// entryOverhead approximates the map, list and header cost of one entry.
-const entryOverhead = 120
+// entryOverhead approximates the heap cost of one entry beside its bytes:
+// the map slot (~50 B), the list element (48 B) and the entry (48 B), and
+// the size-class rounding of the data.
+const entryOverhead = 160
 
 func newStateCache(budget int) *stateCache {
 	return &stateCache{budget: budget, ll: list.New(), m: map[string]*list.Element{}}
@@ -40,6 +42,12 @@ func (c *stateCache) get(id string) (cacheEntry, bool) {
 }
 
 func (c *stateCache) put(id string, data []byte, due int64) {
+	if cap(data)-len(data) > 16 {
+		// Encoders allocate for an upper estimate of the size (often
+		// twice the encoding): keep only the bytes, or the budget would
+		// hold a fraction of the memory it costs.
+		data = append(make([]byte, 0, len(data)), data...)
+	}
 	if e, ok := c.m[id]; ok {
 		v := e.Value.(*cacheEntry)
 		c.bytes += len(data) - len(v.data)
