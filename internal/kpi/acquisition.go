@@ -417,3 +417,29 @@ func (t *toolkitGauges) set(s *Snapshot) {
 		t.payby.WithLabelValues(c.Name, "predicted").Set(c.PredictedPaybackMonths)
 	}
 }
+
+// scaleToolkit scales the subscription and acquisition counts and sums of
+// a sampled snapshot by f (n rounds a count); means and ratios stay.
+func (s *Snapshot) scaleToolkit(n func(*int), f float64) {
+	if k := s.Subscriptions; k != nil {
+		for _, v := range []*int{&k.Active, &k.Cancelling, &k.Cancelled, &k.Modelled, &k.SubscribersAtStart} {
+			n(v)
+		}
+		k.MonthlyRecurringRevenue *= f
+		k.ResidualValue *= f
+	}
+	if k := s.Acquisition; k != nil {
+		for _, v := range []*int{&k.Acquired, &k.Referred, &k.NewAcquired, &k.ReferredCLV.Customers, &k.NonReferredCLV.Customers} {
+			n(v)
+		}
+		for _, gs := range [][]AcquisitionGroup{k.Channels, k.Campaigns} {
+			for i := range gs {
+				n(&gs[i].Customers)
+				n(&gs[i].CustomersWithCost)
+				for j := range gs[i].Cohorts {
+					n(&gs[i].Cohorts[j].Size)
+				}
+			}
+		}
+	}
+}

@@ -527,3 +527,22 @@ func TestNoFlappingInsideBand(t *testing.T) {
 		}
 	}
 }
+
+func TestUses(t *testing.T) {
+	e, err := Compile(RuleSet{Rules: []RuleSpec{
+		{Name: "due", When: "replenishment_due and not (tier in [\"gold\"])"},
+		{Name: "rest", When: "true"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]bool{"replenishment_due": true, "tier": true, "recency_days": false} {
+		if e.Uses(field) != want {
+			t.Errorf("Uses(%q) = %v, want %v", field, !want, want)
+		}
+	}
+	d, _ := Compile(DefaultRuleSet())
+	if d.Uses("replenishment_due") || !d.Uses("churn_probability") {
+		t.Error("the default rules use churn_probability and not replenishment_due")
+	}
+}
