@@ -223,3 +223,43 @@ func TestSectionBytes(t *testing.T) {
 		t.Errorf("acquisition and one subscription take %d B, budget 80 B", len(b3)-len(b0))
 	}
 }
+
+// TestSectionBytesOfTheMix reports the mean encoded state of the benchmark
+// mix before and after every customer gets an acquisition (channel,
+// campaign, cost; a referrer for one in five) and one in five a monthly
+// subscription renewed a few times (a tenth of those cancelled).
+func TestSectionBytesOfTheMix(t *testing.T) {
+	sts := mixStates(5000, 5)
+	r := rand.New(rand.NewPCG(5, 5))
+	var before, after int
+	for i := range sts {
+		s := &sts[i]
+		b, _ := s.MarshalBinary()
+		before += len(b)
+		acq := event.Acquisition{Channel: []string{"organic", "paid_search", "social", "referral"}[i%4]}
+		if acq.Channel == "referral" {
+			acq.ReferrerID = fmt.Sprint("cust-", r.IntN(100000))
+		} else if acq.Channel != "organic" {
+			acq.Cost, acq.HasCost = int64(1000+r.IntN(5000)), true
+		}
+		s.Apply(event.Event{ID: "a", Type: event.CustomerAcquired, CustomerID: s.ID, OccurredAt: t0, Campaign: "spring-sale", Acquisition: acq}, 0.3)
+		if i%5 == 0 {
+			sid := fmt.Sprint("sub-", i)
+			s.Apply(subEvent(event.SubscriptionStarted, sid, t0, event.Subscription{Plan: "basic", Period: event.PeriodMonth, Price: 999, HasPrice: true}), 0.3)
+			for k := 1; k <= 1+r.IntN(12); k++ {
+				s.Apply(subEvent(event.SubscriptionRenewed, sid, t0.Add(time.Duration(k)*event.PeriodMonth.Duration()), event.Subscription{}), 0.3)
+			}
+			if r.IntN(10) == 0 {
+				s.Apply(subEvent(event.SubscriptionCancelled, sid, t0.Add(400*24*time.Hour), event.Subscription{}), 0.3)
+			}
+		}
+		b, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		after += len(b)
+	}
+	n := float64(len(sts))
+	t.Logf("benchmark mix, %d customers: mean %.1f B before, %.1f B with acquisition for all and a subscription for one in five (+%.1f B)",
+		len(sts), float64(before)/n, float64(after)/n, float64(after-before)/n)
+}
