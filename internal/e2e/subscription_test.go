@@ -39,7 +39,9 @@ func TestSubscriberCancelsThroughThePipeline(t *testing.T) {
 		rec(event.CustomerAcquired, "sub", day0.Add(-time.Hour), func(r *event.Record) {
 			r.Channel, r.Campaign, r.AcquisitionCost, r.Currency = "paid_search", "spring", "35.00", "USD"
 		}),
-		sub(event.SubscriptionStarted, day0, func(r *event.Record) { r.Plan, r.Period, r.Price, r.Currency = "pro", event.PeriodMonth, "19.90", "USD" }),
+		sub(event.SubscriptionStarted, day0, func(r *event.Record) {
+			r.Plan, r.Period, r.Price, r.Currency = "pro", event.PeriodMonth, "19.90", "USD"
+		}),
 		clock(0),
 	)
 	bad := `{"event_id":"bad-1","type":"subscription_started","customer_id":"sub","occurred_at":"2021-01-05T12:00:00Z","subscription_id":"s-2","plan":"pro","period":"month","price":19.9,"currency":"USD"}`
