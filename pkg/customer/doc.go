@@ -12,6 +12,14 @@
 // sets rather than of the arrival sequence, any permutation of the same
 // events gives the same State (order independence).
 //
+// Subscriptions and the acquisition (subscription.go) follow the same
+// rule: per subscription the earliest start, the latest start or renewal,
+// the latest cancellation and the latest value of each term, so renewals
+// are counted from times (round((latest − first) / period)) rather than
+// from events, and the status (active, cancelling, cancelled) is a function
+// of the facts and the instant; the earliest customer_acquired is the
+// acquisition.
+//
 // Business ids (order, refund, ticket, message) are kept as 64-bit FNV-1a
 // hashes (HashID). A business id is counted once even when two different
 // events claim it (a producer bug or a corrected re-send): the claim with
@@ -44,6 +52,8 @@
 //
 // MarshalBinary writes the versioned binary encoding (first byte
 // EncodingVersion); UnmarshalBinary reads it and the JSON format of earlier
-// releases, reusing the receiver's memory. The layout is specified in
-// docs/state.md.
+// releases, reusing the receiver's memory. State added after the version-1
+// layout (subscriptions, acquisition) is written as tagged sections after
+// it (codec_ext.go), so a state without it encodes as before and old states
+// decode unchanged. The layout is specified in docs/state.md.
 package customer

@@ -77,6 +77,17 @@
 // from subject when the data has none. A type may be namespaced, such as
 // "com.acme.purchase": the part after the last '.' must be a known Type.
 //
+// # Subscriptions and acquisition
+//
+// subscription_started, subscription_renewed and subscription_cancelled
+// carry a subscription_id; a start also plan, period (day, week, month,
+// quarter, year) and a price per period, a renewal those when they change,
+// a cancellation none of them. customer_acquired carries a channel and
+// optionally a referrer_id (not the customer's own) and an acquisition
+// cost. Prices and costs follow the money rules above (price or
+// price_minor, acquisition_cost or acquisition_cost_minor, with currency).
+// On other types these members are ignored like unknown ones.
+//
 // # Rejections
 //
 // Every rejected record gets an *Error whose Reason is one of a small fixed
