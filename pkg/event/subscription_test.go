@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/clvstream/clvstream/pkg/event"
@@ -81,4 +82,31 @@ func TestDecodeSubscriptionAndAcquisition(t *testing.T) {
 		{name: "cost minor negative", value: subRec("customer_acquired", map[string]any{"acquisition_cost_minor": -3, "currency": "USD"}), reason: event.ReasonInvalidField, field: "acquisition_cost_minor"},
 	}
 	runDecodeCases(t, testDecoder(t), event.DefaultMaxClockSkew, cases)
+}
+
+// The new types map from CloudEvents like the others: a namespaced type,
+// id, time and subject as attributes, the fields in data (structured) or
+// the value (binary).
+func TestSubscriptionCloudEvents(t *testing.T) {
+	d := testDecoder(t)
+	structured := `{"specversion":"1.0","id":"ce-1","source":"/billing","type":"com.acme.billing.subscription_renewed","time":"2025-03-01T12:00:00Z",` +
+		`"subject":"c-1","data":{"subscription_id":"s-1","price":"9.99","currency":"USD"}}`
+	ev, err := d.Decode([]byte(structured), nil)
+	if err != nil || ev.Type != event.SubscriptionRenewed || ev.CustomerID != "c-1" || ev.ID != "ce-1" ||
+		ev.Subscription != (event.Subscription{ID: "s-1", Price: 999, HasPrice: true}) {
+		t.Fatalf("structured: %+v, %v", ev, err)
+	}
+	headers := []event.Header{{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte("ce-2")},
+		{Key: "ce_type", Value: []byte("com.acme.crm.customer_acquired")}, {Key: "ce_time", Value: []byte("2025-03-01T12:00:00Z")},
+		{Key: "ce_subject", Value: []byte("c-2")}}
+	ev, err = d.Decode([]byte(`{"channel":"referral","referrer_id":"c-1"}`), headers)
+	if err != nil || ev.Type != event.CustomerAcquired || ev.CustomerID != "c-2" || ev.Acquisition != (event.Acquisition{Channel: "referral", ReferrerID: "c-1"}) {
+		t.Fatalf("binary: %+v, %v", ev, err)
+	}
+	// A self-referral through the subject is still refused.
+	_, err = d.Decode([]byte(`{"channel":"referral","referrer_id":"c-2"}`), headers)
+	var e *event.Error
+	if !errors.As(err, &e) || e.Field != "referrer_id" {
+		t.Fatalf("self-referral via subject: %v", err)
+	}
 }
