@@ -32,7 +32,11 @@ func (s *Scorer) applySubscription(st *customer.State, now time.Time, m *inForce
 	if len(st.Subscriptions) == 0 {
 		return
 	}
-	sc := subscription.Evaluate(st, now, m.rec.SubscriptionModel(), time.Duration(m.horizon*24*float64(time.Hour)), s.cfg.Subscriptions)
+	eval := subscription.Evaluate
+	if held != nil {
+		eval = subscription.EvaluateStatus // a due-time probe: value figures are held
+	}
+	sc := eval(st, now, m.rec.SubscriptionModel(), time.Duration(m.horizon*24*float64(time.Hour)), s.cfg.Subscriptions)
 	r.Subscription = &sc
 	major := s.cfg.MinorPerMajor
 	rev := int64(math.Min(sc.Revenue, math.MaxInt64/4))

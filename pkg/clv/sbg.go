@@ -150,8 +150,8 @@ const MinDiscountRate = 1e-4
 // undiscounted; times the price per period it is the subscriber's residual
 // value. The series is summed term by term: the ratio of consecutive terms,
 // (β+n+k)/(α+β+n+k)/(1+d), is below 1/(1+d), so the remainder after a term
-// u is at most u/d and the sum stops when that bound is below 1e−12 of the
-// sum (at most about 30/d terms). d below MinDiscountRate (or not finite)
+// u is at most u/d and the sum stops when that bound is below 1e−10 of the
+// sum (about 25/d terms). d below MinDiscountRate (or not finite)
 // gives NaN.
 func (m SBG) DERL(n int, d float64) float64 {
 	if !m.valid() || n < 0 || !(d >= MinDiscountRate) || math.IsInf(d, 1) {
@@ -161,7 +161,7 @@ func (m SBG) DERL(n int, d float64) float64 {
 	b, c := m.Beta+float64(n), m.Alpha+m.Beta+float64(n)
 	u := b / c // first term: S(n+1)/S(n)
 	s := u
-	for k := 1.0; u/d > 1e-12*s; k++ {
+	for k := 1.0; u/d > 1e-10*s; k++ {
 		u *= (b + k) / (c + k) * z
 		s += u
 	}

@@ -204,6 +204,17 @@ type Score struct {
 // Evaluate scores st's subscriptions as of now with the renewal models m
 // (nil: none fitted yet) and the churn horizon.
 func Evaluate(st *customer.State, now time.Time, m *Model, horizon time.Duration, c Config) Score {
+	return evaluate(st, now, m, horizon, c, true)
+}
+
+// EvaluateStatus is Evaluate without the residual value and the expected
+// renewals (left 0 and NaN), the slow-moving figures a due-time probe does
+// not look at.
+func EvaluateStatus(st *customer.State, now time.Time, m *Model, horizon time.Duration, c Config) Score {
+	return evaluate(st, now, m, horizon, c, false)
+}
+
+func evaluate(st *customer.State, now time.Time, m *Model, horizon time.Duration, c Config, value bool) Score {
 	c = c.WithDefaults()
 	sc := Score{SubscriptionFeatures: st.SubscriptionFeatures(now), RenewalProbability: math.NaN(), ChurnProbability: math.NaN(), ExpectedRenewals: math.NaN()}
 	if sc.Primary < 0 {
@@ -213,7 +224,7 @@ func Evaluate(st *customer.State, now time.Time, m *Model, horizon time.Duration
 	ms := now.UnixMilli()
 	for i := range st.Subscriptions {
 		v := &st.Subscriptions[i]
-		if !v.HasPrice || v.Status(ms) != customer.SubActive {
+		if !value || !v.HasPrice || v.Status(ms) != customer.SubActive {
 			continue
 		}
 		if sbg, ok := m.For(v.Period); ok {
@@ -241,7 +252,9 @@ func Evaluate(st *customer.State, now time.Time, m *Model, horizon time.Duration
 	// ended yet as pending.
 	k := renewalsWithin(p, ms, horizon.Milliseconds())
 	sc.ChurnProbability = 1 - sbg.Survival(n+k)/sbg.Survival(n)
-	sc.ExpectedRenewals = sbg.ExpectedRenewalsWithin(n, int(c.Horizon.Milliseconds()/p.PeriodMs()))
+	if value {
+		sc.ExpectedRenewals = sbg.ExpectedRenewalsWithin(n, int(c.Horizon.Milliseconds()/p.PeriodMs()))
+	}
 	return sc
 }
 

@@ -246,3 +246,30 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvaluate: the scores of a monthly subscriber after 12 renewals,
+// with the residual value (a scoring) and without (a due-time probe).
+func BenchmarkEvaluate(b *testing.B) {
+	m := &Model{Periods: map[event.Period]PeriodFit{event.PeriodMonth: {Alpha: 0.7041, Beta: 1.1820, Converged: true}}}
+	st := &customer.State{ID: "c1"}
+	for k := 0; k <= 12; k++ {
+		typ := event.SubscriptionRenewed
+		if k == 0 {
+			typ = event.SubscriptionStarted
+		}
+		st.Apply(event.Event{ID: fmt.Sprint(k), Type: typ, CustomerID: "c1", OccurredAt: t0.Add(time.Duration(k) * month),
+			Subscription: event.Subscription{ID: "s", Plan: "pro", Period: event.PeriodMonth, Price: 1990, HasPrice: true}}, 0.3)
+	}
+	now := t0.Add(12*month + 24*time.Hour)
+	for _, c := range []struct {
+		name string
+		fn   func(*customer.State, time.Time, *Model, time.Duration, Config) Score
+	}{{"score", Evaluate}, {"probe", EvaluateStatus}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				c.fn(st, now, m, 90*24*time.Hour, Config{})
+			}
+		})
+	}
+}
