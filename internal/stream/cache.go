@@ -23,10 +23,12 @@ type cacheEntry struct {
 	due  int64  // stored due time (Unix ms), 0 for none
 }
 
-// entryOverhead approximates the heap cost of one entry beside its bytes:
-// the map slot (~50 B), the list element (48 B) and the entry (48 B), and
-// the size-class rounding of the data.
-const entryOverhead = 160
+// entryOverhead is the heap cost of one entry beside its bytes: the map
+// slot with its share of a growing table, the list element, the entry and
+// the size-class rounding of the data. Measured with a heap profile of the
+// benchmark (107,000 customers, 4 tasks): 43.6 MB for 18.8 MB of encodings,
+// about 230 B per entry.
+const entryOverhead = 230
 
 func newStateCache(budget int) *stateCache {
 	return &stateCache{budget: budget, ll: list.New(), m: map[string]*list.Element{}}
