@@ -550,9 +550,9 @@ func TestUses(t *testing.T) {
 func TestThresholds(t *testing.T) {
 	d, _ := Compile(DefaultRuleSet())
 	// churn_probability >= 0.85 (lapsed) and >= 0.5 (at-risk rules), with
-	// the 0.05 hysteresis margin.
+	// the 0.05 hysteresis margin; < 0.5 (subscriber) relaxes upwards to 0.55.
 	got := d.Thresholds("churn_probability")
-	want := []float64{0.45, 0.5, 0.8, 0.85}
+	want := []float64{0.45, 0.5, 0.55, 0.8, 0.85}
 	if !slices.Equal(got, want) {
 		t.Errorf("Thresholds(churn_probability) = %v, want %v", got, want)
 	}
