@@ -472,7 +472,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		m := r.json(t)
 		segs := m["segments"].([]any)
 		first := segs[0].(map[string]any)
-		if r.code != 200 || len(segs) != 9 || first["name"] != "prospect" || first["order"] != 1.0 || first["customers"] != nil ||
+		if r.code != 200 || len(segs) != 12 || first["name"] != "cancelling" || first["order"] != 1.0 || first["customers"] != nil ||
 			first["description"] == "" || m["computed_at"] != nil {
 			t.Errorf("segments before a snapshot: %d %s", r.code, r.body)
 		}
