@@ -155,7 +155,7 @@ func TestPopulationViews(t *testing.T) {
 		t.Errorf("cohorts before a snapshot: %v", err)
 	}
 	s, err := q.Segments(ctx)
-	if err != nil || len(s.Segments) != 9 || s.Segments[8].Name != "active" || s.Segments[8].Order != 9 || s.ComputedAt != nil || s.Segments[0].Customers != nil {
+	if err != nil || len(s.Segments) != 12 || s.Segments[11].Name != "active" || s.Segments[11].Order != 12 || s.ComputedAt != nil || s.Segments[0].Customers != nil {
 		t.Errorf("segments before a snapshot: %+v %v", s, err)
 	}
 
@@ -178,14 +178,14 @@ func TestPopulationViews(t *testing.T) {
 		t.Errorf("cohorts: %+v %v", c, err)
 	}
 	s, err = q.Segments(ctx)
-	if err != nil || len(s.Segments) != 10 || *s.ErasedCustomers != 2 || !s.ComputedAt.Equal(now) {
+	if err != nil || len(s.Segments) != 13 || *s.ErasedCustomers != 2 || !s.ComputedAt.Equal(now) {
 		t.Fatalf("segments: %+v %v", s, err)
 	}
 	counts := map[string]int{}
 	for _, x := range s.Segments {
 		counts[x.Name] = *x.Customers
 	}
-	if counts["active"] != 3 || counts["new"] != 2 || counts["loyal"] != 0 || counts["retired-segment"] != 1 || s.Segments[9].Order != 0 {
+	if counts["active"] != 3 || counts["new"] != 2 || counts["loyal"] != 0 || counts["retired-segment"] != 1 || s.Segments[12].Order != 0 {
 		t.Errorf("segment counts: %v", counts)
 	}
 }
