@@ -409,9 +409,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		// nothing is published before the hold ends, or a known instant.
 		return limit
 	}
+	in := new(segment.Customer) // one for every probe: the rules take its address
 	changed := func(t time.Time) (bool, float64) {
-		r, in := s.evaluate(st, t, m, &cur)
-		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
+		var r Result
+		r, *in = s.evaluate(st, t, m, &cur)
+		return s.engine.Which(in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
 	}
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 2 {
