@@ -100,6 +100,8 @@ type Snapshot struct {
 	Tiers       map[string]int `json:"tiers"`
 	CLV         []Bucket       `json:"clv_distribution"`
 	Cohorts     []Cohort       `json:"cohorts,omitempty"`
+	// Surveys are the NPS, CSAT, CES and response-rate figures (surveys.go).
+	Surveys SurveySnapshot `json:"surveys"`
 }
 
 // clvBounds are the upper bounds of the CLV distribution buckets.
@@ -127,6 +129,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	}
 	cohorts := map[string]*cohortAcc{}
 	firstMonth := monthIndex(asOf) - c.Cohorts + 1
+	surveys := newSurveyAcc()
 	active := func(st *customer.State, at time.Time) bool {
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
@@ -139,6 +142,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		r := sc.Snapshot(st, asOf, rec)
 		f := r.Features
 		s.Segments[r.Segment]++
+		surveys.add(&r, cohortOf(f, firstMonth))
 		if f.PurchaseDays == 0 {
 			s.Prospects++
 			return nil
@@ -227,7 +231,17 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		s.Cohorts = append(s.Cohorts, co)
 	}
 	sort.Slice(s.Cohorts, func(i, j int) bool { return s.Cohorts[i].Month < s.Cohorts[j].Month })
+	s.Surveys = surveys.finish()
 	return s, nil
+}
+
+// cohortOf is the month cohort ("2006-01") of a customer among the
+// reported ones, "" when none.
+func cohortOf(f customer.Features, firstMonth int) string {
+	if f.PurchaseDays == 0 || monthIndex(f.FirstPurchase) < firstMonth {
+		return ""
+	}
+	return f.FirstPurchase.Format("2006-01")
 }
 
 func monthIndex(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }

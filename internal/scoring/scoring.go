@@ -26,6 +26,9 @@ type Config struct {
 	// EmailHalfLife is the half-life of the decayed email counters
 	// (default 720h = 30 days).
 	EmailHalfLife time.Duration `yaml:"email_half_life"`
+	// SurveyHalfLife is the half-life of the time-decayed mean survey
+	// scores (default 4320h = 180 days).
+	SurveyHalfLife time.Duration `yaml:"survey_half_life"`
 	// PopulationGapDays is the mean gap between purchases the baseline
 	// churn model assumes until the partition has seen MinPopulationRepeats
 	// repeat purchases (default 60).
@@ -82,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EmailHalfLife == 0 {
 		c.EmailHalfLife = 30 * 24 * time.Hour
+	}
+	if c.SurveyHalfLife == 0 {
+		c.SurveyHalfLife = customer.DefaultSurveyHalfLife
 	}
 	if c.MaxRescoreInterval == 0 {
 		c.MaxRescoreInterval = 90 * 24 * time.Hour
@@ -220,7 +226,7 @@ func (s *Scorer) Snapshot(st *customer.State, now time.Time, rec *model.Record) 
 // expected purchases) are taken from it instead of recomputed: the due-time
 // probes only look for churn, tier and segment changes.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec *model.Record, held *Result) (Result, segment.Customer) {
-	f := st.Derive(now, s.cfg.EmailHalfLife)
+	f := st.DeriveWith(now, customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife})
 	major := s.cfg.MinorPerMajor
 	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: rec.Label()}
 	marginRate := s.cfg.DefaultMargin
@@ -269,6 +275,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 	r.ChurnRisk, r.Factors = cm.Risk(churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
 	})
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
@@ -290,6 +297,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
+		Surveys: surveyFields(&f.Surveys),
 	}
 }
 

@@ -50,7 +50,7 @@ func (s *State) MarshalBinary() ([]byte, error) {
 
 // sizeHint is an upper estimate of the encoded size, to allocate once.
 func (s *State) sizeHint() int {
-	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails)
+	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails) + 40*len(s.Surveys)
 	for i := range s.Tickets {
 		n += 10 + 8*len(s.Tickets[i].Transitions)
 	}
@@ -75,6 +75,9 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if !s.Refunded.IsZero() || !s.RefundMg.IsZero() {
 		flags |= flagCarried
+	}
+	if s.hasSections() {
+		flags |= flagSections
 	}
 	b = append(b, EncodingVersion)
 	b = binary.AppendUvarint(b, flags)
@@ -197,6 +200,9 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 				b = binary.AppendUvarint(b, uint64(t/int64(unit)-k))
 			}
 		}
+	}
+	if flags&flagSections != 0 {
+		b = s.appendSections(b)
 	}
 	return b, nil
 }
@@ -450,7 +456,7 @@ func (s *State) check() error {
 			return fmt.Errorf("emails not sorted by (first time, id) at index %d", i)
 		}
 	}
-	return nil
+	return s.checkSurveys()
 }
 
 // UnmarshalBinary decodes a state written by MarshalBinary, or the JSON
@@ -482,7 +488,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 // reset empties s, keeping its slices' capacity.
 func (s *State) reset() {
-	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0]}
+	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Surveys: s.Surveys[:0]}
 }
 
 // reader reads the encoding; its first error sticks.
@@ -620,13 +626,13 @@ func (r *reader) scale(t int64, unit uint64) int64 {
 func (s *State) decode(b []byte) error {
 	r := reader{b: b}
 	flags := r.uvarint("flags")
-	if flags&^(flagErased|flagDaysDerived|flagCarried) != 0 {
+	if flags&^(flagErased|flagDaysDerived|flagCarried|flagSections) != 0 {
 		r.fail("unknown flags %#x", flags)
 	}
 	id := r.str("customer id", s.ID)
 	seg, tier := s.Segment, s.Tier
-	days, orders, refunds, tickets, emails := s.Days[:0], s.Orders[:0], s.Refunds[:0], s.Tickets[:0], s.Emails[:0]
-	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails}
+	days, orders, refunds, tickets, emails, surveys := s.Days[:0], s.Orders[:0], s.Refunds[:0], s.Tickets[:0], s.Emails[:0], s.Surveys[:0]
+	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails, Surveys: surveys}
 	s.Version = r.uvarint("version")
 	unit := r.uvarint("time unit")
 	if r.err == nil && (unit == 0 || unit > 1<<62) {
@@ -775,6 +781,9 @@ func (s *State) decode(b []byte) error {
 			r.fail("email %d: first time is not the earliest of its times", i)
 		}
 		s.Emails = append(s.Emails, m)
+	}
+	if flags&flagSections != 0 {
+		s.readSections(&r)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("%d trailing bytes", len(r.b))

@@ -39,6 +39,17 @@ type Features struct {
 	// EmailSends, EmailOpens and EmailClicks are exponentially decayed
 	// counts (half-life given to Derive).
 	EmailSends, EmailOpens, EmailClicks float64
+	// Surveys are the survey scores and response counts (survey.go).
+	Surveys SurveyFeatures
+}
+
+// DeriveOptions are the parameters of DeriveWith; zero values mean the
+// defaults (30 days for e-mail, DefaultSurveyHalfLife for surveys).
+type DeriveOptions struct {
+	// EmailHalfLife is the half-life of the decayed email counters.
+	EmailHalfLife time.Duration
+	// SurveyHalfLife is the half-life of the decayed mean survey scores.
+	SurveyHalfLife time.Duration
 }
 
 // MeanGapDays is the customer's own mean time between purchase days, or 0
@@ -70,6 +81,12 @@ func (f Features) RepeatMean() float64 {
 // Derive computes the features of s as of now. emailHalfLife is the half-life
 // of the decayed email counters.
 func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
+	return s.DeriveWith(now, DeriveOptions{EmailHalfLife: emailHalfLife})
+}
+
+// DeriveWith computes the features of s as of now with the half-lives of o.
+func (s *State) DeriveWith(now time.Time, o DeriveOptions) Features {
+	emailHalfLife := o.EmailHalfLife
 	f := Features{Now: now}
 	nowMs := now.UnixMilli()
 	lastDay := floorDiv(nowMs, msPerDay)
@@ -115,6 +132,7 @@ func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
 	f.Margin = grossMg.Minus(refundMg).Int64()
 	s.deriveTickets(&f, nowMs)
 	s.deriveEmails(&f, nowMs, emailHalfLife)
+	s.deriveSurveys(&f.Surveys, nowMs, o.SurveyHalfLife)
 	return f
 }
 

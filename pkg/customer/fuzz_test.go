@@ -46,6 +46,13 @@ func scriptEvents(data []byte) []event.Event {
 				e.CSAT = int(x % 6)
 			}
 			e.Priority = []string{"", "low", "normal", "high", "urgent", "p" + strconv.Itoa(int(x%3))}[int(x)%6]
+		case op%8 == 7:
+			e.Type, e.SurveyID = []event.Type{event.SurveySent, event.SurveyResponded}[b%2], fmt.Sprint("s", a%5)
+			e.SurveyKind = []string{event.SurveyNPS, event.SurveyCSAT, event.SurveyCES}[(b/2)%3]
+			if e.Type == event.SurveyResponded {
+				lo, hi, _ := event.ScoreRange(e.SurveyKind)
+				e.Score, e.CommentLength = lo+int(x)%(hi-lo+1), int(d)
+			}
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[b%3], fmt.Sprint("m", a%8)

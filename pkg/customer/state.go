@@ -122,6 +122,8 @@ type State struct {
 	RefundMg Total
 	Tickets  []Ticket
 	Emails   []Email
+	// Surveys are the most recent surveys sent or answered (survey.go).
+	Surveys []Survey
 
 	// Segment is the current segment and SegmentSince when it was entered
 	// (Unix ms of the scoring clock).
@@ -241,6 +243,10 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 		}
 	case event.EmailSent, event.EmailOpened, event.EmailClicked:
 		if !s.addEmail(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.SurveySent, event.SurveyResponded:
+		if !s.addSurvey(e, at) {
 			return Result{Outcome: Duplicate}
 		}
 	case event.CustomerErased:
@@ -613,6 +619,10 @@ func (s *State) LatestAt() int64 {
 		up(m.Sent)
 		up(m.Opened)
 		up(m.Clicked)
+	}
+	for i := range s.Surveys {
+		up(s.Surveys[i].Sent)
+		up(s.Surveys[i].Responded)
 	}
 	return latest
 }

@@ -125,7 +125,17 @@ func randomEventsOf(r *rand.Rand, n int, huge bool) []event.Event {
 	for i := 0; i < n; i++ {
 		at := t0.Add(time.Duration(r.IntN(60*24)) * time.Hour)
 		e := event.Event{ID: fmt.Sprintf("e%d", i), CustomerID: "c1", OccurredAt: at}
-		switch r.IntN(6) {
+		switch r.IntN(7) {
+		case 6:
+			// Surveys: sends and competing responses to a few survey ids,
+			// at a few instants so that equal times occur.
+			e.Type, e.SurveyID = []event.Type{event.SurveySent, event.SurveyResponded}[r.IntN(2)], fmt.Sprintf("s%d", r.IntN(4))
+			e.OccurredAt = t0.Add(time.Duration(r.IntN(4)) * time.Hour)
+			e.SurveyKind = []string{event.SurveyNPS, event.SurveyCSAT, event.SurveyCES}[r.IntN(3)]
+			if e.Type == event.SurveyResponded {
+				lo, hi, _ := event.ScoreRange(e.SurveyKind)
+				e.Score, e.CommentLength = lo+r.IntN(hi-lo+1), r.IntN(3)*40
+			}
 		case 0, 1:
 			e.Type, e.OrderID, e.Amount = event.Purchase, fmt.Sprintf("o%d", r.IntN(n)), int64(100+r.IntN(10000))
 			if r.IntN(3) == 0 {

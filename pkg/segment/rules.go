@@ -56,6 +56,9 @@ type Customer struct {
 	// ReplenishmentDue is set when the customer's usual reorder interval
 	// has passed.
 	ReplenishmentDue bool
+
+	// Surveys are the survey figures (survey_fields.go).
+	Surveys SurveyFields
 }
 
 // RuleSet is the YAML form of the segment rules.
