@@ -147,6 +147,24 @@ func (a *surveyAcc) finish() SurveySnapshot {
 	return a.s
 }
 
+// scale applies n to every count (a sampled snapshot's estimate for the
+// population; the ratios are the sample's).
+func (s *SurveySnapshot) scale(n func(*int)) {
+	groups := []*SurveyKPIs{&s.SurveyKPIs}
+	for _, g := range s.BySegment {
+		groups = append(groups, g)
+	}
+	for _, g := range s.ByCohort {
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		for _, v := range []*int{&g.Respondents, &g.NPSRespondents, &g.Promoters, &g.Passives, &g.Detractors,
+			&g.CSATRespondents, &g.CESRespondents, &g.HighEffort, &g.SurveysSent, &g.SurveysAnswered} {
+			n(v)
+		}
+	}
+}
+
 // surveyGauges export the survey KPIs.
 type surveyGauges struct {
 	nps, csat, ces, rate prometheus.Gauge

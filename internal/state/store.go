@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -399,24 +400,81 @@ func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) err
 		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
 			return nil // not a partition key of ours
 		}
-		hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
-		for hi.Next(ctx) {
-			if !hi.Next(ctx) {
-				break
-			}
-			st := &customer.State{}
-			if err := DecodeState([]byte(hi.Val()), st); err != nil {
-				return fmt.Errorf("decode state in %s: %w", key, err)
-			}
-			if err := fn(p, st); err != nil {
-				return err
-			}
+		return s.scanStates(ctx, key, p, -1, fn)
+	})
+}
+
+// scanStates decodes the states of partition p's hash key in HSCAN order
+// and calls fn for each, stopping after limit states (all for limit < 0).
+func (s *Store) scanStates(ctx context.Context, key string, p int, limit int64, fn func(p int, st *customer.State) error) error {
+	if limit == 0 {
+		return nil
+	}
+	hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
+	var n int64
+	for hi.Next(ctx) {
+		if !hi.Next(ctx) {
+			break
 		}
-		if err := hi.Err(); err != nil {
-			return fmt.Errorf("scan %s: %w", key, err)
+		st := &customer.State{}
+		if err := DecodeState([]byte(hi.Val()), st); err != nil {
+			return fmt.Errorf("decode state in %s: %w", key, err)
 		}
+		if err := fn(p, st); err != nil {
+			return err
+		}
+		if n++; n == limit {
+			return nil
+		}
+	}
+	if err := hi.Err(); err != nil {
+		return fmt.Errorf("scan %s: %w", key, err)
+	}
+	return nil
+}
+
+// Sample calls fn for a uniform sample of at most max stored customer
+// states and returns how many are stored (HLEN of every partition's hash).
+// With no more than max stored, every state is read. Otherwise each
+// partition gives its share, round(max·n_p/N), in the order HSCAN returns
+// its fields: the order of Redis's hash table, which places fields by a
+// keyed hash of the customer id, so the share is a uniform sample (and the
+// same customers from one call to the next while the table is not
+// resized).
+func (s *Store) Sample(ctx context.Context, max int, fn func(p int, st *customer.State) error) (int, error) {
+	type part struct {
+		key string
+		p   int
+		n   int64
+	}
+	var parts []part
+	var total int64
+	err := s.scanKeys(ctx, fmt.Sprintf("{%s:*}:customers", s.prefix), func(key string) error {
+		var p int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
+			return nil // not a partition key of ours
+		}
+		n, err := s.rdb.HLen(ctx, key).Result()
+		if err != nil {
+			return fmt.Errorf("hlen %s: %w", key, err)
+		}
+		parts = append(parts, part{key, p, n})
+		total += n
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	for _, pt := range parts {
+		want := pt.n
+		if total > int64(max) {
+			want = int64(math.Round(float64(max) * float64(pt.n) / float64(total)))
+		}
+		if err := s.scanStates(ctx, pt.key, pt.p, want, fn); err != nil {
+			return 0, err
+		}
+	}
+	return int(total), nil
 }
 
 // scanKeys calls fn for every key matching pattern. On Redis Cluster it

@@ -36,22 +36,22 @@ func (c *stateCache) get(id string) (cacheEntry, bool) {
 		return cacheEntry{}, false
 	}
 	c.ll.MoveToFront(e)
-	return e.Value.(cacheEntry), true
+	return *e.Value.(*cacheEntry), true
 }
 
 func (c *stateCache) put(id string, data []byte, due int64) {
 	if e, ok := c.m[id]; ok {
-		old := e.Value.(cacheEntry)
-		c.bytes += len(data) - len(old.data)
-		e.Value = cacheEntry{id: id, data: data, due: due}
+		v := e.Value.(*cacheEntry)
+		c.bytes += len(data) - len(v.data)
+		v.data, v.due = data, due
 		c.ll.MoveToFront(e)
 	} else {
-		c.m[id] = c.ll.PushFront(cacheEntry{id: id, data: data, due: due})
+		c.m[id] = c.ll.PushFront(&cacheEntry{id: id, data: data, due: due})
 		c.bytes += len(data) + len(id) + entryOverhead
 	}
 	for c.bytes > c.budget && c.ll.Len() > 0 {
 		e := c.ll.Back()
-		old := e.Value.(cacheEntry)
+		old := e.Value.(*cacheEntry)
 		c.ll.Remove(e)
 		delete(c.m, old.id)
 		c.bytes -= len(old.data) + len(old.id) + entryOverhead
@@ -61,8 +61,6 @@ func (c *stateCache) put(id string, data []byte, due int64) {
 // setDue updates a cached entry's due time, if the customer is cached.
 func (c *stateCache) setDue(id string, due int64) {
 	if e, ok := c.m[id]; ok {
-		v := e.Value.(cacheEntry)
-		v.due = due
-		e.Value = v
+		e.Value.(*cacheEntry).due = due
 	}
 }

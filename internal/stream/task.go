@@ -48,10 +48,11 @@ type task struct {
 		active  bool
 	}
 
-	cache   *stateCache
-	merge   *merger
-	kick    chan struct{} // wakes the relay after a commit
-	readers []*kafka.Reader
+	cache      *stateCache
+	cacheBytes int // the cache's budget: this task's share of the instance's
+	merge      *merger
+	kick       chan struct{} // wakes the relay after a commit
+	readers    []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
 	// progress is when the applied offsets last moved (stall detection).
@@ -64,7 +65,7 @@ type task struct {
 	misrt   misroutedWatch
 }
 
-func newTask(s *Service, gen *kafka.Generation, p int) *task {
+func newTask(s *Service, gen *kafka.Generation, p, tasks int) *task {
 	var topics []string
 	for _, topic := range s.cfg.Topics.Inputs() {
 		for _, a := range gen.Assignments[topic] {
@@ -78,6 +79,8 @@ func newTask(s *Service, gen *kafka.Generation, p int) *task {
 		log:     s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
 		applied: map[string]int64{},
 		kick:    make(chan struct{}, 1),
+		// The instance's cache budget, shared by the generation's tasks.
+		cacheBytes: s.cfg.StateCacheBytes / max(tasks, 1),
 	}
 }
 
@@ -261,7 +264,7 @@ func (t *task) resume(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
-	t.cache = newStateCache(t.s.cfg.StateCacheBytes)
+	t.cache = newStateCache(t.cacheBytes)
 	t.merge = newMerger(len(t.topics), 2*t.s.cfg.BatchSize, t.s.cfg.MergeWait)
 	rctx, stop := context.WithCancel(ctx)
 	t.stopRd = stop

@@ -80,9 +80,9 @@ func TestDefaultRuleSet(t *testing.T) {
 		t.Error("Segments exposes the engine's state")
 	}
 	// The YAML text parses to the same set.
-	parsed, err := ParseRuleSet(DefaultRulesYAML())
+	parsed, err := ParseRuleSet(defaultRulesYAML)
 	if err != nil || len(parsed.Rules) != len(want) {
-		t.Errorf("DefaultRulesYAML: %v", err)
+		t.Errorf("embedded default rules: %v", err)
 	}
 }
 
