@@ -45,6 +45,10 @@ type wave struct {
 const (
 	hourEmailSent    = 8
 	hourEmailOpened  = 9
+	hourMessageSent  = 16
+	hourDelivered    = 17
+	hourMessageSeen  = 18
+	hourOptOut       = 19
 	hourPurchase     = 10
 	hourTicketOpened = 11
 	hourSurveySent   = 12
@@ -208,6 +212,33 @@ func (g *generator) survey(add func(int, string, event.Record), p *persona, day 
 	add(hourSurveyAnswer, topic, rec)
 }
 
+// message adds an SMS or push campaign message every 14 days, its
+// delivery, a click (SMS) or open (push) by engaged customers, and now
+// and then an opt-out, more often from customers about to stop buying.
+func (g *generator) message(add func(int, string, event.Record), p *persona, day int) {
+	if (day+p.joinDay)%14 != 3 {
+		return
+	}
+	topic := g.cfg.Kafka.Topics.For(event.MessageSent)
+	ch, seen := event.ChannelSMS, event.MessageClicked
+	if g.srnd.IntN(2) == 0 {
+		ch, seen = event.ChannelPush, event.MessageOpened
+	}
+	id := fmt.Sprintf("%s-%s%d", p.id, ch, day)
+	add(hourMessageSent, topic, event.Record{EventID: id + "-s", Type: event.MessageSent, CustomerID: p.id, Channel: ch, MessageID: id, Campaign: "app-" + ch})
+	add(hourDelivered, topic, event.Record{EventID: id + "-d", Type: event.MessageDelivered, CustomerID: p.id, Channel: ch, MessageID: id})
+	if day <= p.stopDay && g.srnd.Float64() < p.openRate {
+		add(hourMessageSeen, topic, event.Record{EventID: id + "-x", Type: seen, CustomerID: p.id, Channel: ch, MessageID: id, Campaign: "app-" + ch})
+	}
+	quit := 0.01
+	if day > p.stopDay-30 {
+		quit = 0.08
+	}
+	if g.srnd.Float64() < quit {
+		add(hourOptOut, topic, event.Record{EventID: id + "-u", Type: event.MessageOptedOut, CustomerID: p.id, Channel: ch})
+	}
+}
+
 // events returns the records of one simulated day as waves in time order.
 func (g *generator) events(day int) []wave {
 	t := g.cfg.Kafka.Topics
@@ -269,6 +300,7 @@ func (g *generator) events(day int) []wave {
 			add(hourTicketClosed, t.Tickets, event.Record{EventID: tk + "-r", Type: event.TicketResolved, CustomerID: p.id, TicketID: tk, CSAT: 1 + g.rnd.IntN(5)})
 		}
 		g.survey(addSurvey, p, day)
+		g.message(addSurvey, p, day)
 	}
 	hours := make([]int, 0, len(byHour))
 	for h := range byHour {

@@ -152,6 +152,7 @@ type gauges struct {
 	avgHistoric, avgRisk, csat, computedAt, newCustomers   prometheus.Gauge
 	activeStart, activeEnd                                 prometheus.Gauge
 	surveys                                                *surveyGauges
+	channels                                               *channelGauges
 }
 
 func newGauges(reg prometheus.Registerer) *gauges {
@@ -189,6 +190,7 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		activeStart:  g("clvstream_active_customers_period_start", "Active customers at the start of the KPI period."),
 		activeEnd:    g("clvstream_active_customers", "Active customers (a purchase within the active window)."),
 		surveys:      newSurveyGauges(reg),
+		channels:     newChannelGauges(reg),
 	}
 }
 
@@ -230,4 +232,5 @@ func (g *gauges) set(s *Snapshot) {
 	g.activeStart.Set(float64(s.ActiveAtStart))
 	g.activeEnd.Set(float64(s.ActiveAtEnd))
 	g.surveys.set(&s.Surveys)
+	g.channels.set(s)
 }

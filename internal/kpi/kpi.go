@@ -115,6 +115,10 @@ type Snapshot struct {
 	Cohorts     []Cohort       `json:"cohorts,omitempty"`
 	// Surveys are the NPS, CSAT, CES and response-rate figures (surveys.go).
 	Surveys SurveySnapshot `json:"surveys"`
+	// Channels are the messaging figures per channel (email, sms, push)
+	// and OptedOut the customers opted out of at least one (channels.go).
+	Channels map[string]ChannelKPIs `json:"channels"`
+	OptedOut int                    `json:"opted_out_customers"`
 
 	// Sampled is the number of stored customers the snapshot read when it
 	// was computed from a sample (0: from every customer). The counts
@@ -186,6 +190,12 @@ func (s *Snapshot) scale(read, population int) {
 		n(&s.Cohorts[i].Size)
 	}
 	s.Surveys.scale(n)
+	n(&s.OptedOut)
+	for name, k := range s.Channels {
+		n(&k.EngagedCustomers)
+		n(&k.OptedOut)
+		s.Channels[name] = k
+	}
 	s.Sampled = read
 }
 
@@ -207,6 +217,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	cohorts := map[string]*cohortAcc{}
 	firstMonth := monthIndex(asOf) - c.Cohorts + 1
 	surveys := newSurveyAcc()
+	var channels channelAcc
 	active := func(st *customer.State, at time.Time) bool {
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
@@ -220,6 +231,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		f := r.Features
 		s.Segments[r.Segment]++
 		surveys.add(&r, cohortOf(f, firstMonth))
+		channels.add(&r)
 		if f.PurchaseDays == 0 {
 			s.Prospects++
 			return nil
@@ -309,6 +321,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	}
 	sort.Slice(s.Cohorts, func(i, j int) bool { return s.Cohorts[i].Month < s.Cohorts[j].Month })
 	s.Surveys = surveys.finish()
+	s.Channels, s.OptedOut = channels.finish()
 	return s, nil
 }
 

@@ -47,6 +47,7 @@ type CustomerView struct {
 	Support   Support   `json:"support"`
 	Email     Email     `json:"email"`
 	Surveys   Surveys   `json:"surveys"`
+	Channels  Channels  `json:"channels"`
 }
 
 // CLV holds the value figures, as in the segment-change event (the same

@@ -296,6 +296,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
 		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+		OptedOut: f.OptedOut,
 	})
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
@@ -321,7 +322,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
-		Surveys: surveyFields(&f.Surveys),
+		Surveys: surveyFields(&f.Surveys), Channels: channelFields(&f),
 	}
 }
 

@@ -26,3 +26,15 @@ func surveyFields(f *customer.SurveyFeatures) segment.SurveyFields {
 		ResponseRate: f.ResponseRate(),
 	}
 }
+
+// channelFields maps the per-channel engagement and opt-outs to the
+// segment-rule fields (engagement NaN below one decayed send).
+func channelFields(f *customer.Features) segment.ChannelFields {
+	c := &f.Channels
+	return segment.ChannelFields{
+		OptedOut:      f.OptedOut,
+		EmailOptedOut: c[customer.ChanEmail].OptedOut, SMSOptedOut: c[customer.ChanSMS].OptedOut, PushOptedOut: c[customer.ChanPush].OptedOut,
+		EmailEngagement: c[customer.ChanEmail].Engagement(), SMSEngagement: c[customer.ChanSMS].Engagement(),
+		PushEngagement: c[customer.ChanPush].Engagement(),
+	}
+}

@@ -23,13 +23,15 @@ type Topics struct {
 }
 
 // For returns the input topic that carries events of type typ: purchases,
-// refunds and erasures on Purchases, email events on Emails, ticket events
-// on Tickets.
+// refunds and erasures on Purchases, email and message (every channel)
+// events on Emails, ticket events on Tickets, survey events on Surveys when
+// set, else on Tickets.
 func (t Topics) For(typ event.Type) string {
 	switch typ {
 	case event.Purchase, event.Refund, event.CustomerErased:
 		return t.Purchases
-	case event.EmailSent, event.EmailOpened, event.EmailClicked:
+	case event.EmailSent, event.EmailOpened, event.EmailClicked,
+		event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn:
 		return t.Emails
 	case event.SurveySent, event.SurveyResponded:
 		if t.Surveys != "" {

@@ -28,6 +28,9 @@ type Signals struct {
 	// Customer Effort Score (CES 2.0 scale, 1..7, low = high effort).
 	NPSScored, CESScored bool
 	NPS, CES             int
+	// OptedOut says whether the customer opted out of a messaging channel
+	// (e-mail, SMS or push).
+	OptedOut bool
 }
 
 // Feature names, in the order of Model.Weights.
@@ -42,14 +45,16 @@ const (
 	FeatureDetractor = "nps_detractor"
 	// FeatureHighEffort is 1 when the latest CES score is 1..3.
 	FeatureHighEffort = "high_effort"
+	// FeatureOptedOut is 1 when the customer opted out of a channel.
+	FeatureOptedOut = "opted_out"
 )
 
 // signalFeatures are the engagement and friction features, in order.
 var signalFeatures = [numSignals]string{FeatureEngagement, FeatureOpen, FeatureReopened, FeatureResolve, FeatureCSAT,
-	FeatureDetractor, FeatureHighEffort}
+	FeatureDetractor, FeatureHighEffort, FeatureOptedOut}
 
 // numSignals is the number of signal features.
-const numSignals = 7
+const numSignals = 8
 
 // minSends is the decayed number of sends below which the email
 // engagement rate is not defined (fewer than one recent email).
@@ -66,9 +71,10 @@ const minSends = 1
 //	csat              3 − mean CSAT (satisfaction below neutral is positive)
 //	nps_detractor     1 if the latest NPS score is 0..6, else 0
 //	high_effort       1 if the latest CES score is 1..3, else 0
+//	opted_out         1 if opted out of any messaging channel, else 0
 func (s Signals) values() [numSignals]float64 {
 	v := [numSignals]float64{math.NaN(), float64(min(s.OpenTickets, 3)), float64(min(s.Reopened, 3)), math.NaN(), math.NaN(),
-		math.NaN(), math.NaN()}
+		math.NaN(), math.NaN(), b2f(s.OptedOut)}
 	if s.NPSScored {
 		v[5] = b2f(s.NPS <= 6)
 	}

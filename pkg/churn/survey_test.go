@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// The survey signals are fitted like the others: on data where detractors
-// and high-effort customers churn more than their purchase history says,
+// The survey and opt-out signals are fitted like the others: on data where
+// detractors, high-effort and opted-out customers churn more than their purchase history says,
 // the fit keeps both with a positive weight, and a customer without a
 // survey gets no contribution from them.
 func TestFitSurveySignals(t *testing.T) {
@@ -22,6 +22,10 @@ func TestFitSurveySignals(t *testing.T) {
 			if s.NPS <= 6 {
 				u += 1.2
 			}
+		}
+		if r.IntN(10) == 0 {
+			s.OptedOut = true
+			u += 1.0
 		}
 		if r.IntN(10) < 4 {
 			s.CESScored, s.CES = true, 1+r.IntN(7)
@@ -39,7 +43,7 @@ func TestFitSurveySignals(t *testing.T) {
 	for _, w := range m.Weights {
 		got[w.Name] = w.Weight
 	}
-	for _, name := range []string{FeatureDetractor, FeatureHighEffort} {
+	for _, name := range []string{FeatureDetractor, FeatureHighEffort, FeatureOptedOut} {
 		if got[name] <= 0.3 {
 			t.Errorf("weight of %s = %v, want clearly positive (weights %+v, note %q)", name, got[name], m.Weights, m.Note)
 		}

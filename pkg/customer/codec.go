@@ -39,6 +39,10 @@ const (
 	emailSent    = 1 << 0
 	emailOpened  = 1 << 1
 	emailClicked = 1 << 2
+	// emailDelivered: a delivery time follows the other times; bits 4-5
+	// hold the channel (0 e-mail, so earlier encodings are e-mail).
+	emailDelivered    = 1 << 3
+	emailChannelShift = 4
 )
 
 // MarshalBinary encodes s in the binary encoding (EncodingVersion). It
@@ -194,8 +198,12 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		if m.Clicked != 0 {
 			f |= emailClicked
 		}
+		if m.Delivered != 0 {
+			f |= emailDelivered
+		}
+		f |= byte(m.Channel) << emailChannelShift
 		b = append(b, f)
-		for _, t := range [3]int64{m.Sent, m.Opened, m.Clicked} {
+		for _, t := range [4]int64{m.Sent, m.Opened, m.Clicked, m.Delivered} {
 			if t != 0 {
 				b = binary.AppendUvarint(b, uint64(t/int64(unit)-k))
 			}
@@ -311,6 +319,7 @@ func (s *State) timeUnit() uint64 {
 	for i := range s.Emails {
 		m := &s.Emails[i]
 		add(m.Sent)
+		add(m.Delivered)
 		add(m.Opened)
 		add(m.Clicked)
 	}
@@ -399,8 +408,21 @@ func (s *State) check() error {
 		return fmt.Errorf("%d refunds, more than MaxRefunds (%d)", len(s.Refunds), MaxRefunds)
 	case len(s.Tickets) > MaxTickets:
 		return fmt.Errorf("%d tickets, more than MaxTickets (%d)", len(s.Tickets), MaxTickets)
-	case len(s.Emails) > MaxEmails:
-		return fmt.Errorf("%d emails, more than MaxEmails (%d)", len(s.Emails), MaxEmails)
+	case len(s.Emails) > int(numChannels)*MaxEmails:
+		return fmt.Errorf("%d messages, more than MaxEmails (%d) per channel", len(s.Emails), MaxEmails)
+	}
+	var perChannel [numChannels + 1]int
+	for i := range s.Emails {
+		if c := s.Emails[i].Channel; c < numChannels {
+			perChannel[c]++
+		} else {
+			return fmt.Errorf("message %d: channel %d", i, c)
+		}
+	}
+	for c, n := range perChannel[:numChannels] {
+		if n > MaxEmails {
+			return fmt.Errorf("%d %s messages, more than MaxEmails (%d)", n, Channel(c), MaxEmails)
+		}
 	}
 	for i := range s.Days {
 		if s.Days[i].N < 1 {
@@ -452,8 +474,8 @@ func (s *State) check() error {
 	for i := 1; i < len(s.Emails); i++ {
 		p, m := &s.Emails[i-1], &s.Emails[i]
 		pk, mk := p.key(), m.key()
-		if pk > mk || (pk == mk && p.ID >= m.ID) {
-			return fmt.Errorf("emails not sorted by (first time, id) at index %d", i)
+		if pk > mk || (pk == mk && (p.ID > m.ID || (p.ID == m.ID && p.Channel >= m.Channel))) {
+			return fmt.Errorf("emails not sorted by (first time, id, channel) at index %d", i)
 		}
 	}
 	return s.checkSurveys()
@@ -761,7 +783,7 @@ func (s *State) decode(b []byte) error {
 		s.Tickets = append(s.Tickets, t)
 	}
 
-	n = r.count("emails", MaxEmails, 10)
+	n = r.count("emails", int(numChannels)*MaxEmails, 10)
 	s.Emails = slices.Grow(s.Emails, n)
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
@@ -769,10 +791,11 @@ func (s *State) decode(b []byte) error {
 		prev = k
 		m := Email{ID: r.u64("email id")}
 		f := r.byte("email flags")
-		if f&^(emailSent|emailOpened|emailClicked) != 0 {
+		if f&^(emailSent|emailOpened|emailClicked|emailDelivered|3<<emailChannelShift) != 0 || Channel(f>>emailChannelShift) >= numChannels {
 			r.fail("email %d: unknown flags %#x", i, f)
 		}
-		for bit, field := range [3]*int64{&m.Sent, &m.Opened, &m.Clicked} {
+		m.Channel = Channel(f >> emailChannelShift)
+		for bit, field := range [4]*int64{&m.Sent, &m.Opened, &m.Clicked, &m.Delivered} {
 			if f&(1<<bit) != 0 {
 				*field = r.scale(int64(uint64(k)+r.uvarint("email time")), unit)
 			}

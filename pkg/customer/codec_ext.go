@@ -24,6 +24,8 @@ const flagSections = 1 << 3
 const (
 	// sectionSurveys holds State.Surveys.
 	sectionSurveys = 1
+	// sectionConsent holds State.Consent.
+	sectionConsent = 2
 )
 
 // Flags of a survey in its section; bits 4-5 hold the kind.
@@ -35,7 +37,7 @@ const (
 )
 
 // hasSections reports whether s has content for a section.
-func (s *State) hasSections() bool { return len(s.Surveys) > 0 }
+func (s *State) hasSections() bool { return len(s.Surveys) > 0 || s.hasConsent() }
 
 // appendSections appends the section list.
 func (s *State) appendSections(b []byte) []byte {
@@ -43,9 +45,15 @@ func (s *State) appendSections(b []byte) []byte {
 	if len(s.Surveys) > 0 {
 		n++
 	}
+	if s.hasConsent() {
+		n++
+	}
 	b = binary.AppendUvarint(b, uint64(n))
 	if len(s.Surveys) > 0 {
 		b = appendSection(b, sectionSurveys, s.appendSurveys)
+	}
+	if s.hasConsent() {
+		b = appendSection(b, sectionConsent, s.appendConsent)
 	}
 	return b
 }
@@ -156,6 +164,8 @@ func (s *State) readSections(r *reader) {
 		switch tag {
 		case sectionSurveys:
 			s.readSurveys(&sub)
+		case sectionConsent:
+			s.readConsent(&sub)
 		default:
 			r.fail("unknown section %d (written by a newer release?)", tag)
 			return
@@ -245,4 +255,56 @@ func (s *State) checkSurveys() error {
 		}
 	}
 	return nil
+}
+
+// appendConsent writes, per channel with an opt-out or opt-in, a byte
+// (bits 0-1 channel, bit 2 opt-out follows, bit 3 opt-in follows) and the
+// times as zigzag varints of Unix ms.
+func (s *State) appendConsent(b []byte) []byte {
+	for ch, c := range s.Consent {
+		if c == (Consent{}) {
+			continue
+		}
+		f := byte(ch)
+		if c.OptedOut != 0 {
+			f |= 1 << 2
+		}
+		if c.OptedIn != 0 {
+			f |= 1 << 3
+		}
+		b = append(b, f)
+		if c.OptedOut != 0 {
+			b = binary.AppendVarint(b, c.OptedOut)
+		}
+		if c.OptedIn != 0 {
+			b = binary.AppendVarint(b, c.OptedIn)
+		}
+	}
+	return b
+}
+
+func (s *State) readConsent(r *reader) {
+	last := -1
+	for len(r.b) > 0 && r.err == nil {
+		f := r.byte("consent flags")
+		ch := int(f & 3)
+		if f&^0xf != 0 || f&0xc == 0 || ch >= int(numChannels) || ch <= last {
+			r.fail("consent flags %#x", f)
+			return
+		}
+		last = ch
+		c := &s.Consent[ch]
+		if f&(1<<2) != 0 {
+			c.OptedOut = r.varint("opted out")
+		}
+		if f&(1<<3) != 0 {
+			c.OptedIn = r.varint("opted in")
+		}
+		if r.err == nil && ((f&(1<<2) != 0 && c.OptedOut == 0) || (f&(1<<3) != 0 && c.OptedIn == 0)) {
+			r.fail("consent time 0")
+		}
+	}
+	if last < 0 && r.err == nil {
+		r.fail("empty consent section")
+	}
 }

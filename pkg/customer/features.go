@@ -1,7 +1,6 @@
 package customer
 
 import (
-	"math"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/event"
@@ -41,6 +40,11 @@ type Features struct {
 	EmailSends, EmailOpens, EmailClicks float64
 	// Surveys are the survey scores and response counts (survey.go).
 	Surveys SurveyFeatures
+	// Channels is the engagement per channel, indexed by Channel (e-mail,
+	// SMS, push; the e-mail entry's counts equal EmailSends, ...);
+	// OptedOut is set when any channel is opted out (message.go).
+	Channels [numChannels]ChannelFeatures
+	OptedOut bool
 }
 
 // DeriveOptions are the parameters of DeriveWith; zero values mean the
@@ -194,16 +198,7 @@ func (s *State) deriveEmails(f *Features, nowMs int64, halfLife time.Duration) {
 	if halfLife <= 0 {
 		halfLife = 30 * 24 * time.Hour
 	}
-	lambda := math.Ln2 / float64(halfLife.Milliseconds())
-	w := func(t int64) float64 {
-		if t == 0 || t > nowMs {
-			return 0
-		}
-		return math.Exp(-lambda * float64(nowMs-t))
-	}
-	for _, m := range s.Emails {
-		f.EmailSends += w(m.Sent)
-		f.EmailOpens += w(m.Opened)
-		f.EmailClicks += w(m.Clicked)
-	}
+	s.deriveChannels(f, nowMs, halfLife)
+	e := &f.Channels[ChanEmail]
+	f.EmailSends, f.EmailOpens, f.EmailClicks = e.Sends, e.Opens, e.Clicks
 }

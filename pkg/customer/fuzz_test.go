@@ -53,6 +53,15 @@ func scriptEvents(data []byte) []event.Event {
 				lo, hi, _ := event.ScoreRange(e.SurveyKind)
 				e.Score, e.CommentLength = lo+int(x)%(hi-lo+1), int(d)
 			}
+		case op%8 == 6:
+			types := []event.Type{event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn}
+			e.Type, e.Channel, e.MessageID = types[b%6], event.Channels[(b/6)%3], fmt.Sprint("m", a%8)
+			if !event.ChannelHas(e.Channel, e.Type) {
+				e.Type = event.MessageSent
+			}
+			if e.Type == event.MessageOptedOut || e.Type == event.MessageOptedIn {
+				e.MessageID = ""
+			}
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[b%3], fmt.Sprint("m", a%8)

@@ -165,6 +165,19 @@ func randomEventsOf(r *rand.Rand, n int, huge bool) []event.Event {
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[r.IntN(3)], fmt.Sprintf("m%d", r.IntN(n/2+1))
+			if r.IntN(2) == 0 {
+				// The generic message events on every channel, with the
+				// same ids as e-mails (a message is id and channel), and
+				// opt-outs and opt-ins at a few instants.
+				types := []event.Type{event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn}
+				e.Type, e.Channel = types[r.IntN(6)], event.Channels[r.IntN(3)]
+				if !event.ChannelHas(e.Channel, e.Type) {
+					e.Type = event.MessageDelivered
+				}
+				if e.Type == event.MessageOptedOut || e.Type == event.MessageOptedIn {
+					e.MessageID, e.OccurredAt = "", t0.Add(time.Duration(r.IntN(3))*time.Hour)
+				}
+			}
 		}
 		// Amounts at the int64 limit: sums must saturate, never wrap, and
 		// stay order independent.

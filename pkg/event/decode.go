@@ -676,6 +676,18 @@ func typeOf(b []byte) Type {
 		return SurveySent
 	case "survey_responded":
 		return SurveyResponded
+	case "message_sent":
+		return MessageSent
+	case "message_delivered":
+		return MessageDelivered
+	case "message_opened":
+		return MessageOpened
+	case "message_clicked":
+		return MessageClicked
+	case "message_opted_out":
+		return MessageOptedOut
+	case "message_opted_in":
+		return MessageOptedIn
 	}
 	return ""
 }
@@ -775,6 +787,8 @@ func (d *Decoder) validate(w *wire, c *common, src source, ev *Event) *Error {
 		err = requireID(ss.message, "message_id", "the email's message id", t)
 	case t.isSurvey():
 		err = survey(w, ev, &ss)
+	case t.isMessage():
+		err = message(w, ev, &ss)
 	}
 	if err != nil {
 		return err

@@ -503,8 +503,8 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func TestTypesAndReasons(t *testing.T) {
-	if len(event.Types) != 12 {
-		t.Errorf("len(Types) = %d, want 12", len(event.Types))
+	if len(event.Types) != 18 {
+		t.Errorf("len(Types) = %d, want 18", len(event.Types))
 	}
 	if len(event.Reasons) != 8 {
 		t.Errorf("len(Reasons) = %d, want 8", len(event.Reasons))
@@ -526,7 +526,7 @@ func TestTypesAndReasons(t *testing.T) {
 	// decoder agree.
 	d := testDecoder(t)
 	for _, ty := range event.Types {
-		fields := map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1", "survey_id": "s-1", "kind": "nps"}
+		fields := map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1", "survey_id": "s-1", "kind": "nps", "channel": "email"}
 		if ty == event.SurveyResponded {
 			fields["score"] = 7
 		}

@@ -42,6 +42,7 @@ var Types = []Type{
 	EmailSent, EmailOpened, EmailClicked,
 	CustomerErased,
 	SurveySent, SurveyResponded,
+	MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn,
 }
 
 // known reports whether t is one of Types.
@@ -51,7 +52,8 @@ func (t Type) known() bool {
 		TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 		EmailSent, EmailOpened, EmailClicked,
 		CustomerErased,
-		SurveySent, SurveyResponded:
+		SurveySent, SurveyResponded,
+		MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn:
 		return true
 	}
 	return false
@@ -97,6 +99,8 @@ type Record struct {
 	Kind          string `json:"kind,omitempty"`           // survey_*: nps|csat|ces (required)
 	Score         *int   `json:"score,omitempty"`          // survey_responded (required): nps 0..10, csat 1..5, ces 1..7
 	CommentLength *int   `json:"comment_length,omitempty"` // survey_responded, optional: length of the free-text comment (the text itself is refused)
+
+	Channel string `json:"channel,omitempty"` // message_* (required): email|sms|push
 }
 
 // Event is a decoded, validated event. Money is already converted to minor
@@ -135,6 +139,10 @@ type Event struct {
 	// (ScoreRange); CommentLength the comment's length in characters (0
 	// when none was given).
 	Score, CommentLength int
+
+	// Channel is the message_* channel: ChannelEmail, ChannelSMS or
+	// ChannelPush (empty on email_* events, which are e-mail).
+	Channel string
 }
 
 // Reason classifies why a record was rejected. It is the value of the

@@ -66,6 +66,7 @@ type legacyWireRecord struct {
 	Score         *int            `json:"score"`
 	CommentLength *int            `json:"comment_length"`
 	Comment       json.RawMessage `json:"comment"`
+	Channel       string          `json:"channel"`
 }
 
 // legacyEnvelope is the decoding target for a whole record value: a plain record
@@ -472,11 +473,41 @@ func (d *Decoder) legacyValidate(w *legacyWireRecord, c legacyCommon, src legacy
 		ev.MessageID = w.MessageID
 	case t == SurveySent || t == SurveyResponded:
 		err = legacySurvey(w, &ev)
+	case strings.HasPrefix(string(t), "message_"):
+		err = legacyMessage(w, &ev)
 	}
 	if err != nil {
 		return Event{}, err
 	}
 	return ev, nil
+}
+
+// legacyMessage validates and fills the message_* fields.
+func legacyMessage(w *legacyWireRecord, ev *Event) *Error {
+	if w.Channel == "" {
+		return Errorf(ReasonMissingField, "channel", `required on %s: one of "email", "sms", "push"`, ev.Type)
+	}
+	switch w.Channel {
+	case ChannelEmail, ChannelSMS, ChannelPush:
+	default:
+		return Errorf(ReasonInvalidField, "channel", `%q is not a channel; use one of "email", "sms", "push"`, legacyClip(w.Channel))
+	}
+	if (ev.Type == MessageOpened && w.Channel == ChannelSMS) || (ev.Type == MessageClicked && w.Channel == ChannelPush) {
+		other := map[string]string{ChannelSMS: "clicked", ChannelPush: "opened"}[w.Channel]
+		return Errorf(ReasonInvalidField, "channel", "%s messages have no %s; the %s channel has sent, delivered, %s and opted_out/opted_in", w.Channel, ev.Type, w.Channel, other)
+	}
+	ev.Channel = w.Channel
+	if ev.Type == MessageOptedOut || ev.Type == MessageOptedIn {
+		if w.MessageID != "" {
+			if err := legacyCheckText("message_id", w.MessageID, MaxIDBytes); err != nil {
+				return err
+			}
+			ev.MessageID = w.MessageID
+		}
+		return nil
+	}
+	ev.MessageID = w.MessageID
+	return legacyRequireID(w.MessageID, "message_id", "the message's id", ev.Type)
 }
 
 // legacySurvey validates and fills the survey_* fields.

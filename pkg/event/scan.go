@@ -102,6 +102,7 @@ const (
 	mScore
 	mCommentLength
 	mComment
+	mChannel
 	numRecordMembers
 )
 
@@ -125,7 +126,8 @@ var memberNames = [numMembers]string{
 	mCurrency: "currency", mMargin: "margin", mMarginMinor: "margin_minor", mTicketID: "ticket_id",
 	mPriority: "priority", mCSAT: "csat", mMessageID: "message_id", mCampaign: "campaign",
 	mSurveyID: "survey_id", mKind: "kind", mScore: "score", mCommentLength: "comment_length", mComment: "comment",
-	mCEID: "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
+	mChannel: "channel",
+	mCEID:    "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
 	mCEDataContentType: "datacontenttype", mCESpecVersion: "specversion",
 }
 
@@ -178,6 +180,8 @@ func lookupMember(name []byte, top bool) member {
 		m = mCommentLength
 	case "comment":
 		m = mComment
+	case "channel":
+		m = mChannel
 	case "id":
 		m = mCEID
 	case "time":
@@ -216,7 +220,7 @@ type wire struct {
 func recordTyped(m member) bool {
 	switch m {
 	case mCustomerID, mOrderID, mRefundID, mCurrency, mTicketID, mPriority, mMessageID, mCampaign,
-		mAmountMinor, mMarginMinor, mCSAT, mSurveyID, mKind, mScore, mCommentLength:
+		mAmountMinor, mMarginMinor, mCSAT, mSurveyID, mKind, mScore, mCommentLength, mChannel:
 		return true
 	}
 	return false

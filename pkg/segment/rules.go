@@ -59,6 +59,8 @@ type Customer struct {
 
 	// Surveys are the survey figures (survey_fields.go).
 	Surveys SurveyFields
+	// Channels are the messaging figures (channel_fields.go).
+	Channels ChannelFields
 }
 
 // RuleSet is the YAML form of the segment rules.
