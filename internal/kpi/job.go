@@ -153,6 +153,7 @@ type gauges struct {
 	activeStart, activeEnd                                 prometheus.Gauge
 	surveys                                                *surveyGauges
 	channels                                               *channelGauges
+	repeats                                                *repeatGauges
 }
 
 func newGauges(reg prometheus.Registerer) *gauges {
@@ -191,6 +192,7 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		activeEnd:    g("clvstream_active_customers", "Active customers (a purchase within the active window)."),
 		surveys:      newSurveyGauges(reg),
 		channels:     newChannelGauges(reg),
+		repeats:      newRepeatGauges(reg),
 	}
 }
 
@@ -233,4 +235,5 @@ func (g *gauges) set(s *Snapshot) {
 	g.activeEnd.Set(float64(s.ActiveAtEnd))
 	g.surveys.set(&s.Surveys)
 	g.channels.set(s)
+	g.repeats.set(&s.RepeatCurve)
 }

@@ -30,6 +30,10 @@ type Config struct {
 	// same at 10 million customers as at 100,000 (see Snapshot.Sampled
 	// for the error).
 	SampleSize int `yaml:"sample_size"`
+	// RepeatWindow is the window of the repeat-purchase curve: the share
+	// of customers with n purchases who make an (n+1)-th within it
+	// (default 2160h = 90 days, the default churn horizon).
+	RepeatWindow time.Duration `yaml:"repeat_window"`
 }
 
 // WithDefaults returns c with zero fields set to defaults.
@@ -49,11 +53,17 @@ func (c Config) WithDefaults() Config {
 	if c.SampleSize == 0 {
 		c.SampleSize = 100_000
 	}
+	if c.RepeatWindow == 0 {
+		c.RepeatWindow = 90 * 24 * time.Hour
+	}
 	return c
 }
 
 // Validate names the first invalid field (under "kpi").
 func (c Config) Validate() error {
+	if c.RepeatWindow < 0 || (c.RepeatWindow > 0 && c.RepeatWindow < 24*time.Hour) {
+		return fmt.Errorf("kpi.repeat_window: %s must be at least 24h (0 means the default, 2160h)", c.RepeatWindow)
+	}
 	if c.Interval < 0 || c.Period < 0 || c.ActiveWindow < 0 {
 		return fmt.Errorf("kpi: durations must be positive (0 means the default)")
 	}
@@ -119,6 +129,8 @@ type Snapshot struct {
 	// and OptedOut the customers opted out of at least one (channels.go).
 	Channels map[string]ChannelKPIs `json:"channels"`
 	OptedOut int                    `json:"opted_out_customers"`
+	// RepeatCurve is the repeat-purchase curve (repeat.go).
+	RepeatCurve RepeatCurve `json:"repeat_curve"`
 
 	// Sampled is the number of stored customers the snapshot read when it
 	// was computed from a sample (0: from every customer). The counts
@@ -190,6 +202,7 @@ func (s *Snapshot) scale(read, population int) {
 		n(&s.Cohorts[i].Size)
 	}
 	s.Surveys.scale(n)
+	s.RepeatCurve.scale(n)
 	n(&s.OptedOut)
 	for name, k := range s.Channels {
 		n(&k.EngagedCustomers)
@@ -218,6 +231,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	firstMonth := monthIndex(asOf) - c.Cohorts + 1
 	surveys := newSurveyAcc()
 	var channels channelAcc
+	repeats := newRepeatAcc(c.RepeatWindow, asOf)
 	active := func(st *customer.State, at time.Time) bool {
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
@@ -237,6 +251,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 			return nil
 		}
 		s.Customers++
+		repeats.add(st.Days, cohortOf(f, firstMonth))
 		s.ChurnLevels[r.ChurnLevel]++
 		s.Tiers[r.Tier]++
 		gross += float64(f.Gross) / major
@@ -322,6 +337,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	sort.Slice(s.Cohorts, func(i, j int) bool { return s.Cohorts[i].Month < s.Cohorts[j].Month })
 	s.Surveys = surveys.finish()
 	s.Channels, s.OptedOut = channels.finish()
+	s.RepeatCurve = repeats.finish()
 	return s, nil
 }
 
