@@ -17,7 +17,8 @@ import (
 // services: the email_* events and message_* events on the e-mail channel
 // are the same messages, SMS and push engagement are kept apart, an
 // opt-out flags the customer (and an opt-in after it clears the channel),
-// and an SMS "open" is dead-lettered.
+// an SMS "open" is dead-lettered, and a purchase after a campaign click
+// is attributed to the campaign.
 func TestMessagesEndToEnd(t *testing.T) {
 	e := newEnv(t, 2)
 	at := time.Now().Add(-2 * time.Hour).UTC()
@@ -30,7 +31,9 @@ func TestMessagesEndToEnd(t *testing.T) {
 		m(event.MessageOpened, "c1", "email", "m1", at.Add(time.Minute)),
 		m(event.MessageSent, "c1", "sms", "m1", at),
 		m(event.MessageDelivered, "c1", "sms", "m1", at.Add(time.Second)),
-		m(event.MessageClicked, "c1", "sms", "m1", at.Add(2*time.Minute)),
+		withCampaign(m(event.MessageClicked, "c1", "sms", "m1", at.Add(2*time.Minute)), "flash"),
+		// A purchase 10 minutes after the campaign click: attributed to it.
+		rec(event.Purchase, "c1", at.Add(12*time.Minute), func(r *event.Record) { r.OrderID, r.Amount, r.Currency = "o2", "25.00", "USD" }),
 		m(event.MessageSent, "c1", "push", "p1", at),
 		m(event.MessageOptedOut, "c1", "sms", "", at.Add(time.Hour)),
 		m(event.MessageOptedOut, "c2", "push", "", at),
@@ -54,6 +57,9 @@ func TestMessagesEndToEnd(t *testing.T) {
 	if f.EmailSends == 0 || f.EmailOpens == 0 || f.Channels[customer.ChanEmail].OptedOut {
 		t.Errorf("c1 email sends %v opens %v", f.EmailSends, f.EmailOpens)
 	}
+	if a := sts["c1"].Attributions(at.Add(90*time.Minute), 0); len(a) != 1 || a[0].Campaign != "flash" || !a[0].ByClick || a[0].Net != 2500 {
+		t.Errorf("c1 attributions %+v, want the 25.00 order to flash by click", a)
+	}
 	if g := sts["c2"].Derive(at.Add(90*time.Minute), 0); g.OptedOut {
 		t.Errorf("c2 opted in again after the opt-out: %+v", g.Channels)
 	}
@@ -62,3 +68,5 @@ func TestMessagesEndToEnd(t *testing.T) {
 		t.Errorf("dead letters %d, want the SMS open as invalid_field channel", len(dead))
 	}
 }
+
+func withCampaign(r event.Record, c string) event.Record { r.Campaign = c; return r }

@@ -154,6 +154,7 @@ type gauges struct {
 	surveys                                                *surveyGauges
 	channels                                               *channelGauges
 	repeats                                                *repeatGauges
+	campaigns                                              *campaignGauges
 }
 
 func newGauges(reg prometheus.Registerer) *gauges {
@@ -193,6 +194,7 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		surveys:      newSurveyGauges(reg),
 		channels:     newChannelGauges(reg),
 		repeats:      newRepeatGauges(reg),
+		campaigns:    newCampaignGauges(reg),
 	}
 }
 
@@ -236,4 +238,5 @@ func (g *gauges) set(s *Snapshot) {
 	g.surveys.set(&s.Surveys)
 	g.channels.set(s)
 	g.repeats.set(&s.RepeatCurve)
+	g.campaigns.set(s)
 }

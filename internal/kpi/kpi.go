@@ -34,6 +34,9 @@ type Config struct {
 	// of customers with n purchases who make an (n+1)-th within it
 	// (default 2160h = 90 days, the default churn horizon).
 	RepeatWindow time.Duration `yaml:"repeat_window"`
+	// AttributionWindow is the campaign attribution window (set from
+	// Attribution.Window by the service; default 7 days).
+	AttributionWindow time.Duration `yaml:"-"`
 }
 
 // WithDefaults returns c with zero fields set to defaults.
@@ -55,6 +58,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RepeatWindow == 0 {
 		c.RepeatWindow = 90 * 24 * time.Hour
+	}
+	if c.AttributionWindow == 0 {
+		c.AttributionWindow = customer.DefaultAttributionWindow
 	}
 	return c
 }
@@ -131,6 +137,11 @@ type Snapshot struct {
 	OptedOut int                    `json:"opted_out_customers"`
 	// RepeatCurve is the repeat-purchase curve (repeat.go).
 	RepeatCurve RepeatCurve `json:"repeat_curve"`
+	// Campaigns are the purchases attributed to campaigns, largest
+	// attributed revenue first (campaigns.go; served by /v1/campaigns).
+	Campaigns []CampaignKPIs `json:"campaigns,omitempty"`
+	// AttributionWindowDays is the attribution window of Campaigns.
+	AttributionWindowDays float64 `json:"attribution_window_days"`
 
 	// Sampled is the number of stored customers the snapshot read when it
 	// was computed from a sample (0: from every customer). The counts
@@ -203,6 +214,13 @@ func (s *Snapshot) scale(read, population int) {
 	}
 	s.Surveys.scale(n)
 	s.RepeatCurve.scale(n)
+	for i := range s.Campaigns {
+		k := &s.Campaigns[i]
+		for _, v := range []*int{&k.Orders, &k.OrdersByClick, &k.Customers, &k.Retained, &k.Repeaters} {
+			n(v)
+		}
+		k.Revenue, k.GrossRevenue = k.Revenue*float64(population)/float64(read), k.GrossRevenue*float64(population)/float64(read)
+	}
 	n(&s.OptedOut)
 	for name, k := range s.Channels {
 		n(&k.EngagedCustomers)
@@ -232,6 +250,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	surveys := newSurveyAcc()
 	var channels channelAcc
 	repeats := newRepeatAcc(c.RepeatWindow, asOf)
+	campaigns := newCampaignAcc(c.AttributionWindow, c.ActiveWindow, asOf, major)
 	active := func(st *customer.State, at time.Time) bool {
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
@@ -252,6 +271,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		}
 		s.Customers++
 		repeats.add(st.Days, cohortOf(f, firstMonth))
+		campaigns.add(st, &f)
 		s.ChurnLevels[r.ChurnLevel]++
 		s.Tiers[r.Tier]++
 		gross += float64(f.Gross) / major
@@ -338,6 +358,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	s.Surveys = surveys.finish()
 	s.Channels, s.OptedOut = channels.finish()
 	s.RepeatCurve = repeats.finish()
+	s.Campaigns, s.AttributionWindowDays = campaigns.finish(), c.AttributionWindow.Hours()/24
 	return s, nil
 }
 

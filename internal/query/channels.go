@@ -1,6 +1,10 @@
 package query
 
 import (
+	"context"
+	"time"
+
+	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/pkg/customer"
 )
 
@@ -35,4 +39,34 @@ func channelsView(f *customer.Features) Channels {
 		return v
 	}
 	return Channels{OptedOut: f.OptedOut, Email: one(f.Channels[customer.ChanEmail]), SMS: one(f.Channels[customer.ChanSMS]), Push: one(f.Channels[customer.ChanPush])}
+}
+
+// CampaignsView is the campaign attribution of the latest KPI snapshot:
+// per campaign the orders attributed by last touch within the window,
+// their revenue and the retention of their customers, largest revenue
+// first (money in major units of Currency).
+type CampaignsView struct {
+	ComputedAt time.Time          `json:"computed_at"`
+	AsOf       time.Time          `json:"as_of"`
+	WindowDays float64            `json:"window_days"`
+	Currency   string             `json:"currency"`
+	Campaigns  []kpi.CampaignKPIs `json:"campaigns"`
+}
+
+// Campaigns returns the latest snapshot's campaigns (ErrNotReady before
+// the first).
+func (s *Service) Campaigns(context.Context) (*CampaignsView, error) {
+	snap := s.d.KPIs.Latest()
+	if snap == nil {
+		return nil, errNoSnapshot
+	}
+	v := &CampaignsView{ComputedAt: snap.ComputedAt, AsOf: snap.AsOf, WindowDays: snap.AttributionWindowDays,
+		Currency: s.d.BaseCurrency, Campaigns: make([]kpi.CampaignKPIs, 0, len(snap.Campaigns))}
+	for _, c := range snap.Campaigns {
+		for _, f := range []*float64{&c.Revenue, &c.GrossRevenue, &c.RetentionRate, &c.RepeatRate} {
+			*f = finite(*f)
+		}
+		v.Campaigns = append(v.Campaigns, c)
+	}
+	return v, nil
 }

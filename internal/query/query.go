@@ -310,7 +310,8 @@ func (s *Service) KPIs(context.Context) (*KPIView, error) {
 		return nil, errNoSnapshot
 	}
 	v := &KPIView{Snapshot: *snap, Currency: s.d.BaseCurrency}
-	v.Cohorts = nil // served by /v1/cohorts
+	v.Cohorts = nil   // served by /v1/cohorts
+	v.Campaigns = nil // served by /v1/campaigns
 	for _, f := range []*float64{&v.RetentionRate, &v.ChurnRate, &v.AverageOrder, &v.PurchaseFreq, &v.RepeatRate,
 		&v.AverageCLV, &v.AverageHistoric, &v.AverageChurnRisk, &v.CSAT} {
 		*f = finite(*f)

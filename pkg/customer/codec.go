@@ -471,6 +471,11 @@ func (s *State) check() error {
 			}
 		}
 	}
+	for i := range s.Emails {
+		if len(s.Emails[i].Campaign) > maxCampaignBytes {
+			return fmt.Errorf("message %d: campaign of %d bytes", i, len(s.Emails[i].Campaign))
+		}
+	}
 	for i := 1; i < len(s.Emails); i++ {
 		p, m := &s.Emails[i-1], &s.Emails[i]
 		pk, mk := p.key(), m.key()

@@ -26,6 +26,8 @@ const (
 	sectionSurveys = 1
 	// sectionConsent holds State.Consent.
 	sectionConsent = 2
+	// sectionCampaigns holds the Campaign of the messages in Emails.
+	sectionCampaigns = 3
 )
 
 // Flags of a survey in its section; bits 4-5 hold the kind.
@@ -37,7 +39,17 @@ const (
 )
 
 // hasSections reports whether s has content for a section.
-func (s *State) hasSections() bool { return len(s.Surveys) > 0 || s.hasConsent() }
+func (s *State) hasSections() bool { return len(s.Surveys) > 0 || s.hasConsent() || s.hasCampaigns() }
+
+// hasCampaigns reports whether a message names a campaign.
+func (s *State) hasCampaigns() bool {
+	for i := range s.Emails {
+		if s.Emails[i].Campaign != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // appendSections appends the section list.
 func (s *State) appendSections(b []byte) []byte {
@@ -48,12 +60,19 @@ func (s *State) appendSections(b []byte) []byte {
 	if s.hasConsent() {
 		n++
 	}
+	campaigns := s.hasCampaigns()
+	if campaigns {
+		n++
+	}
 	b = binary.AppendUvarint(b, uint64(n))
 	if len(s.Surveys) > 0 {
 		b = appendSection(b, sectionSurveys, s.appendSurveys)
 	}
 	if s.hasConsent() {
 		b = appendSection(b, sectionConsent, s.appendConsent)
+	}
+	if campaigns {
+		b = appendSection(b, sectionCampaigns, s.appendCampaigns)
 	}
 	return b
 }
@@ -166,6 +185,8 @@ func (s *State) readSections(r *reader) {
 			s.readSurveys(&sub)
 		case sectionConsent:
 			s.readConsent(&sub)
+		case sectionCampaigns:
+			s.readCampaigns(&sub)
 		default:
 			r.fail("unknown section %d (written by a newer release?)", tag)
 			return
@@ -308,3 +329,65 @@ func (s *State) readConsent(r *reader) {
 		r.fail("empty consent section")
 	}
 }
+
+// appendCampaigns writes the distinct campaign names of the messages (in
+// order of first use: uvarint count, strings), then per message with a
+// campaign the uvarint gap of its index in Emails (from the previous one
+// plus one) and the uvarint index of its name.
+func (s *State) appendCampaigns(b []byte) []byte {
+	var names []string
+	index := map[string]int{}
+	for i := range s.Emails {
+		if c := s.Emails[i].Campaign; c != "" {
+			if _, ok := index[c]; !ok {
+				index[c] = len(names)
+				names = append(names, c)
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, n := range names {
+		b = appendString(b, n)
+	}
+	next := 0
+	for i := range s.Emails {
+		if c := s.Emails[i].Campaign; c != "" {
+			b = binary.AppendUvarint(b, uint64(i-next))
+			b = binary.AppendUvarint(b, uint64(index[c]))
+			next = i + 1
+		}
+	}
+	return b
+}
+
+func (s *State) readCampaigns(r *reader) {
+	n := r.count("campaign names", len(s.Emails), 2)
+	if n == 0 && r.err == nil {
+		r.fail("empty campaign section")
+	}
+	names := make([]string, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		c := r.str("campaign", "")
+		if r.err == nil && (c == "" || len(c) > maxCampaignBytes) {
+			r.fail("campaign name of %d bytes", len(c))
+		}
+		names = append(names, c)
+	}
+	next := 0
+	for len(r.b) > 0 && r.err == nil {
+		i := next + int(min(r.uvarint("campaign message"), uint64(len(s.Emails))))
+		k := r.uvarint("campaign index")
+		if r.err != nil {
+			return
+		}
+		if i >= len(s.Emails) || k >= uint64(len(names)) || s.Emails[i].Campaign != "" {
+			r.fail("campaign of message %d: name %d of %d", i, k, len(names))
+			return
+		}
+		s.Emails[i].Campaign = names[k]
+		next = i + 1
+	}
+}
+
+// maxCampaignBytes bounds a stored campaign name (event.MaxCampaignBytes).
+const maxCampaignBytes = 256

@@ -62,6 +62,9 @@ func scriptEvents(data []byte) []event.Event {
 			if e.Type == event.MessageOptedOut || e.Type == event.MessageOptedIn {
 				e.MessageID = ""
 			}
+			if x%3 == 0 {
+				e.Campaign = fmt.Sprint("camp", x%7)
+			}
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[b%3], fmt.Sprint("m", a%8)

@@ -101,6 +101,10 @@ type Email struct {
 	Delivered int64
 	Opened    int64
 	Clicked   int64
+	// Campaign is the campaign the message's events named (the smallest
+	// non-empty one when they disagree, so arrival order never matters);
+	// empty when none did.
+	Campaign string
 }
 
 // State is the stored state of one customer. Stats are order independent;
@@ -583,6 +587,10 @@ func (s *State) addEmail(e event.Event, at int64) bool {
 		idx = len(s.Emails) - 1
 	}
 	m := &s.Emails[idx]
+	campaignChanged := false
+	if c := e.Campaign; c != "" && (m.Campaign == "" || c < m.Campaign) && len(c) <= maxCampaignBytes {
+		m.Campaign, campaignChanged = c, true
+	}
 	var field *int64
 	switch e.Type {
 	case event.EmailSent, event.MessageSent:
@@ -596,7 +604,7 @@ func (s *State) addEmail(e event.Event, at int64) bool {
 	}
 	// The earliest time of each kind is the fact; a later duplicate changes nothing.
 	if *field != 0 && *field <= at {
-		return false
+		return campaignChanged // a duplicate, unless it names a campaign first
 	}
 	*field = at
 	s.sortEmails()

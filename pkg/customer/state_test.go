@@ -178,6 +178,9 @@ func randomEventsOf(r *rand.Rand, n int, huge bool) []event.Event {
 					e.MessageID, e.OccurredAt = "", t0.Add(time.Duration(r.IntN(3))*time.Hour)
 				}
 			}
+			if r.IntN(3) == 0 { // campaigns, disagreeing now and then
+				e.Campaign = fmt.Sprintf("camp-%d", r.IntN(3))
+			}
 		}
 		// Amounts at the int64 limit: sums must saturate, never wrap, and
 		// stay order independent.
