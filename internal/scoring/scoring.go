@@ -2,7 +2,10 @@ package scoring
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
@@ -37,8 +40,9 @@ type Config struct {
 	// observed population gap replaces PopulationGapDays (default 30).
 	MinPopulationRepeats int64 `yaml:"min_population_repeats"`
 	// MaxRescoreInterval bounds the time between two re-scorings of a
-	// customer (default 2160h = 90 days of the scoring clock): the horizon
-	// of the due-time probe.
+	// customer (default 8760h = 365 days of the scoring clock): the horizon
+	// of the due-time probe. A customer with no change in sight is
+	// re-scored this often.
 	MaxRescoreInterval time.Duration `yaml:"max_rescore_interval"`
 	// ExpectedPurchasesHorizon is the window of the expected_purchases
 	// figure (default 2160h = 90 days).
@@ -90,7 +94,7 @@ func (c Config) WithDefaults() Config {
 		c.SurveyHalfLife = customer.DefaultSurveyHalfLife
 	}
 	if c.MaxRescoreInterval == 0 {
-		c.MaxRescoreInterval = 90 * 24 * time.Hour
+		c.MaxRescoreInterval = 365 * 24 * time.Hour
 	}
 	if c.ExpectedPurchasesHorizon == 0 {
 		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
@@ -163,6 +167,13 @@ type Scorer struct {
 	cfg      Config
 	engine   *segment.Engine
 	baseline churn.Baseline
+	// replenishment: the rules reference replenishment_due, so the edges
+	// of the replenishment window are instants a segment can change at.
+	replenishment bool
+	fingerprint   string
+	// churnCuts are the churn probabilities at which a decision can
+	// change: the churn level bounds and the rules' thresholds.
+	churnCuts []float64
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -172,8 +183,20 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("segment rules: %w", err)
 	}
-	return &Scorer{cfg: c, engine: e}, nil
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
+	med, high := c.Churn.Bounds()
+	cuts := append(e.Thresholds("churn_probability"), med, high)
+	slices.Sort(cuts)
+	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
+		churnCuts: slices.Compact(cuts)}, nil
 }
+
+// Fingerprint identifies the scoring configuration (this Config and the
+// segment rules): two scorers with the same fingerprint decide the same
+// segments. The service re-scores every customer when it changes, as it
+// does for a new model version.
+func (s *Scorer) Fingerprint() string { return s.fingerprint }
 
 // Config returns the scorer's configuration with defaults applied.
 func (s *Scorer) Config() Config { return s.cfg }
@@ -249,8 +272,9 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // non-nil (a due-time probe) the figures that do not drift between the
 // known instants of nextDue are taken from it instead of recomputed:
 // predicted CLV, its percentile, expected purchases (slow-moving value
-// figures the probes do not look for) and the tier (it changes only when
-// a purchase enters or leaves the trailing 12 months, a known instant).
+// figures the probes do not look for) and the tier (it changes only at
+// the known instants of tierAgeOut); P(alive), which no segment field
+// reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
 	f := st.DeriveWith(now, customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife})
 	major := s.cfg.MinorPerMajor
@@ -269,7 +293,9 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 			u := rec.TimeUnitDays
 			sum := model.Summary{X: float64(f.Frequency), TX: f.SpanDays / u, T: f.TenureDays / u,
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
-			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			if held == nil { // no segment field reads it: probes skip it
+				r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			}
 			pNoPurchase = pm.ProbNoPurchase(m.horizon/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
@@ -348,9 +374,10 @@ func lastGap(st *customer.State, now time.Time) float64 {
 //
 // Two kinds of instants are found. Known ones come from the state itself:
 // the end of a dwell hold, a future-dated purchase becoming visible, the
-// day the oldest purchase of the trailing-12-month window ages out (tier,
-// spend), and the edges of a regular buyer's replenishment window (the one
-// figure that turns on and off again as time passes). Between those, the
+// day the purchases leaving the trailing-12-month window change the tier
+// (tierAgeOut), and, when the rules use replenishment_due, the edges of a
+// regular buyer's replenishment window (the one figure that turns on and
+// off again as time passes). Between those, the
 // figures drift monotonically for a silent customer (recency and tenure
 // grow, P(alive) falls, e-mail engagement decays), so the decision is
 // probed at geometric steps (1, 2, 4, … days) up to MaxRescoreInterval and
@@ -379,13 +406,9 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 			break
 		}
 	}
-	for _, d := range st.Days {
-		if out := dayStart(d.D).AddDate(0, 0, 365); out.After(now) {
-			earlier(out) // leaves the trailing 12 months
-			break
-		}
-	}
-	if f := cur.Features; f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+	earlier(s.tierAgeOut(st, now, cur.Tier))
+	if f := cur.Features; s.replenishment && f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+		// Only rules can turn replenishment_due into a change.
 		gap := durationDays(cur.AvgDaysBetweenOrders)
 		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
 		earlier(f.LastPurchase.Add(3 * gap))
@@ -395,33 +418,131 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		// nothing is published before the hold ends, or a known instant.
 		return limit
 	}
-	changed := func(t time.Time) bool {
+	changed := func(t time.Time) (bool, float64) {
 		r, in := s.evaluate(st, t, m, &cur)
-		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel
+		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
 	}
-	lo := now
+	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 2 {
 		t := now.Add(step)
 		if !t.Before(limit) {
 			t = limit
 		}
-		if changed(t) {
-			hi := t
-			for hi.Sub(lo) > time.Hour {
-				mid := lo.Add(hi.Sub(lo) / 2)
-				if changed(mid) {
-					hi = mid
-				} else {
-					lo = mid
-				}
-			}
-			return hi
+		c, p := changed(t)
+		if c {
+			return s.narrow(changed, lo, pLo, t, p)
 		}
 		if !t.Before(limit) {
 			return limit
 		}
-		lo = t
+		lo, pLo = t, p
 	}
+}
+
+// narrow finds the first change in (lo, hi] to within the hour, given no
+// change at lo and a change at hi, and the churn probabilities pLo and pHi
+// there. Most changes of a silent customer are the churn probability
+// crossing a threshold (a churn level bound or a rule's): when one lies
+// between pLo and pHi, the crossing is guessed by interpolating the
+// probability's log-odds in time and probed half an hour either side,
+// which usually closes the bracket in a few probes where bisection needs a
+// dozen. Otherwise, or when a guess did not halve the bracket, it bisects.
+// Every probe keeps the bracket (no change at lo, a change at hi), so the
+// result is the same kind of instant as bisection's.
+func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64) time.Time {
+	const half = 30 * time.Minute
+	bisect := false
+	for hi.Sub(lo) > time.Hour {
+		width := hi.Sub(lo)
+		if g, ok := s.crossing(lo, pLo, hi, pHi); ok && !bisect && width > 2*time.Hour {
+			if g.Before(lo.Add(half)) {
+				g = lo.Add(half)
+			} else if g.After(hi.Add(-half)) {
+				g = hi.Add(-half)
+			}
+			if c, p := changed(g.Add(-half)); c {
+				hi, pHi = g.Add(-half), p
+			} else {
+				lo, pLo = g.Add(-half), p
+				if c, p := changed(g.Add(half)); c {
+					hi, pHi = g.Add(half), p
+				} else {
+					lo, pLo = g.Add(half), p
+				}
+			}
+			bisect = hi.Sub(lo) > width/2
+			continue
+		}
+		mid := lo.Add(width / 2)
+		if c, p := changed(mid); c {
+			hi, pHi = mid, p
+		} else {
+			lo, pLo = mid, p
+		}
+		bisect = false
+	}
+	return hi
+}
+
+// crossing interpolates, on the log-odds scale, when the churn probability
+// goes from pLo at lo to pHi at hi through the first churn threshold
+// between them; ok is false when none lies between them.
+func (s *Scorer) crossing(lo time.Time, pLo float64, hi time.Time, pHi float64) (time.Time, bool) {
+	var th float64
+	found := false
+	for _, c := range s.churnCuts {
+		if (pLo < c && c <= pHi && (!found || c < th)) || (pHi < c && c <= pLo && (!found || c > th)) {
+			th, found = c, true
+		}
+	}
+	if !found {
+		return time.Time{}, false
+	}
+	a, b, c := logOdds(pLo), logOdds(pHi), logOdds(th)
+	if !(math.Abs(b-a) > 1e-12) {
+		return time.Time{}, false
+	}
+	f := (c - a) / (b - a)
+	return lo.Add(time.Duration(f * float64(hi.Sub(lo)))), true
+}
+
+func logOdds(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+	return math.Log(p / (1 - p))
+}
+
+// tierAgeOut is the first instant after now at which the purchases that
+// leave the trailing 12 months take the customer out of tier (zero for
+// none): the tier is a function of that window's spend, so only its
+// age-outs move it without an event.
+func (s *Scorer) tierAgeOut(st *customer.State, now time.Time, tier string) time.Time {
+	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
+	var window customer.Total
+	first := -1
+	for i, d := range st.Days {
+		if d.D > nowDay {
+			break
+		}
+		if dayStart(d.D).AddDate(0, 0, 365).After(now) {
+			if first < 0 {
+				first = i
+			}
+			window = window.Plus(d.Amount)
+		}
+	}
+	if first < 0 {
+		return time.Time{}
+	}
+	for _, d := range st.Days[first:] {
+		if d.D > nowDay {
+			break
+		}
+		window = window.Minus(d.Amount)
+		if t12m := window.Int64(); s.cfg.Tiers.Of(float64(t12m)/s.cfg.MinorPerMajor, t12m > 0) != tier {
+			return dayStart(d.D).AddDate(0, 0, 365)
+		}
+	}
+	return time.Time{}
 }
 
 func dayStart(d int64) time.Time { return time.UnixMilli(d * 24 * 3600 * 1000).UTC() }

@@ -58,10 +58,11 @@ type Checkpoint struct {
 	// clock (Unix ms), both 0 when nothing was applied.
 	Watermark int64
 	Clock     int64
-	// ModelDone is the model version every stored customer was last
-	// re-scored under (0: none), so a restart under the same model does
-	// not walk the partition again.
-	ModelDone int64
+	// ModelDone identifies the scoring (model version and scoring
+	// configuration, as the stream task writes it) every stored customer
+	// was last re-scored under ("" for none), so a restart under the same
+	// scoring does not walk the partition again.
+	ModelDone string
 }
 
 var claimScript = redis.NewScript(`
@@ -121,7 +122,7 @@ func (s *Store) Claim(ctx context.Context, p int, gen int32, owner string) (Chec
 		case f == "clk":
 			cp.Clock = n
 		case f == "model_done":
-			cp.ModelDone = n
+			cp.ModelDone = v
 		}
 	}
 	return cp, nil
@@ -220,9 +221,9 @@ type Batch struct {
 	// Quarantine keeps states that could not be decoded, raw, aside in
 	// the partition's quarantine hash.
 	Quarantine []Raw
-	// ModelDone, when non-zero, records the model version the partition
-	// was fully re-scored under.
-	ModelDone int64
+	// ModelDone, when not empty, records the scoring (model version and
+	// scoring configuration) the partition was fully re-scored under.
+	ModelDone string
 }
 
 var commitScript = redis.NewScript(`
@@ -277,7 +278,7 @@ local function forward(field, v)
 end
 forward('wm', ARGV[2])
 forward('clk', ARGV[3])
-if ARGV[4] ~= '0' then
+if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'model_done', ARGV[4])
 end
 redis.call('HSET', KEYS[1], 'lease_until', ARGV[i])

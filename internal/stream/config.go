@@ -108,7 +108,7 @@ type Config struct {
 	MergeWait time.Duration `yaml:"merge_wait"`
 	// StateCacheBytes is the budget of the instance's cache of encoded
 	// customer states, shared equally by its tasks (default 32 MiB: about
-	// 110,000 customers of the benchmark mix).
+	// 80,000 customers of the benchmark mix).
 	StateCacheBytes int `yaml:"state_cache_bytes"`
 	// MaxMessageBytes is the largest record the broker accepts
 	// (message.max.bytes; default 1000000, below the broker default of

@@ -206,6 +206,47 @@ func Compile(rs RuleSet) (*Engine, error) {
 	return e, nil
 }
 
+// Uses reports whether any rule's condition references the field (a rule
+// field name such as "replenishment_due").
+func (e *Engine) Uses(field string) bool {
+	used := false
+	for _, r := range e.rules {
+		walk(r.expr, func(x node) {
+			var f *fieldDef
+			switch x := x.(type) {
+			case *numCmp:
+				f = x.f
+			case *numIn:
+				f = x.f
+			case *strIn:
+				f = x.f
+			case *boolIs:
+				f = x.f
+			}
+			if f != nil && f.name == field {
+				used = true
+			}
+		})
+	}
+	return used
+}
+
+// Thresholds returns the distinct thresholds the rules compare a numeric
+// field with, as written and as relaxed by its hysteresis margin, in
+// ascending order.
+func (e *Engine) Thresholds(field string) []float64 {
+	var out []float64
+	for _, r := range e.rules {
+		walk(r.expr, func(x node) {
+			if c, ok := x.(*numCmp); ok && c.f.name == field {
+				out = append(out, c.threshold, c.relaxed)
+			}
+		})
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Segments returns the rule (segment) names in order.
 func (e *Engine) Segments() []string {
 	out := make([]string, len(e.rules))
