@@ -455,6 +455,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 	for hi.Sub(lo) > time.Hour {
 		width := hi.Sub(lo)
 		if g, ok := s.crossing(lo, pLo, hi, pHi); ok && !bisect && width > 2*time.Hour {
+			g = g.Truncate(time.Minute) // tidy instants: whole minutes
 			if g.Before(lo.Add(half)) {
 				g = lo.Add(half)
 			} else if g.After(hi.Add(-half)) {
