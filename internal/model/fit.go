@@ -185,7 +185,9 @@ func SummarizeWith(st *customer.State, asOf time.Time, unitDays, minorPerMajor f
 		M: f.RepeatMean() / minorPerMajor, AOV: f.AOV() / minorPerMajor, RecencyDays: f.RecencyDays,
 		FirstPurchase: f.FirstPurchase,
 		Signals: churn.Signals{EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
-			OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT},
+			OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+			NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+			OptedOut: f.OptedOut},
 	}
 	if f.Net > 0 {
 		s.MarginRate = math.Max(0, float64(f.Margin)/float64(f.Net))

@@ -46,6 +46,8 @@ type CustomerView struct {
 	NextOrder NextOrder `json:"next_order"`
 	Support   Support   `json:"support"`
 	Email     Email     `json:"email"`
+	Surveys   Surveys   `json:"surveys"`
+	Channels  Channels  `json:"channels"`
 }
 
 // CLV holds the value figures, as in the segment-change event (the same

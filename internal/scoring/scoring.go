@@ -29,6 +29,9 @@ type Config struct {
 	// EmailHalfLife is the half-life of the decayed email counters
 	// (default 720h = 30 days).
 	EmailHalfLife time.Duration `yaml:"email_half_life"`
+	// SurveyHalfLife is the half-life of the time-decayed mean survey
+	// scores (default 4320h = 180 days).
+	SurveyHalfLife time.Duration `yaml:"survey_half_life"`
 	// PopulationGapDays is the mean gap between purchases the baseline
 	// churn model assumes until the partition has seen MinPopulationRepeats
 	// repeat purchases (default 60).
@@ -86,6 +89,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EmailHalfLife == 0 {
 		c.EmailHalfLife = 30 * 24 * time.Hour
+	}
+	if c.SurveyHalfLife == 0 {
+		c.SurveyHalfLife = customer.DefaultSurveyHalfLife
 	}
 	if c.MaxRescoreInterval == 0 {
 		c.MaxRescoreInterval = 365 * 24 * time.Hour
@@ -270,7 +276,7 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // the known instants of tierAgeOut); P(alive), which no segment field
 // reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
-	f := st.Derive(now, s.cfg.EmailHalfLife)
+	f := st.DeriveWith(now, customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife})
 	major := s.cfg.MinorPerMajor
 	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
 	marginRate := s.cfg.DefaultMargin
@@ -315,6 +321,8 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 	r.ChurnRisk, r.Factors = m.churn.Risk(churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+		OptedOut: f.OptedOut,
 	})
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
@@ -340,6 +348,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
+		Surveys: surveyFields(&f.Surveys), Channels: channelFields(&f),
 	}
 }
 

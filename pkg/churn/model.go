@@ -23,6 +23,14 @@ type Signals struct {
 	// the mean satisfaction score 1..5 (0 when none was given).
 	OpenTickets, Reopened  int
 	MeanResolveHours, CSAT float64
+	// NPSScored says whether the customer answered an NPS survey and NPS
+	// is the latest score (0..10); CESScored and CES the same for the
+	// Customer Effort Score (CES 2.0 scale, 1..7, low = high effort).
+	NPSScored, CESScored bool
+	NPS, CES             int
+	// OptedOut says whether the customer opted out of a messaging channel
+	// (e-mail, SMS or push).
+	OptedOut bool
 }
 
 // Feature names, in the order of Model.Weights.
@@ -33,10 +41,20 @@ const (
 	FeatureReopened   = "reopened_tickets"
 	FeatureResolve    = "slow_resolution"
 	FeatureCSAT       = "csat"
+	// FeatureDetractor is 1 when the latest NPS score is 0..6.
+	FeatureDetractor = "nps_detractor"
+	// FeatureHighEffort is 1 when the latest CES score is 1..3.
+	FeatureHighEffort = "high_effort"
+	// FeatureOptedOut is 1 when the customer opted out of a channel.
+	FeatureOptedOut = "opted_out"
 )
 
 // signalFeatures are the engagement and friction features, in order.
-var signalFeatures = []string{FeatureEngagement, FeatureOpen, FeatureReopened, FeatureResolve, FeatureCSAT}
+var signalFeatures = [numSignals]string{FeatureEngagement, FeatureOpen, FeatureReopened, FeatureResolve, FeatureCSAT,
+	FeatureDetractor, FeatureHighEffort, FeatureOptedOut}
+
+// numSignals is the number of signal features.
+const numSignals = 8
 
 // minSends is the decayed number of sends below which the email
 // engagement rate is not defined (fewer than one recent email).
@@ -51,8 +69,18 @@ const minSends = 1
 //	reopened_tickets  min(reopen transitions, 3)
 //	slow_resolution   ln(1 + mean hours to resolution / 24)
 //	csat              3 − mean CSAT (satisfaction below neutral is positive)
-func (s Signals) values() [5]float64 {
-	v := [5]float64{math.NaN(), float64(min(s.OpenTickets, 3)), float64(min(s.Reopened, 3)), math.NaN(), math.NaN()}
+//	nps_detractor     1 if the latest NPS score is 0..6, else 0
+//	high_effort       1 if the latest CES score is 1..3, else 0
+//	opted_out         1 if opted out of any messaging channel, else 0
+func (s Signals) values() [numSignals]float64 {
+	v := [numSignals]float64{math.NaN(), float64(min(s.OpenTickets, 3)), float64(min(s.Reopened, 3)), math.NaN(), math.NaN(),
+		math.NaN(), math.NaN(), b2f(s.OptedOut)}
+	if s.NPSScored {
+		v[5] = b2f(s.NPS <= 6)
+	}
+	if s.CESScored {
+		v[6] = b2f(s.CES <= 3)
+	}
 	if s.EmailSends >= minSends {
 		v[0] = math.Min(1, (s.EmailOpens+s.EmailClicks)/s.EmailSends)
 	}
@@ -184,6 +212,13 @@ func (m Model) Risk(s Signals) (float64, []Factor) {
 		p = clampP(s.PNoPurchase)
 	}
 	return p, factors
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func featureIndex(name string) int {

@@ -503,8 +503,8 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func TestTypesAndReasons(t *testing.T) {
-	if len(event.Types) != 10 {
-		t.Errorf("len(Types) = %d, want 10", len(event.Types))
+	if len(event.Types) != 18 {
+		t.Errorf("len(Types) = %d, want 18", len(event.Types))
 	}
 	if len(event.Reasons) != 8 {
 		t.Errorf("len(Reasons) = %d, want 8", len(event.Reasons))
@@ -526,7 +526,11 @@ func TestTypesAndReasons(t *testing.T) {
 	// decoder agree.
 	d := testDecoder(t)
 	for _, ty := range event.Types {
-		v := rec(map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1"})
+		fields := map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1", "survey_id": "s-1", "kind": "nps", "channel": "email"}
+		if ty == event.SurveyResponded {
+			fields["score"] = 7
+		}
+		v := rec(fields)
 		if ev, err := d.Decode([]byte(v), nil); err != nil || ev.Type != ty {
 			t.Errorf("type %s: Decode = %+v, %v", ty, ev, err)
 		}

@@ -41,6 +41,8 @@ var Types = []Type{
 	TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 	EmailSent, EmailOpened, EmailClicked,
 	CustomerErased,
+	SurveySent, SurveyResponded,
+	MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn,
 }
 
 // known reports whether t is one of Types.
@@ -49,7 +51,9 @@ func (t Type) known() bool {
 	case Purchase, Refund,
 		TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 		EmailSent, EmailOpened, EmailClicked,
-		CustomerErased:
+		CustomerErased,
+		SurveySent, SurveyResponded,
+		MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn:
 		return true
 	}
 	return false
@@ -90,6 +94,13 @@ type Record struct {
 
 	MessageID string `json:"message_id,omitempty"` // email_* (required)
 	Campaign  string `json:"campaign,omitempty"`   // optional campaign name, any type
+
+	SurveyID      string `json:"survey_id,omitempty"`      // survey_* (required)
+	Kind          string `json:"kind,omitempty"`           // survey_*: nps|csat|ces (required)
+	Score         *int   `json:"score,omitempty"`          // survey_responded (required): nps 0..10, csat 1..5, ces 1..7
+	CommentLength *int   `json:"comment_length,omitempty"` // survey_responded, optional: length of the free-text comment (the text itself is refused)
+
+	Channel string `json:"channel,omitempty"` // message_* (required): email|sms|push
 }
 
 // Event is a decoded, validated event. Money is already converted to minor
@@ -121,6 +132,17 @@ type Event struct {
 
 	MessageID string // email_*
 	Campaign  string // optional, any type
+
+	SurveyID   string // survey_*
+	SurveyKind string // survey_*: SurveyNPS, SurveyCSAT or SurveyCES
+	// Score is the survey_responded score, within the kind's range
+	// (ScoreRange); CommentLength the comment's length in characters (0
+	// when none was given).
+	Score, CommentLength int
+
+	// Channel is the message_* channel: ChannelEmail, ChannelSMS or
+	// ChannelPush (empty on email_* events, which are e-mail).
+	Channel string
 }
 
 // Reason classifies why a record was rejected. It is the value of the

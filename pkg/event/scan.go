@@ -97,6 +97,12 @@ const (
 	mCSAT
 	mMessageID
 	mCampaign
+	mSurveyID
+	mKind
+	mScore
+	mCommentLength
+	mComment
+	mChannel
 	numRecordMembers
 )
 
@@ -119,7 +125,9 @@ var memberNames = [numMembers]string{
 	mOrderID: "order_id", mRefundID: "refund_id", mAmount: "amount", mAmountMinor: "amount_minor",
 	mCurrency: "currency", mMargin: "margin", mMarginMinor: "margin_minor", mTicketID: "ticket_id",
 	mPriority: "priority", mCSAT: "csat", mMessageID: "message_id", mCampaign: "campaign",
-	mCEID: "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
+	mSurveyID: "survey_id", mKind: "kind", mScore: "score", mCommentLength: "comment_length", mComment: "comment",
+	mChannel: "channel",
+	mCEID:    "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
 	mCEDataContentType: "datacontenttype", mCESpecVersion: "specversion",
 }
 
@@ -162,6 +170,18 @@ func lookupMember(name []byte, top bool) member {
 		m = mMessageID
 	case "campaign":
 		m = mCampaign
+	case "survey_id":
+		m = mSurveyID
+	case "kind":
+		m = mKind
+	case "score":
+		m = mScore
+	case "comment_length":
+		m = mCommentLength
+	case "comment":
+		m = mComment
+	case "channel":
+		m = mChannel
 	case "id":
 		m = mCEID
 	case "time":
@@ -200,14 +220,16 @@ type wire struct {
 func recordTyped(m member) bool {
 	switch m {
 	case mCustomerID, mOrderID, mRefundID, mCurrency, mTicketID, mPriority, mMessageID, mCampaign,
-		mAmountMinor, mMarginMinor, mCSAT:
+		mAmountMinor, mMarginMinor, mCSAT, mSurveyID, mKind, mScore, mCommentLength, mChannel:
 		return true
 	}
 	return false
 }
 
 // isIntMember reports whether m holds an integer.
-func isIntMember(m member) bool { return m == mAmountMinor || m == mMarginMinor || m == mCSAT }
+func isIntMember(m member) bool {
+	return m == mAmountMinor || m == mMarginMinor || m == mCSAT || m == mScore || m == mCommentLength
+}
 
 // wrongKind reports whether v cannot be stored in the Record field m.
 func wrongKind(m member, v jval) bool {
@@ -239,6 +261,10 @@ func (w *wire) typeError(prefix string) *Error {
 		want = "an integer number of minor units (like 1234 for 12.34 USD) that fits in 64 bits"
 	case mCSAT:
 		want = "an integer from 1 to 5"
+	case mScore:
+		want = scoreWant
+	case mCommentLength:
+		want = commentLengthWant
 	}
 	return Errorf(ReasonInvalidField, memberNames[m], "%smust be %s, got JSON %s", prefix, want, got)
 }
@@ -400,7 +426,7 @@ func (s *scanner) note(p strict) {
 // top says whether CloudEvents attributes are recognised; an object value
 // of "data" is then read into data. It returns false on a syntax error.
 func (s *scanner) eventObject(w *wire, top bool, data *wire) bool {
-	var seen uint32
+	var seen uint64
 	s.pos++ // '{'
 	s.depth++
 	if s.depth > maxDepth {

@@ -56,6 +56,11 @@ type Customer struct {
 	// ReplenishmentDue is set when the customer's usual reorder interval
 	// has passed.
 	ReplenishmentDue bool
+
+	// Surveys are the survey figures (survey_fields.go).
+	Surveys SurveyFields
+	// Channels are the messaging figures (channel_fields.go).
+	Channels ChannelFields
 }
 
 // RuleSet is the YAML form of the segment rules.
