@@ -73,15 +73,18 @@ func (f *inputFlags) parseAsOf() (time.Time, error) {
 	return t, nil
 }
 
-// rows reads the model input: a file, or the live state.
-func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd time.Time) ([]batch.Row, time.Time, error) {
+// rows reads the model input: a file, or the live state. For a
+// transactions file it also returns the churn model's time split as of the
+// end of calibration for churnHorizon (a summary file has none).
+func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd time.Time, churnHorizon time.Duration) ([]batch.Row, time.Time, model.ChurnSplit, error) {
+	var none model.ChurnSplit
 	unitDays, err := f.unitDays()
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, none, err
 	}
 	asOf, err := f.parseAsOf()
 	if err != nil {
-		return nil, asOf, err
+		return nil, asOf, none, err
 	}
 	if f.fromRedis {
 		if asOf.IsZero() {
@@ -89,35 +92,43 @@ func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd tim
 		}
 		rdb, err := connect.Redis(cfg.Redis)
 		if err != nil {
-			return nil, asOf, err
+			return nil, asOf, none, err
 		}
 		defer rdb.Close()
 		exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
-		rows, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp))
-		return rows, asOf, err
+		rows, split, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp), churnHorizon)
+		return rows, asOf, split, err
 	}
 	if f.input == "" {
-		return nil, asOf, errors.New("--input FILE (or --from-redis) is required")
+		return nil, asOf, none, errors.New("--input FILE (or --from-redis) is required")
 	}
 	switch f.format {
 	case "summary":
 		file, err := os.Open(f.input)
 		if err != nil {
-			return nil, asOf, err
+			return nil, asOf, none, err
 		}
 		defer file.Close()
 		sf, err := batch.ReadSummaryFile(ctxReader{ctx, file}, unitDays)
 		if err != nil {
-			return nil, asOf, fmt.Errorf("%s: %w", f.input, err)
+			return nil, asOf, none, fmt.Errorf("%s: %w", f.input, err)
 		}
 		for _, w := range sf.Warnings {
 			fmt.Fprintf(os.Stderr, "clvstream: warning: %s: %s\n", f.input, w)
 		}
-		return sf.Rows, asOf, nil
+		return sf.Rows, asOf, none, nil
 	case "transactions":
-		return batch.ReadTransactions(f.input, f.tx, asOf, holdoutEnd, unitDays)
+		h, err := batch.ReadHistory(f.input, f.tx)
+		if err != nil {
+			return nil, asOf, none, err
+		}
+		if asOf.IsZero() {
+			asOf = h.LastDay()
+		}
+		split, err := h.ChurnSplit(ctx, asOf, churnHorizon, unitDays)
+		return h.Rows(asOf, holdoutEnd, unitDays), asOf, split, err
 	}
-	return nil, asOf, fmt.Errorf("--format %q: must be summary or transactions", f.format)
+	return nil, asOf, none, fmt.Errorf("--format %q: must be summary or transactions", f.format)
 }
 
 func fitCmd(ctx context.Context, args []string) error {
@@ -130,12 +141,14 @@ func fitCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	rows, asOf, split, err := in.rows(ctx, cfg, time.Time{}, cfg.Scoring.ChurnHorizon)
 	if err != nil {
 		return err
 	}
 	unitDays, _ := in.unitDays()
-	rec, err := batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf))
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
+	rec, err := batch.Fit(ctx, rows, fo)
 	if err != nil {
 		return err
 	}
@@ -158,11 +171,13 @@ func scoreCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	rows, asOf, split, err := in.rows(ctx, cfg, time.Time{}, cfg.Scoring.ChurnHorizon)
 	if err != nil {
 		return err
 	}
 	unitDays, _ := in.unitDays()
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
 	var rec model.Record
 	if *modelFile != "" {
 		b, err := os.ReadFile(*modelFile)
@@ -175,7 +190,7 @@ func scoreCmd(ctx context.Context, args []string) error {
 		if !rec.Fitted() {
 			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd)", *modelFile, rec.Kind)
 		}
-	} else if rec, err = batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf)); err != nil {
+	} else if rec, err = batch.Fit(ctx, rows, fo); err != nil {
 		return err
 	}
 	rs, err := cfg.SegmentRules()
@@ -218,11 +233,15 @@ func holdoutCmd(ctx context.Context, args []string) error {
 	if in.format == "transactions" && asOf.IsZero() {
 		return errors.New("--as-of (end of calibration) is required with transactions")
 	}
-	rows, _, err := in.rows(ctx, cfg, holdoutEnd)
+	// The churn model predicts "no purchase in the holdout window": its
+	// time split is taken from the calibration period for that horizon.
+	rows, _, split, err := in.rows(ctx, cfg, holdoutEnd, time.Duration(*length*unitDays*float64(24*time.Hour)))
 	if err != nil {
 		return err
 	}
-	bins, churnRep, rec, err := batch.Holdout(ctx, rows, in.fitOptions(cfg, unitDays, asOf), *length, *maxBin)
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
+	bins, churnRep, rec, err := batch.Holdout(ctx, rows, fo, *length, *maxBin)
 	if err != nil {
 		return err
 	}

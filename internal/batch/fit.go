@@ -30,6 +30,9 @@ type FitOptions struct {
 	// HoldoutUnits, for Kind auto: the length of the holdout window whose
 	// counts the rows carry (x_star), in time units.
 	HoldoutUnits float64
+	// Churn is the churn model's time split (History.ChurnSplit; a summary
+	// file has none: the churn model is then the identity).
+	Churn model.ChurnSplit
 }
 
 // Fit fits the purchase and spend models to rows. Too little data
@@ -41,7 +44,7 @@ func Fit(ctx context.Context, rows []Row, o FitOptions) (model.Record, error) {
 	if len(rows) == 0 {
 		return model.Record{}, fmt.Errorf("no customers in the input")
 	}
-	in := model.Input{AsOf: o.AsOf, Full: make([]model.Summary, len(rows))}
+	in := model.Input{AsOf: o.AsOf, Full: make([]model.Summary, len(rows)), Churn: o.Churn}
 	for i, r := range rows {
 		in.Full[i] = r.Summary
 	}
@@ -147,22 +150,23 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	return nil
 }
 
-// FromStates collects the summaries of the live state as of asOf.
-func FromStates(ctx context.Context, src model.StateSource, asOf time.Time, unitDays, minorPerMajor float64) ([]Row, error) {
+// FromStates collects the summaries of the live state as of asOf and the
+// churn model's time split for churnHorizon (0: 90 days).
+func FromStates(ctx context.Context, src model.StateSource, asOf time.Time, unitDays, minorPerMajor float64, churnHorizon time.Duration) ([]Row, model.ChurnSplit, error) {
 	unit := "week"
 	if unitDays == 1 {
 		unit = "day"
 	}
-	in, err := model.Collect(ctx, src, asOf, model.Config{TimeUnit: unit, Holdout: time.Nanosecond}, minorPerMajor)
-	// (the batch fit does not use the time splits Collect also builds)
+	in, err := model.Collect(ctx, src, asOf, model.Config{TimeUnit: unit, Holdout: time.Nanosecond, ChurnHorizon: churnHorizon}, minorPerMajor)
+	// (the batch fit does not use the holdout split Collect also builds)
 	if err != nil {
-		return nil, err
+		return nil, model.ChurnSplit{}, err
 	}
 	rows := make([]Row, len(in.Full))
 	for i, s := range in.Full {
 		rows[i] = Row{Summary: s}
 	}
-	return rows, nil
+	return rows, in.Churn, nil
 }
 
 // HoldoutBin is one line of the holdout report: the customers with a
@@ -234,9 +238,7 @@ func Holdout(ctx context.Context, rows []Row, o FitOptions, holdoutUnits float64
 		b.Customers++
 		b.Predicted += pm.ConditionalExpectedPurchases(holdoutUnits, r.X, r.TX, r.T)
 		b.Actual += r.HoldoutActual
-		sig := r.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(holdoutUnits, r.X, r.TX, r.T)
-		pChurn[i], _ = cm.Risk(sig)
+		pChurn[i], _ = cm.Risk(r.ChurnSignals(pm.ProbNoPurchase(holdoutUnits, r.X, r.TX, r.T), o.UnitDays))
 		pDead[i] = 1 - pm.PAlive(r.X, r.TX, r.T)
 		recency[i] = r.T - r.TX
 		churned[i] = r.HoldoutActual == 0

@@ -203,12 +203,9 @@ type Input struct {
 	// Calibration[i] in the holdout window.
 	HoldoutActual []float64
 	Holdout       time.Duration
-	// ChurnCalibration are the summaries (with signals) as of AsOf − churn
-	// horizon of the customers who had bought by then, and ChurnLabel[i]
-	// tells whether ChurnCalibration[i] made no purchase between that
-	// cutoff and AsOf: the time split the churn model is fitted on.
-	ChurnCalibration []Summary
-	ChurnLabel       []bool
+	// Churn is the time split the churn model is fitted on (empty: no
+	// split, the churn model stays the identity).
+	Churn ChurnSplit
 }
 
 // Fit fits the models to in and returns the record to publish (Version 0:
@@ -430,20 +427,21 @@ func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitD
 }
 
 // fitChurn fits the churn model on the time split of in: the purchase
-// model is refitted on the summaries as of the cutoff (so it has not seen
-// the label window), each customer's P(no purchase in H) as of the cutoff
-// and signals as of the cutoff are the features, and "no purchase between
-// the cutoff and AsOf" the label. When there is no usable split the record keeps the identity churn model (the
-// purchase model's probability) and says why in Churn.Note.
+// model is refitted on the summaries as of the earliest cutoff (so it has
+// not seen any label window), each example's P(no purchase in its window)
+// and history and signals as of its cutoff are the features, and "no
+// purchase between the cutoff and AsOf" the label. When there is no usable
+// split the record keeps the identity churn model (the purchase model's
+// probability) and says why in Churn.Note.
 func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config, o clv.FitOptions, unitDays float64) error {
 	hDays := c.ChurnHorizon.Hours() / 24
 	m := churn.Model{HorizonDays: hDays}
 	defer func() { rec.Churn = &m }()
-	if len(in.ChurnCalibration) == 0 {
-		m.Note = "no time split: the history is shorter than the churn horizon or the input has no calendar"
+	if len(in.Churn.Examples) == 0 || len(in.Churn.Fit) == 0 {
+		m.Note = "no time split: the history is shorter than two days or the input has no calendar"
 		return nil
 	}
-	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.ChurnCalibration), o)
+	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.Churn.Fit), o)
 	if err != nil || !res.Converged {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -451,12 +449,11 @@ func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config,
 		m.Note = fmt.Sprintf("purchase model at the churn cutoff could not be fitted (converged %v, %v)", res.Converged, err)
 		return nil
 	}
-	ex := make([]churn.Example, len(in.ChurnCalibration))
-	h := hDays / unitDays
-	for i, s := range in.ChurnCalibration {
-		sig := s.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(h, s.X, s.TX, s.T)
-		ex[i] = churn.Example{Signals: sig, Churned: in.ChurnLabel[i]}
+	ex := make([]churn.Example, len(in.Churn.Examples))
+	for i, e := range in.Churn.Examples {
+		s := e.Summary
+		sig := s.ChurnSignals(pm.ProbNoPurchase(e.HorizonDays/unitDays, s.X, s.TX, s.T), unitDays)
+		ex[i] = churn.Example{Signals: sig, Churned: e.Churned, HorizonDays: e.HorizonDays, Group: e.Customer}
 	}
 	fitted, err := churn.Fit(ctx, ex, churn.FitOptions{HorizonDays: hDays})
 	if err != nil {

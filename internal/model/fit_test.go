@@ -198,31 +198,29 @@ func TestChurnModelOnTimeSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cutoff := end.AddDate(0, 0, -90)
-	cut, _, err := batch.ReadTransactions("../../testdata/cdnow/CDNOW_sample.txt",
-		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"}, cutoff, end, 7)
+	h, err := batch.ReadHistory("../../testdata/cdnow/CDNOW_sample.txt",
+		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := model.Input{AsOf: end}
+	if in.Churn, err = h.ChurnSplit(context.Background(), end, 90*24*time.Hour, 7); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range rows {
 		in.Full = append(in.Full, r.Summary)
-	}
-	for _, r := range cut {
-		in.ChurnCalibration = append(in.ChurnCalibration, r.Summary)
-		in.ChurnLabel = append(in.ChurnLabel, r.HoldoutActual == 0)
 	}
 	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindMBGNBD})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cm := rec.Churn
-	if cm == nil || cm.Holdout == nil || cm.HorizonDays != 90 || cm.Examples != 2357 {
+	if cm == nil || cm.Holdout == nil || cm.HorizonDays != 90 || cm.Examples != 4*2357 {
 		t.Fatalf("churn model %+v", cm)
 	}
-	h := cm.Holdout
-	t.Logf("churn model %+v holdout %+v", *cm, *h)
-	if !(h.Model.Brier < h.BaseBrier) || !(h.Model.AUC > 0.7) || !(h.Model.LogLoss <= h.Purchase.LogLoss+1e-9) {
-		t.Errorf("holdout %+v: the fitted churn model must beat the base rate and not lose to the raw purchase model", h)
+	ho := cm.Holdout
+	t.Logf("churn model %+v holdout %+v", *cm, *ho)
+	if !(ho.Model.Brier < ho.BaseBrier) || !(ho.Model.AUC > 0.7) || !(ho.Model.LogLoss <= ho.Purchase.LogLoss+1e-9) {
+		t.Errorf("holdout %+v: the fitted churn model must beat the base rate and not lose to the raw purchase model", ho)
 	}
 }

@@ -269,6 +269,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 	r.ChurnRisk, r.Factors = cm.Risk(churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 	})
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
