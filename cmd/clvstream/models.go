@@ -257,6 +257,9 @@ func holdoutCmd(ctx context.Context, args []string) error {
 		rec.Kind, rec.Params.R, rec.Params.Alpha, rec.Params.A, rec.Params.B, *length, in.unit)
 	batch.WriteHoldout(os.Stdout, bins)
 	fmt.Println()
+	if cm := rec.Churn; cm != nil {
+		fmt.Printf("churn model: %d time-split examples; %s\n\n", cm.Examples, cm.Note)
+	}
 	batch.WriteChurn(os.Stdout, churnRep)
 	return nil
 }
