@@ -184,18 +184,12 @@ func (s *Scorer) populationGap(p Population) float64 {
 // baseline scores), deciding the segment with the state's current segment
 // and entry time for hysteresis and dwell.
 func (s *Scorer) Score(st *customer.State, now time.Time, rec *model.Record) Result {
-	pop := PopulationOf(rec)
 	if st.Erased {
 		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
-	r, in := s.evaluate(st, now, pop, rec, nil)
-	since := time.Time{}
-	if st.Segment != "" {
-		since = time.UnixMilli(st.SegmentSince)
-	}
-	seg, reason, hold := s.engine.Decide(in, st.Segment, since, now)
-	r.Segment, r.Reason = seg, reason
-	r.NextDue = s.nextDue(st, r, pop, rec, hold)
+	m := s.inForce(rec)
+	r, hold := s.decide(st, now, &m)
+	r.NextDue = s.nextDue(st, r, &m, hold)
 	return r
 }
 
@@ -205,24 +199,56 @@ func (s *Scorer) Snapshot(st *customer.State, now time.Time, rec *model.Record) 
 	if st.Erased {
 		return s.Score(st, now, rec)
 	}
-	pop := PopulationOf(rec)
-	r, in := s.evaluate(st, now, pop, rec, nil)
+	m := s.inForce(rec)
+	r, _ := s.decide(st, now, &m)
+	return r
+}
+
+// decide evaluates st as of now and decides its segment, with the state's
+// current segment and entry time for hysteresis and dwell; hold is the end
+// of a dwell hold (zero for none).
+func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce) (r Result, hold time.Time) {
+	r, in := s.evaluate(st, now, m, nil)
 	since := time.Time{}
 	if st.Segment != "" {
 		since = time.UnixMilli(st.SegmentSince)
 	}
-	r.Segment, r.Reason, _ = s.engine.Decide(in, st.Segment, since, now)
-	return r
+	r.Segment, r.Reason, hold = s.engine.Decide(in, st.Segment, since, now)
+	return r, hold
+}
+
+// inForce is what a scoring derives from the model record once, rather
+// than at every due-time probe.
+type inForce struct {
+	rec   *model.Record
+	pm    clv.PurchaseModel // nil before a fit
+	pop   Population
+	churn churn.Model
+	label string
+	// horizon is the churn horizon in days; epHorizon the expected
+	// purchases horizon in days.
+	horizon, epHorizon float64
+}
+
+func (s *Scorer) inForce(rec *model.Record) inForce {
+	m := inForce{rec: rec, pm: rec.PurchaseModel(), pop: PopulationOf(rec), churn: rec.ChurnModel(), label: rec.Label(),
+		horizon: s.cfg.ChurnHorizon.Hours() / 24, epHorizon: s.cfg.ExpectedPurchasesHorizon.Hours() / 24}
+	if m.churn.HorizonDays > 0 {
+		m.horizon = m.churn.HorizonDays
+	}
+	return m
 }
 
 // evaluate computes every figure except the segment decision. With held
-// non-nil, the slow-moving value figures (predicted CLV, its percentile,
-// expected purchases) are taken from it instead of recomputed: the due-time
-// probes only look for churn, tier and segment changes.
-func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec *model.Record, held *Result) (Result, segment.Customer) {
+// non-nil (a due-time probe) the figures that do not drift between the
+// known instants of nextDue are taken from it instead of recomputed:
+// predicted CLV, its percentile, expected purchases (slow-moving value
+// figures the probes do not look for) and the tier (it changes only when
+// a purchase enters or leaves the trailing 12 months, a known instant).
+func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
 	f := st.Derive(now, s.cfg.EmailHalfLife)
 	major := s.cfg.MinorPerMajor
-	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: rec.Label()}
+	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
 	marginRate := s.cfg.DefaultMargin
 	if f.Gross > 0 {
 		marginRate = 0
@@ -230,24 +256,19 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 			marginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
 		}
 	}
-	cm := rec.ChurnModel()
-	horizonDays := s.cfg.ChurnHorizon.Hours() / 24
-	if cm.HorizonDays > 0 {
-		horizonDays = cm.HorizonDays
-	}
 	pNoPurchase := 0.0
 	if f.PurchaseDays > 0 {
-		if rec.Fitted() {
+		if pm := m.pm; pm != nil {
+			rec := m.rec
 			u := rec.TimeUnitDays
 			sum := model.Summary{X: float64(f.Frequency), TX: f.SpanDays / u, T: f.TenureDays / u,
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
-			pm := rec.PurchaseModel()
 			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
-			pNoPurchase = pm.ProbNoPurchase(horizonDays/u, sum.X, sum.TX, sum.T)
+			pNoPurchase = pm.ProbNoPurchase(m.horizon/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
 			} else {
-				r.ExpectedPurchases = pm.ConditionalExpectedPurchases(s.cfg.ExpectedPurchasesHorizon.Hours()/24/u, sum.X, sum.TX, sum.T)
+				r.ExpectedPurchases = pm.ConditionalExpectedPurchases(m.epHorizon/u, sum.X, sum.TX, sum.T)
 				v := rec.PredictedCLV(pm, sum, marginRate)
 				r.PredictedCLV = v * major
 				r.CLVPercentile = rec.CLVPercentile(v)
@@ -257,16 +278,16 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 		} else {
 			perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
 			r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)
-			gap := s.populationGap(pop)
+			gap := s.populationGap(m.pop)
 			risk := s.baseline.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap)
 			r.PAlive = 1 - risk
-			pNoPurchase = s.baseline.ProbNoPurchase(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap, horizonDays)
+			pNoPurchase = s.baseline.ProbNoPurchase(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap, m.horizon)
 		}
 	}
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
 	// baseline), combined with the email and support signals by the churn
 	// model fitted with the record (identity before a fit).
-	r.ChurnRisk, r.Factors = cm.Risk(churn.Signals{
+	r.ChurnRisk, r.Factors = m.churn.Risk(churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
 		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
@@ -275,7 +296,11 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, pop Population, rec
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}
 	r.ChurnLevel = s.cfg.Churn.Level(r.ChurnRisk)
-	r.Tier = s.cfg.Tiers.Of(float64(f.T12M)/major, f.T12M > 0)
+	if held != nil {
+		r.Tier = held.Tier
+	} else {
+		r.Tier = s.cfg.Tiers.Of(float64(f.T12M)/major, f.T12M > 0)
+	}
 	if gap := f.MeanGapDays(); f.Frequency > 0 && gap > 0 {
 		r.AvgDaysBetweenOrders = gap
 		r.NextOrderAt = f.LastPurchase.Add(durationDays(gap))
@@ -324,7 +349,7 @@ func lastGap(st *customer.State, now time.Time) float64 {
 // probed at geometric steps (1, 2, 4, … days) up to MaxRescoreInterval and
 // the first change is narrowed down to the hour by bisection. A customer
 // is re-scored when something can change, not on a fixed cadence.
-func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *model.Record, hold time.Time) time.Time {
+func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.Time) time.Time {
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
 	earlier := func(t time.Time) {
@@ -364,9 +389,8 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, pop Population, rec *mo
 		return limit
 	}
 	changed := func(t time.Time) bool {
-		r, in := s.evaluate(st, t, pop, rec, &cur)
-		seg, _ := s.engine.Match(in, cur.Segment)
-		return seg != cur.Segment || r.ChurnLevel != cur.ChurnLevel || r.Tier != cur.Tier
+		r, in := s.evaluate(st, t, m, &cur)
+		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel
 	}
 	lo := now
 	for step := 24 * time.Hour; ; step *= 2 {

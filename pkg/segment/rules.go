@@ -218,15 +218,25 @@ func (e *Engine) Segments() []string {
 // applying hysteresis to the rule named current but not the minimum dwell
 // time. Decide is Match plus the dwell time.
 func (e *Engine) Match(c Customer, current string) (string, Reason) {
-	for _, r := range e.rules {
-		relax := r.name == current
-		if r.expr.eval(&c, relax) {
-			return r.name, Reason{Rule: r.name, Values: values(r.expr, &c, relax)}
+	r := e.rules[e.which(&c, current)]
+	return r.name, Reason{Rule: r.name, Values: values(r.expr, &c, r.name == current)}
+}
+
+// Which is Match without the reason: the segment only, with no allocation
+// (what a due-time probe needs).
+func (e *Engine) Which(c *Customer, current string) string {
+	return e.rules[e.which(c, current)].name
+}
+
+// which is the index of the first rule c matches. Compile ensures the last
+// rule is the catch-all, so there always is one.
+func (e *Engine) which(c *Customer, current string) int {
+	for i, r := range e.rules[:len(e.rules)-1] {
+		if r.expr.eval(c, r.name == current) {
+			return i
 		}
 	}
-	// Unreachable: Compile ensures the last rule is the catch-all.
-	last := e.rules[len(e.rules)-1].name
-	return last, Reason{Rule: last}
+	return len(e.rules) - 1
 }
 
 // Decide returns the segment of c, given its current segment ("" if none)

@@ -2,7 +2,7 @@ package segment
 
 import (
 	"fmt"
-	"sort"
+	"math"
 )
 
 // Reason records which rule decided a segment and the values it looked at.
@@ -60,12 +60,12 @@ func (ts Tiers) Of(t12m float64, purchased bool) string {
 	if !purchased {
 		return "none"
 	}
-	sorted := append(Tiers(nil), ts...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].MinSpend < sorted[j].MinSpend })
-	name := "none"
-	for _, t := range sorted {
-		if t12m >= t.MinSpend {
-			name = t.Name
+	// The reached tier with the highest minimum; of equal minimums the
+	// later one (as a stable sort by minimum would pick).
+	name, best := "none", math.Inf(-1)
+	for _, t := range ts {
+		if t12m >= t.MinSpend && t.MinSpend >= best {
+			name, best = t.Name, t.MinSpend
 		}
 	}
 	return name
