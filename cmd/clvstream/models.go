@@ -34,7 +34,7 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "summary", "summary or transactions")
 	fs.StringVar(&f.unit, "time-unit", "week", "day or week")
 	fs.StringVar(&f.asOf, "as-of", "", "YYYY-MM-DD: end of the calibration period (transactions, --from-redis); default the last day")
-	fs.StringVar(&f.kind, "model", "", "purchase model: mbgnbd, bgnbd or auto (holdout only); default model.purchase of the config (mbgnbd)")
+	fs.StringVar(&f.kind, "model", "", "purchase model: mbgnbd, bgnbd, paretonbd or auto (holdout only); default model.purchase of the config (mbgnbd)")
 	fs.BoolVar(&f.force, "force", false, "fit even below model.min_customers / model.min_repeat_buyers and keep a degenerate or unconverged fit")
 	fs.Float64Var(&f.penalizer, "penalizer", 0, "L2 penalty coefficient (lifetimes' penalizer_coef)")
 	fs.BoolVar(&f.fromRedis, "from-redis", false, "fit the live state in Redis instead of a file")
@@ -188,7 +188,7 @@ func scoreCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("--model-file %s: %w", *modelFile, err)
 		}
 		if !rec.Fitted() {
-			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd)", *modelFile, rec.Kind)
+			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd, paretonbd)", *modelFile, rec.Kind)
 		}
 	} else if rec, err = batch.Fit(ctx, rows, fo); err != nil {
 		return err
@@ -253,8 +253,12 @@ func holdoutCmd(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("model.purchase auto chose %s\n", rec.Selection.Chosen)
 	}
-	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f a=%.4f b=%.4f; holdout %.0f %ss\n\n",
-		rec.Kind, rec.Params.R, rec.Params.Alpha, rec.Params.A, rec.Params.B, *length, in.unit)
+	an, bn := "a", "b"
+	if rec.Kind == model.KindParetoNBD {
+		an, bn = "s", "beta"
+	}
+	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f %s=%.4f %s=%.4f; holdout %.0f %ss\n\n",
+		rec.Kind, rec.Params.R, rec.Params.Alpha, an, rec.Params.A, bn, rec.Params.B, *length, in.unit)
 	batch.WriteHoldout(os.Stdout, bins)
 	fmt.Println()
 	if cm := rec.Churn; cm != nil {

@@ -16,7 +16,7 @@ import (
 
 // FitOptions select the model of a batch fit.
 type FitOptions struct {
-	Kind      string  // mbgnbd, bgnbd or auto
+	Kind      string  // mbgnbd, bgnbd, paretonbd or auto
 	UnitDays  float64 // 1 (days) or 7 (weeks)
 	Penalizer float64
 	AsOf      time.Time
@@ -127,7 +127,11 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "model           %s (time unit %g days)\n", r.Model, r.TimeUnitDays)
 	fmt.Fprintf(w, "customers       %d (%d repeat buyers)\n", r.NCustomers, r.RepeatBuyers)
-	fmt.Fprintf(w, "params          r=%.6f alpha=%.6f a=%.6f b=%.6f\n", r.Params.R, r.Params.Alpha, r.Params.A, r.Params.B)
+	an, bn := "a", "b"
+	if r.Model == model.KindParetoNBD {
+		an, bn = "s", "beta"
+	}
+	fmt.Fprintf(w, "params          r=%.6f alpha=%.6f %s=%.6f %s=%.6f\n", r.Params.R, r.Params.Alpha, an, r.Params.A, bn, r.Params.B)
 	fmt.Fprintf(w, "log-likelihood  %.4f (converged %v after %d iterations)\n", r.LogLikelihood, r.Converged, r.Iterations)
 	if g := r.GammaGamma; g != nil {
 		fmt.Fprintf(w, "gamma-gamma     p=%.6f q=%.6f v=%.6f log-likelihood %.4f\n", g.P, g.Q, g.V, g.LogLikelihood)

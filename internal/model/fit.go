@@ -16,8 +16,9 @@ import (
 // Config configures fitting. Zero values mean the defaults of WithDefaults.
 type Config struct {
 	// Kind is the purchase model (model.purchase): mbgnbd (default;
-	// one-time buyers can churn), bgnbd, or auto: fit both on the
-	// calibration window and keep the one with the lower holdout error.
+	// one-time buyers can churn), bgnbd, paretonbd, or auto: fit every
+	// candidate on the calibration window and keep the one with the lowest
+	// holdout error.
 	Kind string `yaml:"purchase"`
 	// TimeUnit is the model's time unit: week (default) or day.
 	TimeUnit string `yaml:"time_unit"`
@@ -102,8 +103,8 @@ func (c Config) WithDefaults() Config {
 
 // Validate names the first invalid field (under "model").
 func (c Config) Validate() error {
-	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindAuto {
-		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd or auto", c.Kind)
+	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindParetoNBD && c.Kind != KindAuto {
+		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd, paretonbd or auto", c.Kind)
 	}
 	if c.Penalizer < 0 || math.IsNaN(c.Penalizer) || math.IsInf(c.Penalizer, 0) {
 		return fmt.Errorf("model.penalizer: %v must be a finite number ≥ 0, e.g. 0 or 0.01", c.Penalizer)
@@ -330,10 +331,16 @@ func DegenerateReason(r Record, maxT, maxRatio float64) string {
 	if maxT > 0 {
 		scale = 1 / maxT
 	}
-	for _, v := range []struct {
-		name string
-		val  float64
-	}{{"r", r.Params.R}, {"alpha", r.Params.Alpha * scale}, {"a", r.Params.A}, {"b", r.Params.B}} {
+	names := []string{"r", "alpha", "a", "b"}
+	vals := []float64{r.Params.R, r.Params.Alpha * scale, r.Params.A, r.Params.B}
+	if r.Kind == KindParetoNBD { // a = s, b = β: β is a time scale like α
+		names[2], names[3], vals[3] = "s", "beta", r.Params.B*scale
+	}
+	for i, name := range names {
+		v := struct {
+			name string
+			val  float64
+		}{name, vals[i]}
 		if !(v.val >= 1/maxRatio && v.val <= maxRatio) {
 			return fmt.Sprintf("degenerate %s fit: %s = %.3g is outside [%g, %g] (too little or too uniform data)", r.Kind, v.name, v.val, 1/maxRatio, maxRatio)
 		}

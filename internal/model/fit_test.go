@@ -183,7 +183,7 @@ func TestDegenerateFitsAreRejectedAndTerminate(t *testing.T) {
 	if _, err := model.Fit(ctx, model.Input{Full: base}, model.Config{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled fit: %v", err)
 	}
-	if _, err := model.Fit(context.Background(), model.Input{Full: base}, model.Config{Kind: "paretonbd"}); err == nil || !strings.Contains(err.Error(), "model.purchase") {
+	if _, err := model.Fit(context.Background(), model.Input{Full: base}, model.Config{Kind: "nbd"}); err == nil || !strings.Contains(err.Error(), "model.purchase") {
 		t.Errorf("unknown model: %v", err)
 	}
 }

@@ -480,8 +480,11 @@ const (
 	NameMBGNBD = "mbgnbd"
 )
 
-// PurchaseModelNames lists the purchase models this package fits.
-var PurchaseModelNames = []string{NameBGNBD, NameMBGNBD}
+// PurchaseModelNames lists the purchase models this package fits on
+// continuous-time histories (x, tx, T).
+var PurchaseModelNames = []string{NameBGNBD, NameMBGNBD, NameParetoNBD}
+
+var _ PurchaseModel = ParetoNBD{}
 
 // NewPurchaseModel returns the named model with params; an unknown name is
 // an error that lists the valid ones.
@@ -491,6 +494,8 @@ func NewPurchaseModel(name string, p Params) (PurchaseModel, error) {
 		return NewBGNBD(p), nil
 	case NameMBGNBD:
 		return NewMBGNBD(p), nil
+	case NameParetoNBD:
+		return ParetoNBD{P: ParetoNBDParams{R: p.R, Alpha: p.Alpha, S: p.A, Beta: p.B}}, nil
 	}
 	return nil, fmt.Errorf("clv: unknown purchase model %q (valid: %v)", name, PurchaseModelNames)
 }
@@ -505,6 +510,12 @@ func FitPurchaseModel(ctx context.Context, name string, data []Customer, o FitOp
 	case NameBGNBD:
 	case NameMBGNBD:
 		modified = true
+	case NameParetoNBD:
+		m, res, err := FitParetoNBD(ctx, data, o)
+		if err != nil {
+			return nil, res, err
+		}
+		return m, res, nil
 	default:
 		return nil, FitResult{}, fmt.Errorf("clv: unknown purchase model %q (valid: %v)", name, PurchaseModelNames)
 	}
