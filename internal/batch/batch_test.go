@@ -180,7 +180,7 @@ func TestFitTooLittleData(t *testing.T) {
 	if err != nil || rec.Rejected == "" {
 		t.Fatalf("forced: %+v %v", rec, err)
 	}
-	if _, err := Fit(context.Background(), rows, FitOptions{Kind: "nbd", UnitDays: 7, Force: true}); err == nil || !strings.Contains(err.Error(), "mbgnbd, bgnbd, paretonbd or auto") {
+	if _, err := Fit(context.Background(), rows, FitOptions{Kind: "nbd", UnitDays: 7, Force: true}); err == nil || !strings.Contains(err.Error(), "mbgnbd, bgnbd, paretonbd, bgbb (discrete-time data) or auto") {
 		t.Fatalf("unknown model: %v", err)
 	}
 }
@@ -229,11 +229,13 @@ func TestHoldoutChurnOnCDNOW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Selection == nil || len(rec.Selection.Candidates) != 3 || rec.Selection.Chosen != rec.Kind || rec.Kind != "paretonbd" {
+	// (BG/BB is recorded as not a candidate: CDNOW's weeks are continuous)
+	if rec.Selection == nil || len(rec.Selection.Candidates) != 4 || rec.Selection.Chosen != rec.Kind || rec.Kind != "paretonbd" ||
+		rec.Selection.Candidates[0].Kind != "bgbb" || rec.Selection.Candidates[0].Holdout != nil {
 		t.Fatalf("selection %+v", rec.Selection)
 	}
 	want := map[string]float64{"bgnbd": 1653.4, "mbgnbd": 1576.7, "paretonbd": 1665.5}
-	for _, c := range rec.Selection.Candidates {
+	for _, c := range rec.Selection.Candidates[1:] {
 		if c.Holdout == nil || (c.Kind != rec.Kind && c.Holdout.Error < rec.Holdout.Error) {
 			t.Fatalf("candidate %+v beats the chosen %s", c, rec.Kind)
 		}
@@ -242,7 +244,7 @@ func TestHoldoutChurnOnCDNOW(t *testing.T) {
 			t.Errorf("candidate %s: holdout %+v, want predicted %.1f of 1882", c.Kind, *h, want[c.Kind])
 		}
 	}
-	if rec.Holdout == nil || rec.Holdout.Predicted != rec.Selection.Candidates[2].Holdout.Predicted {
+	if rec.Holdout == nil || rec.Holdout.Predicted != rec.Selection.Candidates[3].Holdout.Predicted {
 		t.Errorf("record holdout %+v is not the chosen candidate's", rec.Holdout)
 	}
 }

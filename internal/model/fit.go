@@ -103,8 +103,8 @@ func (c Config) WithDefaults() Config {
 
 // Validate names the first invalid field (under "model").
 func (c Config) Validate() error {
-	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindParetoNBD && c.Kind != KindAuto {
-		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd, paretonbd or auto", c.Kind)
+	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindParetoNBD && c.Kind != KindBGBB && c.Kind != KindAuto {
+		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd, paretonbd, bgbb (discrete-time data) or auto", c.Kind)
 	}
 	if c.Penalizer < 0 || math.IsNaN(c.Penalizer) || math.IsInf(c.Penalizer, 0) {
 		return fmt.Errorf("model.penalizer: %v must be a finite number ≥ 0, e.g. 0 or 0.01", c.Penalizer)
@@ -268,7 +268,16 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 		}
 		rec.Selection = &Selection{}
 		best := math.Inf(1)
-		for _, name := range clv.PurchaseModelNames {
+		names := clv.PurchaseModelNames
+		// BG/BB models one transaction opportunity per time unit: it is a
+		// candidate only where every history is discrete (clv.Discrete).
+		if clv.Discrete(summariesToCustomers(in.Full)) && clv.Discrete(summariesToCustomers(in.Calibration)) {
+			names = append(names[:len(names):len(names)], clv.NameBGBB)
+		} else {
+			rec.Selection.Candidates = append(rec.Selection.Candidates, Candidate{Kind: clv.NameBGBB,
+				Error: "not a candidate: the histories are not discrete-time (whole numbers x ≤ t_x ≤ T of time units)"})
+		}
+		for _, name := range names {
 			h, err := holdout(ctx, name, in, opts, unitDays)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -333,8 +342,11 @@ func DegenerateReason(r Record, maxT, maxRatio float64) string {
 	}
 	names := []string{"r", "alpha", "a", "b"}
 	vals := []float64{r.Params.R, r.Params.Alpha * scale, r.Params.A, r.Params.B}
-	if r.Kind == KindParetoNBD { // a = s, b = β: β is a time scale like α
+	switch r.Kind {
+	case KindParetoNBD: // a = s, b = β: β is a time scale like α
 		names[2], names[3], vals[3] = "s", "beta", r.Params.B*scale
+	case KindBGBB: // α, β, γ, δ: all dimensionless
+		names, vals[1] = []string{"alpha", "beta", "gamma", "delta"}, r.Params.Alpha
 	}
 	for i, name := range names {
 		v := struct {
