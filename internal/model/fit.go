@@ -433,8 +433,22 @@ func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitD
 	}
 	h := &Holdout{Days: in.Holdout.Hours() / 24}
 	t := h.Days / unitDays
+	// Histories repeat (day- or week-rounded times, discrete data): each
+	// distinct one is computed once.
+	seen := map[[3]float64]float64{}
 	for i, s := range in.Calibration {
-		h.Predicted += pm.ConditionalExpectedPurchases(t, s.X, s.TX, s.T)
+		if i%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		k := [3]float64{s.X, s.TX, s.T}
+		v, ok := seen[k]
+		if !ok {
+			v = pm.ConditionalExpectedPurchases(t, s.X, s.TX, s.T)
+			if len(seen) < 1<<20 {
+				seen[k] = v
+			}
+		}
+		h.Predicted += v
 		h.Actual += in.HoldoutActual[i]
 	}
 	if h.Actual > 0 {

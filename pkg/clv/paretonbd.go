@@ -171,41 +171,55 @@ func FitParetoNBD(ctx context.Context, data []Customer, o FitOptions) (ParetoNBD
 	if err != nil {
 		return ParetoNBD{}, FitResult{}, err
 	}
-	meanLL := func(p ParetoNBDParams) float64 {
+	// The rows are summed in fixed chunks on all cores, combined in order
+	// (the result does not depend on scheduling).
+	meanLLOf := func(d *purchaseData, p ParetoNBDParams) float64 {
 		m := ParetoNBD{P: p}
+		const chunk = 4096
+		parts := make([]float64, (len(d.w)+chunk-1)/chunk)
+		parallel(len(parts), func(c int) {
+			var s float64
+			for i := c * chunk; i < min((c+1)*chunk, len(d.w)); i++ {
+				s += d.w[i] * m.LogLikelihood(d.xs[d.xi[i]], d.txs[d.txi[i]], d.ts[d.ti[i]])
+			}
+			parts[c] = s
+		})
 		var s float64
-		for i, w := range d.w {
-			s += w * m.LogLikelihood(d.xs[d.xi[i]], d.txs[d.txi[i]], d.ts[d.ti[i]])
+		for _, v := range parts {
+			s += v
 		}
 		return s / d.n
 	}
 	fromLog := func(v []float64) ParetoNBDParams {
 		return ParetoNBDParams{math.Exp(v[0]), math.Exp(v[1]), math.Exp(v[2]), math.Exp(v[3])}
 	}
-	obj := func(v, grad []float64) float64 {
-		p := fromLog(v)
-		if !p.valid() {
-			return math.Inf(1)
-		}
-		f := -meanLL(p)
-		if !isFinite(f) {
-			return math.Inf(1)
-		}
-		const h = 1e-6
-		for i := range grad {
-			up := append([]float64(nil), v...)
-			dn := append([]float64(nil), v...)
-			up[i] += h
-			dn[i] -= h
-			grad[i] = (meanLL(fromLog(dn)) - meanLL(fromLog(up))) / (2 * h)
-		}
-		if o.Penalizer > 0 {
-			for i, th := range [...]float64{p.R, p.Alpha, p.S, p.Beta} {
-				f += o.Penalizer * th * th
-				grad[i] += 2 * o.Penalizer * th * th
+	objOf := func(d *purchaseData) objective {
+		meanLL := func(p ParetoNBDParams) float64 { return meanLLOf(d, p) }
+		return func(v, grad []float64) float64 {
+			p := fromLog(v)
+			if !p.valid() {
+				return math.Inf(1)
 			}
+			f := -meanLL(p)
+			if !isFinite(f) {
+				return math.Inf(1)
+			}
+			const h = 1e-6
+			for i := range grad {
+				up := append([]float64(nil), v...)
+				dn := append([]float64(nil), v...)
+				up[i] += h
+				dn[i] -= h
+				grad[i] = (meanLL(fromLog(dn)) - meanLL(fromLog(up))) / (2 * h)
+			}
+			if o.Penalizer > 0 {
+				for i, th := range [...]float64{p.R, p.Alpha, p.S, p.Beta} {
+					f += o.Penalizer * th * th
+					grad[i] += 2 * o.Penalizer * th * th
+				}
+			}
+			return f
 		}
-		return f
 	}
 	rate := d.sumX / math.Max(d.sumT, 1e-300)
 	if !(rate > 0) {
@@ -215,6 +229,10 @@ func FitParetoNBD(ctx context.Context, data []Customer, o FitOptions) (ParetoNBD
 	starts := [][2]float64{{1, 1}, {0.5, 0.5}, {0.3, 2}, {2, 0.3}, {1, 5}}
 	best := optResult{f: math.Inf(1)}
 	tol := math.Max(o.Tol, 1e-7) // central differences
+	// The starts are screened on a subsample (every k-th row, at most
+	// screenRows) and the best one refined on all rows.
+	screen := d.subsampleN(screenRows)
+	obj := objOf(screen)
 	for s := 0; s < o.Starts; s++ {
 		st := starts[s%len(starts)]
 		x0 := []float64{math.Log(st[0]), math.Log(st[0] / rate), math.Log(st[1]), math.Log(st[1] * meanT)}
@@ -230,8 +248,17 @@ func FitParetoNBD(ctx context.Context, data []Customer, o FitOptions) (ParetoNBD
 	if best.x == nil || !isFinite(best.f) {
 		return ParetoNBD{}, out, errors.New("clv: Pareto/NBD likelihood is not finite at any starting point")
 	}
+	iters := best.iters
+	if screen != d {
+		res, err := bfgs(ctx, objOf(d), best.x, best.h, o.MaxIter, tol)
+		if err != nil {
+			return ParetoNBD{}, out, fmt.Errorf("clv: Pareto/NBD fit stopped: %w", err)
+		}
+		best, iters = res, iters+res.iters
+		best.iters = iters
+	}
 	p := fromLog(best.x)
-	out.LogLikelihood = meanLL(p) * d.n
+	out.LogLikelihood = meanLLOf(d, p) * d.n
 	out.Converged, out.Iterations = best.converged, best.iters
 	return ParetoNBD{P: p}, out, nil
 }
