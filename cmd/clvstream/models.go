@@ -248,7 +248,9 @@ func holdoutCmd(ctx context.Context, args []string) error {
 	if rec.Selection != nil {
 		for _, c := range rec.Selection.Candidates {
 			if c.Holdout != nil {
-				fmt.Printf("candidate %-7s holdout predicted %.1f, actual %.0f, error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+				fmt.Printf("candidate %-9s holdout predicted %.1f, actual %.0f, error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+			} else {
+				fmt.Printf("candidate %-9s %s\n", c.Kind, c.Error)
 			}
 		}
 		fmt.Printf("model.purchase auto chose %s\n", rec.Selection.Chosen)

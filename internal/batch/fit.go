@@ -141,9 +141,9 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	if r.Selection != nil {
 		for _, c := range r.Selection.Candidates {
 			if c.Holdout != nil {
-				fmt.Fprintf(w, "candidate       %-7s holdout predicted %.1f actual %.0f error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+				fmt.Fprintf(w, "candidate       %-9s holdout predicted %.1f actual %.0f error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
 			} else {
-				fmt.Fprintf(w, "candidate       %-7s failed: %s\n", c.Kind, c.Error)
+				fmt.Fprintf(w, "candidate       %-9s %s\n", c.Kind, c.Error)
 			}
 		}
 		fmt.Fprintf(w, "chosen          %s (lowest holdout error)\n", r.Selection.Chosen)
