@@ -16,6 +16,7 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/pkg/event"
 	"github.com/clvstream/clvstream/pkg/segment"
@@ -284,7 +285,7 @@ func modelCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := model.NewStore(rdb, cfg.Redis.KeyPrefix)
+	store := refit.NewStore(rdb, cfg.Redis.KeyPrefix)
 	if args[0] == "refit" {
 		if err := store.RequestRefit(ctx); err != nil {
 			return err

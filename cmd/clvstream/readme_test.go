@@ -62,8 +62,12 @@ func TestReadmeOwnKafkaSection(t *testing.T) {
 			t.Fatalf("the README block lost %q:\n%s", want, script)
 		}
 	}
-	// Our HTTP port instead of :8080, which another process may hold.
-	const httpAddr = "127.0.0.1:21110"
+	// Our HTTP port instead of :8080, which another process may hold
+	// (CLV_TEST_README_HTTP_ADDR picks another, e.g. on a shared machine).
+	httpAddr := "127.0.0.1:21110"
+	if a := os.Getenv("CLV_TEST_README_HTTP_ADDR"); a != "" {
+		httpAddr = a
+	}
 	script = strings.ReplaceAll(script, "localhost:8080", httpAddr)
 	// The shared services, wherever the suite found them.
 	script = strings.ReplaceAll(script, "127.0.0.1:19092", strings.Join(brokers, ","))

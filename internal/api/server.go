@@ -31,13 +31,6 @@ type Server struct {
 	guard  *authenticator // the /v1 guard; open for the operations-only server
 }
 
-// New returns a server on addr with the operations endpoints only
-// (/healthz, /readyz, /metrics).
-func New(addr string, reg *prometheus.Registry, ready Readiness, log *zap.Logger) *Server {
-	s, _ := newServer(addr, reg, ready, nil, Auth{}, log) // no query API: nothing to fail
-	return s
-}
-
 // NewAPI returns a server on addr with the operations endpoints
 // (unauthenticated) and the /v1 query API answered by q and guarded by
 // auth. It fails when auth is enabled without a usable token.

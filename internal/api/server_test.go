@@ -40,7 +40,10 @@ func TestHealthReadinessAndMetricsOverHTTP(t *testing.T) {
 	reg.MustRegister(c)
 	c.Add(3)
 	ready := &fakeReady{}
-	srv := New("unused", reg, ready, zap.NewNop())
+	srv, err := newServer("unused", reg, ready, nil, Auth{}, zap.NewNop()) // the operations endpoints only
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

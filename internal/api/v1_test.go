@@ -19,6 +19,7 @@ import (
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/query"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
@@ -154,8 +155,8 @@ type fixture struct {
 	store  *state.Store
 	scorer *scoring.Scorer
 	part   stream.Partitioner
-	models *model.Store
-	watch  *model.Watcher
+	models *refit.Store
+	watch  *refit.Watcher
 	kpis   *stubKPIs
 	q      *query.Service
 	now    time.Time
@@ -181,10 +182,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{
 		store: state.New(rdb, prefix, time.Minute), scorer: scorer, part: part,
-		models: model.NewStore(rdb, prefix), kpis: &stubKPIs{},
+		models: refit.NewStore(rdb, prefix), kpis: &stubKPIs{},
 		now: at("2026-06-01T12:00:00Z"), parts: partitions, states: map[string]*customer.State{},
 	}
-	f.watch = model.NewWatcher(f.models, time.Hour, zap.NewNop(), model.NewMetrics(prometheus.NewRegistry()))
+	f.watch = refit.NewWatcher(f.models, time.Hour, zap.NewNop(), refit.NewMetrics(prometheus.NewRegistry()))
 	f.q, err = query.New(query.Deps{
 		Store: f.store, PartitionOf: func(id string, n int) int { return stream.PartitionOf(part, id, n) },
 		Scorer: scorer, Rules: segment.DefaultRuleSet(),

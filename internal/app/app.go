@@ -18,8 +18,8 @@ import (
 	"github.com/clvstream/clvstream/internal/connect"
 	"github.com/clvstream/clvstream/internal/kpi"
 	"github.com/clvstream/clvstream/internal/lease"
-	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/query"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
@@ -34,8 +34,8 @@ type App struct {
 	store   *state.Store
 	svc     *stream.Service
 	server  *api.Server
-	watcher *model.Watcher
-	fitter  *model.Fitter
+	watcher *refit.Watcher
+	fitter  *refit.Fitter
 	kpis    *kpi.Job
 }
 
@@ -87,9 +87,9 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	store := state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease)
 	host, _ := os.Hostname()
 	instance := fmt.Sprintf("%s/%d", host, os.Getpid())
-	models := model.NewStore(rdb, cfg.Redis.KeyPrefix)
-	mm := model.NewMetrics(reg)
-	watcher := model.NewWatcher(models, 5*time.Second, log, mm)
+	models := refit.NewStore(rdb, cfg.Redis.KeyPrefix)
+	mm := refit.NewMetrics(reg)
+	watcher := refit.NewWatcher(models, 5*time.Second, log, mm)
 	svc, err := stream.New(cfg.Kafka, stream.Deps{
 		Log: log, Metrics: stream.NewMetrics(reg), Store: store, Scorer: scorer, Decoder: dec, Models: watcher,
 		InstanceID: instance, Dialer: dialer, Transport: transport,
@@ -102,7 +102,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry) (*App, er
 	a := &App{cfg: cfg, log: log, rdb: rdb, store: store, svc: svc, watcher: watcher}
 	// Lock tokens are unique per holder (the instance name plus random
 	// bits), so two instances never share a lock even with one name.
-	a.fitter = model.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, lease.Token(instance), log, mm)
+	a.fitter = refit.NewFitter(cfg.Model, models, store, a.Clock, sc.MinorPerMajor, lease.Token(instance), log, mm)
 	a.kpis = kpi.NewJob(cfg.KPI, kpi.NewStore(rdb, cfg.Redis.KeyPrefix), store, scorer, watcher, a.Clock, lease.Token(instance), log, reg)
 	if cfg.HTTP.Auth == "bearer" && len(cfg.HTTP.APITokens) == 0 {
 		_ = rdb.Close()

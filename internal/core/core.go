@@ -132,8 +132,13 @@ func (p *Processor) afterRecord(c Clock, at int64, wall time.Time) Clock {
 // idle is the clock of a caught-up input: in a replay, the partition's
 // latest event time (no later record can come from its history; not
 // another partition's, which moves with that task's progress); else the
-// wall clock.
+// wall clock. Before the first event it does not move.
 func (p *Processor) idle(c Clock, wall time.Time) Clock {
+	if c.MaxEvent == 0 {
+		// No event yet: no clock. The wall clock here would stay (the
+		// clock never goes back) and stamp a backfill that starts later.
+		return c
+	}
 	if p.replay(c.MaxEvent, wall) {
 		c.Now = max(c.Now, c.MaxEvent)
 	} else {

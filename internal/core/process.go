@@ -121,7 +121,10 @@ func (r *run) consume(rec *Decoded, from int64) {
 	if st.Erased {
 		cause = event.CauseErasure
 	}
-	r.score(st, r.out.Clock.Now, cause, true)
+	// As of the record's own instant when the clock trails it (the state
+	// keeps purchase days, not instants), never before the customer's
+	// last change.
+	r.score(st, max(r.out.Clock.Now, rec.At(), st.SegmentSince), cause, true)
 }
 
 // fire re-scores every customer due at or before now, earliest first, as

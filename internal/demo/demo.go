@@ -22,6 +22,7 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/obs"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/pkg/customer"
@@ -130,7 +131,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rdb.Close()
 	d := &driver{o: o, cfg: cfg, reg: reg, out: out, log: log,
-		store: state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), models: model.NewStore(rdb, cfg.Redis.KeyPrefix)}
+		store: state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), models: refit.NewStore(rdb, cfg.Redis.KeyPrefix)}
 	d.gen = newGenerator(o, cfg)
 	d.gen.sync = d.sync
 	d.part, _ = stream.NewPartitioner(cfg.Kafka.Partitioner)
@@ -271,7 +272,7 @@ type driver struct {
 	out    io.Writer
 	log    *zap.Logger
 	store  *state.Store
-	models *model.Store
+	models *refit.Store
 	part   stream.Partitioner
 	gen    *generator
 	sum    *summary

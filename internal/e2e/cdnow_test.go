@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/testkit"
 	"github.com/clvstream/clvstream/pkg/event"
 )
@@ -151,7 +151,7 @@ func TestCDNOWBackfillReproducesPublishedSummary(t *testing.T) {
 	stop = e.start(e.config(), "svc3")
 	var version int64
 	testkit.Eventually(t, 60*time.Second, "a fitted model", func() bool {
-		rec, err := model.NewStore(e.rdb, e.prefix).Current(context.Background())
+		rec, err := refit.NewStore(e.rdb, e.prefix).Current(context.Background())
 		if err == nil && rec != nil && rec.Fitted() {
 			version = rec.Version
 			return true
@@ -242,7 +242,7 @@ func (e *env) waitSettled(timeout time.Duration) {
 	}
 	// ... and every customer has been re-scored under the model in force.
 	testkit.Eventually(e.t, timeout, "model re-scoring complete", func() bool {
-		rec, err := model.NewStore(e.rdb, e.prefix).Current(ctx)
+		rec, err := refit.NewStore(e.rdb, e.prefix).Current(ctx)
 		if err != nil || rec == nil {
 			return err == nil
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/scoring"
 	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/internal/testkit"
@@ -25,7 +26,7 @@ func (e *env) partitionOf(id string) int { return stream.PartitionOf(e.part, id,
 func (e *env) pinModel(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	ms := model.NewStore(e.rdb, e.prefix)
+	ms := refit.NewStore(e.rdb, e.prefix)
 	if ok, err := ms.Lock(ctx, "test", time.Minute); err != nil || !ok {
 		t.Fatalf("model lock: %v %v", ok, err)
 	}
@@ -166,7 +167,7 @@ func TestBackfillHistoryIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinned, err := model.NewStore(e.rdb, e.prefix).Current(context.Background())
+	pinned, err := refit.NewStore(e.rdb, e.prefix).Current(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +246,58 @@ func TestNoFlappingAroundAThreshold(t *testing.T) {
 		t.Fatalf("%d changes over 4 days of swings every 6 hours; dwell allows at most 5", len(cs))
 	}
 	t.Logf("16 swings in 4 days -> %d segment changes", len(cs))
+}
+
+// A restart with changed segment rules re-scores every stored customer
+// under them (cause model), with no new event, like a new model version.
+func TestChangedRulesRescoreEveryCustomer(t *testing.T) {
+	e := newEnv(t, 2)
+	day0 := time.Now().UTC().AddDate(0, 0, -3).Truncate(time.Hour)
+	var recs []event.Record
+	for i := 0; i < 6; i++ {
+		cust := fmt.Sprintf("r%d", i)
+		recs = append(recs, rec(event.Purchase, cust, day0, func(r *event.Record) {
+			r.OrderID, r.Amount, r.Currency = cust+"-o", "20.00", "USD"
+		}))
+	}
+	e.produceRecords(recs...)
+	stop := e.start(e.config(), "before")
+	e.waitApplied(30 * time.Second)
+	stop()
+	for id, st := range e.states() {
+		if st.Segment != "new" {
+			t.Fatalf("%s: segment %q under the default rules, want new", id, st.Segment)
+		}
+	}
+
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - {name: small-spender, when: \"net_revenue < 50\"}\n  - {name: everyone, when: \"true\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Scoring.SegmentRulesFile = rules
+	stop = e.start(cfg, "after")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		moved := 0
+		for _, st := range e.states() {
+			if st.Segment == "small-spender" {
+				moved++
+			}
+		}
+		if moved == len(recs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d customers in the new rules' segment after 30 s", moved, len(recs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	for id, cs := range e.checkChangeLog(e.states()) {
+		last := cs[len(cs)-1]
+		if last.Segment != "small-spender" || last.Cause != event.CauseModel {
+			t.Errorf("%s: last change %s (cause %s), want small-spender by cause model", id, last.Segment, last.Cause)
+		}
+	}
 }

@@ -16,6 +16,11 @@
 // CLV; and cohort retention: for each first-purchase month, the share of
 // the cohort that bought again in each following month.
 //
+// A snapshot reads at most SampleSize customers (default 100,000): above
+// that it is computed from a uniform sample (Sampler; each partition's
+// share in Redis's hash order) with its counts scaled to the population,
+// so the cost of a pass does not grow with the customer base.
+//
 // One instance at a time (the lease {<prefix>:kpi}:lock, see package
 // lease: taken atomically, renewed every Interval, released when the job
 // stops) computes a Snapshot every Interval and stores it in Redis; every instance reads the latest Snapshot to serve

@@ -70,7 +70,7 @@ type Models interface{ Current() *model.Record }
 type Job struct {
 	cfg    Config
 	store  *Store
-	src    StateSource
+	src    Sampler
 	scorer *scoring.Scorer
 	models Models
 	clock  func(context.Context) time.Time
@@ -82,7 +82,7 @@ type Job struct {
 
 // NewJob returns a KPI job registering its gauges on reg. token names this
 // job in the computation lock and must be unique per job (lease.Token).
-func NewJob(c Config, store *Store, src StateSource, sc *scoring.Scorer, models Models, clock func(context.Context) time.Time, token string, log *zap.Logger, reg prometheus.Registerer) *Job {
+func NewJob(c Config, store *Store, src Sampler, sc *scoring.Scorer, models Models, clock func(context.Context) time.Time, token string, log *zap.Logger, reg prometheus.Registerer) *Job {
 	c = c.WithDefaults()
 	j := &Job{cfg: c, store: store, src: src, scorer: sc, models: models, clock: clock, log: log, g: newGauges(reg)}
 	if store != nil { // nil only where the job is built for its metrics and never run
@@ -126,7 +126,7 @@ func (j *Job) tick(ctx context.Context) error {
 	}
 	if held {
 		start := time.Now()
-		snap, err := Compute(ctx, j.src, j.scorer, j.models.Current(), j.clock(ctx), j.cfg)
+		snap, err := ComputeSample(ctx, j.src, j.scorer, j.models.Current(), j.clock(ctx), j.cfg)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -23,6 +24,12 @@ type Config struct {
 	// Cohorts is the number of most recent monthly cohorts reported
 	// (default 12).
 	Cohorts int `yaml:"cohorts"`
+	// SampleSize bounds the customers a snapshot reads (default 100,000):
+	// above it the snapshot is computed from a uniform sample of that size
+	// and its counts are scaled to the population, so a pass costs the
+	// same at 10 million customers as at 100,000 (see Snapshot.Sampled
+	// for the error).
+	SampleSize int `yaml:"sample_size"`
 }
 
 // WithDefaults returns c with zero fields set to defaults.
@@ -39,6 +46,9 @@ func (c Config) WithDefaults() Config {
 	if c.Cohorts == 0 {
 		c.Cohorts = 12
 	}
+	if c.SampleSize == 0 {
+		c.SampleSize = 100_000
+	}
 	return c
 }
 
@@ -49,6 +59,9 @@ func (c Config) Validate() error {
 	}
 	if c.Cohorts < 0 || c.Cohorts > 60 {
 		return fmt.Errorf("kpi.cohorts: %d must be between 1 and 60", c.Cohorts)
+	}
+	if c.SampleSize < 0 || (c.SampleSize > 0 && c.SampleSize < 1000) {
+		return fmt.Errorf("kpi.sample_size: %d must be at least 1000 (0 means the default, 100000)", c.SampleSize)
 	}
 	return nil
 }
@@ -100,6 +113,14 @@ type Snapshot struct {
 	Tiers       map[string]int `json:"tiers"`
 	CLV         []Bucket       `json:"clv_distribution"`
 	Cohorts     []Cohort       `json:"cohorts,omitempty"`
+
+	// Sampled is the number of stored customers the snapshot read when it
+	// was computed from a sample (0: from every customer). The counts
+	// above are then scaled to the population (Customers + Prospects +
+	// Erased); rates, shares and averages are the sample's. For a share
+	// p the standard error is √(p(1−p)/Sampled·(1−Sampled/population)):
+	// at most 0.16 percentage points with 100,000 sampled.
+	Sampled int `json:"sampled,omitempty"`
 }
 
 // clvBounds are the upper bounds of the CLV distribution buckets.
@@ -108,6 +129,61 @@ var clvBounds = []float64{0, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 // StateSource yields every stored customer state.
 type StateSource interface {
 	Each(ctx context.Context, fn func(p int, st *customer.State) error) error
+}
+
+// Sampler yields a uniform sample of at most max stored customer states
+// (every state when there are no more) and returns how many are stored.
+type Sampler interface {
+	Sample(ctx context.Context, max int, fn func(p int, st *customer.State) error) (population int, err error)
+}
+
+// ComputeSample is Compute over a sample of at most c.SampleSize
+// customers, with its counts scaled to the population.
+func ComputeSample(ctx context.Context, src Sampler, sc *scoring.Scorer, rec *model.Record, asOf time.Time, c Config) (Snapshot, error) {
+	c = c.WithDefaults()
+	var population int
+	s, err := Compute(ctx, eachOf(func(ctx context.Context, fn func(p int, st *customer.State) error) error {
+		var err error
+		population, err = src.Sample(ctx, c.SampleSize, fn)
+		return err
+	}), sc, rec, asOf, c)
+	if err != nil {
+		return s, err
+	}
+	if read := s.Customers + s.Prospects + s.Erased; read < population && read > 0 {
+		s.scale(read, population)
+	}
+	return s, nil
+}
+
+// eachOf adapts a function to StateSource.
+type eachOf func(ctx context.Context, fn func(p int, st *customer.State) error) error
+
+func (e eachOf) Each(ctx context.Context, fn func(p int, st *customer.State) error) error {
+	return e(ctx, fn)
+}
+
+// scale turns the counts of a snapshot computed from read customers into
+// estimates for population customers.
+func (s *Snapshot) scale(read, population int) {
+	f := float64(population) / float64(read)
+	n := func(v *int) { *v = int(math.Round(float64(*v) * f)) }
+	for _, v := range []*int{&s.Customers, &s.Prospects, &s.Erased, &s.ActiveAtStart, &s.ActiveAtEnd, &s.NewCustomers, &s.CSATCustomers} {
+		n(v)
+	}
+	for _, m := range []map[string]int{s.Segments, s.ChurnLevels, s.Tiers} {
+		for k, v := range m {
+			n(&v)
+			m[k] = v
+		}
+	}
+	for i := range s.CLV {
+		n(&s.CLV[i].Count)
+	}
+	for i := range s.Cohorts {
+		n(&s.Cohorts[i].Size)
+	}
+	s.Sampled = read
 }
 
 // Compute walks every state and computes the snapshot as of asOf, scoring

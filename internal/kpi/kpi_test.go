@@ -103,3 +103,66 @@ func TestCohortRetention(t *testing.T) {
 		}
 	}
 }
+
+// every keeps one state in k and reports the whole population, as a
+// sampling store does.
+type every struct {
+	pop states
+	k   int
+}
+
+func (e every) Sample(_ context.Context, max int, fn func(int, *customer.State) error) (int, error) {
+	for i, st := range e.pop {
+		if i%e.k == 0 {
+			if err := fn(0, st); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(e.pop), nil
+}
+
+// A snapshot of a sample scales its counts to the population and keeps
+// the sample's rates: close to the snapshot of everyone.
+func TestSampledSnapshotEstimatesThePopulation(t *testing.T) {
+	var pop states
+	for i := 0; i < 4000; i++ {
+		switch i % 4 {
+		case 0:
+			pop = append(pop, buyer(fmt.Sprint("a", i), 400, 100, 10))
+		case 1:
+			pop = append(pop, buyer(fmt.Sprint("b", i), 200))
+		case 2:
+			pop = append(pop, buyer(fmt.Sprint("c", i), 380))
+		default:
+			pop = append(pop, buyer(fmt.Sprint("d", i), 10+i%15))
+		}
+	}
+	sc, err := scoring.New(scoring.Config{}, segment.DefaultRuleSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Compute(context.Background(), pop, sc, nil, asOf, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := ComputeSample(context.Background(), every{pop, 5}, sc, nil, asOf, Config{SampleSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Sampled != 0 || est.Sampled != 800 {
+		t.Fatalf("sampled %d / %d, want 0 and 800", full.Sampled, est.Sampled)
+	}
+	near := func(name string, got, want, tol float64) {
+		if math.Abs(got-want) > tol {
+			t.Errorf("%s: sample %v, everyone %v", name, got, want)
+		}
+	}
+	near("customers", float64(est.Customers), float64(full.Customers), 0)
+	near("active at end", float64(est.ActiveAtEnd), float64(full.ActiveAtEnd), 0.05*float64(full.ActiveAtEnd))
+	near("retention", est.RetentionRate, full.RetentionRate, 0.02)
+	near("average order", est.AverageOrder, full.AverageOrder, 1e-9)
+	for seg, n := range full.Segments {
+		near("segment "+seg, float64(est.Segments[seg]), float64(n), 0.05*float64(full.Customers))
+	}
+}

@@ -21,9 +21,8 @@
 // k = 1..4, L = min(churn horizon, history/2), label "no purchase since".
 // Every step is bounded and checks the context.
 //
-// Store keeps the versions in Redis; Fitter is the loop that one instance at
-// a time (a Redis lock with expiry) runs on a schedule and on request.
-// Scoring a customer against a Record is closed-form (Scorer in package
-// scoring), so tasks re-score on every event and pick up new versions
-// gradually.
+// The package is pure: no Redis, logger or metrics (package refit stores,
+// fits on a schedule and serves the records in the service). Scoring a
+// customer against a Record is closed-form (Scorer in package scoring), so
+// tasks re-score on every event and pick up new versions gradually.
 package model

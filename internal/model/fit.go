@@ -11,6 +11,7 @@ import (
 	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/clv"
 	"github.com/clvstream/clvstream/pkg/customer"
+	"github.com/clvstream/clvstream/pkg/segment"
 )
 
 // Config configures fitting. Zero values mean the defaults of WithDefaults.
@@ -578,11 +579,7 @@ func cutPoints(ss []Summary) CutPoints {
 	for i, s := range ss {
 		rec[i], freq[i], mon[i] = s.RecencyDays, s.X, s.AOV
 	}
-	var c CutPoints
-	copy(c.Recency[:], quantiles(rec, 5))
-	copy(c.Frequency[:], quantiles(freq, 5))
-	copy(c.Monetary[:], quantiles(mon, 5))
-	return c
+	return segment.QuintileCutPoints(rec, freq, mon)
 }
 
 // quantiles returns the q-1 inner q-quantiles of vals (nearest rank).

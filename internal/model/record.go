@@ -7,6 +7,7 @@ import (
 
 	"github.com/clvstream/clvstream/pkg/churn"
 	"github.com/clvstream/clvstream/pkg/clv"
+	"github.com/clvstream/clvstream/pkg/segment"
 )
 
 // Model kinds.
@@ -52,13 +53,9 @@ type Holdout struct {
 }
 
 // CutPoints are population quintile boundaries (4 per figure) for RFM
-// scores: recency in days, frequency in repeat purchases, monetary in major
-// units.
-type CutPoints struct {
-	Recency   [4]float64 `json:"recency"`
-	Frequency [4]float64 `json:"frequency"`
-	Monetary  [4]float64 `json:"monetary"`
-}
+// scores: recency in days, frequency in repeat purchases, monetary (mean
+// order value) in major units.
+type CutPoints = segment.CutPoints
 
 // Record is one published model version, stored in Redis and read by every
 // task. Version increases with every publication.

@@ -17,7 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/clvstream/clvstream/internal/kpi"
-	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/stream"
 )
 
@@ -98,7 +98,7 @@ func codeMetrics(t testing.TB) []metricInfo {
 	t.Helper()
 	c := &capture{}
 	stream.NewMetrics(c)
-	model.NewMetrics(c)
+	refit.NewMetrics(c)
 	kpi.NewJob(kpi.Config{}, nil, nil, nil, nil, nil, "", zap.NewNop(), c)
 	sort.Slice(c.metrics, func(i, j int) bool { return c.metrics[i].Name < c.metrics[j].Name })
 	if len(c.metrics) < 30 {

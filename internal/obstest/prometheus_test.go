@@ -27,6 +27,7 @@ import (
 	"github.com/clvstream/clvstream/internal/config"
 	"github.com/clvstream/clvstream/internal/model"
 	"github.com/clvstream/clvstream/internal/obs"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/stream"
 	"github.com/clvstream/clvstream/internal/testkit"
 )
@@ -330,7 +331,7 @@ func TestDashboardAndRulesOnPrometheus(t *testing.T) {
 
 	// A model fit on the year (the baseline was published at start-up,
 	// with no customers yet).
-	models := model.NewStore(rdb, prefix)
+	models := refit.NewStore(rdb, prefix)
 	if err := models.RequestRefit(ctx); err != nil {
 		t.Fatal(err)
 	}

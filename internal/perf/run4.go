@@ -221,7 +221,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 		defer func() { <-profDone }()
 		go func() {
 			defer close(profDone)
-			if err := fetchProfile(ctx, svc.base, o.CPUProfile, 25); err != nil {
+			if err := fetchProfile(ctx, svc.base, o.CPUProfile, "profile?seconds=25"); err != nil {
 				logf("%v", err)
 				return
 			}
@@ -237,6 +237,14 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 	ing, err := rn.sample(ctx)
 	if err != nil {
 		return r, err
+	}
+	if o.CPUProfile != "" {
+		// The live heap at the end of ingest, where the resident set peaks.
+		if err := fetchProfile(ctx, svc.base, o.CPUProfile+".heap", "heap"); err != nil {
+			logf("%v", err)
+		} else {
+			logf("heap profile at the end of ingest: %s.heap (go tool pprof -sample_index=inuse_space -top)", o.CPUProfile)
+		}
 	}
 	r.Events, r.Seconds, r.CPU = total, ing.at.Sub(ready.at).Seconds(), ing.cpu-ready.cpu
 	d := ing.info.since(ready.info)

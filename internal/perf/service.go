@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clvstream/clvstream/internal/model"
+	"github.com/clvstream/clvstream/internal/refit"
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/stream"
 )
@@ -80,7 +81,7 @@ func quoteAll(ss []string) []string {
 // from the first record, as a production instance does, and its fitter
 // does not refit during the run (the model is fresh).
 func publishModel(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	models := model.NewStore(rdb, prefix)
+	models := refit.NewStore(rdb, prefix)
 	if ok, err := models.Lock(ctx, "clvbench", time.Minute); err != nil || !ok {
 		return fmt.Errorf("model lock: held %v: %v", ok, err)
 	}
@@ -279,21 +280,21 @@ func keyMemory(ctx context.Context, rdb *redis.Client, prefix string) (map[strin
 	return out, iter.Err()
 }
 
-// fetchProfile writes the service's CPU profile over the next seconds to
-// path.
-func fetchProfile(ctx context.Context, base, path string, seconds int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), nil)
+// fetchProfile writes the service's profile of the given kind to path:
+// "profile?seconds=N" (CPU over the next N s) or "heap" (live heap now).
+func fetchProfile(ctx context.Context, base, path, kind string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/"+kind, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("%s profile: %w", kind, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("cpu profile: %s: %s", resp.Status, b)
+		return fmt.Errorf("%s profile: %s: %s", kind, resp.Status, b)
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -301,7 +302,7 @@ func fetchProfile(ctx context.Context, base, path string, seconds int) error {
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("%s profile: %w", kind, err)
 	}
 	return f.Close()
 }

@@ -38,7 +38,7 @@ var (
 	ErrStore = errors.New("state store error")
 )
 
-// ModelSource gives the model in force (model.Watcher). Current must be
+// ModelSource gives the model in force (refit.Watcher). Current must be
 // safe for concurrent use and cheap: it is called on every request.
 type ModelSource interface{ Current() *model.Record }
 

@@ -2,7 +2,9 @@ package scoring
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
@@ -34,8 +36,9 @@ type Config struct {
 	// observed population gap replaces PopulationGapDays (default 30).
 	MinPopulationRepeats int64 `yaml:"min_population_repeats"`
 	// MaxRescoreInterval bounds the time between two re-scorings of a
-	// customer (default 2160h = 90 days of the scoring clock): the horizon
-	// of the due-time probe.
+	// customer (default 8760h = 365 days of the scoring clock): the horizon
+	// of the due-time probe. A customer with no change in sight is
+	// re-scored this often.
 	MaxRescoreInterval time.Duration `yaml:"max_rescore_interval"`
 	// ExpectedPurchasesHorizon is the window of the expected_purchases
 	// figure (default 2160h = 90 days).
@@ -84,7 +87,7 @@ func (c Config) WithDefaults() Config {
 		c.EmailHalfLife = 30 * 24 * time.Hour
 	}
 	if c.MaxRescoreInterval == 0 {
-		c.MaxRescoreInterval = 90 * 24 * time.Hour
+		c.MaxRescoreInterval = 365 * 24 * time.Hour
 	}
 	if c.ExpectedPurchasesHorizon == 0 {
 		c.ExpectedPurchasesHorizon = 90 * 24 * time.Hour
@@ -157,6 +160,10 @@ type Scorer struct {
 	cfg      Config
 	engine   *segment.Engine
 	baseline churn.Baseline
+	// replenishment: the rules reference replenishment_due, so the edges
+	// of the replenishment window are instants a segment can change at.
+	replenishment bool
+	fingerprint   string
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -166,8 +173,16 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("segment rules: %w", err)
 	}
-	return &Scorer{cfg: c, engine: e}, nil
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
+	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16)}, nil
 }
+
+// Fingerprint identifies the scoring configuration (this Config and the
+// segment rules): two scorers with the same fingerprint decide the same
+// segments. The service re-scores every customer when it changes, as it
+// does for a new model version.
+func (s *Scorer) Fingerprint() string { return s.fingerprint }
 
 // Config returns the scorer's configuration with defaults applied.
 func (s *Scorer) Config() Config { return s.cfg }
@@ -243,8 +258,9 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // non-nil (a due-time probe) the figures that do not drift between the
 // known instants of nextDue are taken from it instead of recomputed:
 // predicted CLV, its percentile, expected purchases (slow-moving value
-// figures the probes do not look for) and the tier (it changes only when
-// a purchase enters or leaves the trailing 12 months, a known instant).
+// figures the probes do not look for) and the tier (it changes only at
+// the known instants of tierAgeOut); P(alive), which no segment field
+// reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
 	f := st.Derive(now, s.cfg.EmailHalfLife)
 	major := s.cfg.MinorPerMajor
@@ -263,7 +279,9 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 			u := rec.TimeUnitDays
 			sum := model.Summary{X: float64(f.Frequency), TX: f.SpanDays / u, T: f.TenureDays / u,
 				M: f.RepeatMean() / major, AOV: f.AOV() / major, RecencyDays: f.RecencyDays}
-			r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			if held == nil { // no segment field reads it: probes skip it
+				r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
+			}
 			pNoPurchase = pm.ProbNoPurchase(m.horizon/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
@@ -273,8 +291,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 				r.PredictedCLV = v * major
 				r.CLVPercentile = rec.CLVPercentile(v)
 			}
-			cuts := segment.CutPoints{Recency: rec.RFM.Recency, Frequency: rec.RFM.Frequency, Monetary: rec.RFM.Monetary}
-			r.R, r.F, r.M = cuts.Score(f.RecencyDays, f.Frequency, sum.AOV)
+			r.R, r.F, r.M = rec.RFM.Score(f.RecencyDays, f.Frequency, sum.AOV)
 		} else {
 			perYear := clv.PurchasesPerYear(f.PurchaseDays, f.TenureDays, s.cfg.MinTenureDays)
 			r.PredictedCLV = clv.Classic(f.AOV(), perYear, s.cfg.LifespanYears, marginRate)
@@ -341,9 +358,10 @@ func lastGap(st *customer.State, now time.Time) float64 {
 //
 // Two kinds of instants are found. Known ones come from the state itself:
 // the end of a dwell hold, a future-dated purchase becoming visible, the
-// day the oldest purchase of the trailing-12-month window ages out (tier,
-// spend), and the edges of a regular buyer's replenishment window (the one
-// figure that turns on and off again as time passes). Between those, the
+// day the purchases leaving the trailing-12-month window change the tier
+// (tierAgeOut), and, when the rules use replenishment_due, the edges of a
+// regular buyer's replenishment window (the one figure that turns on and
+// off again as time passes). Between those, the
 // figures drift monotonically for a silent customer (recency and tenure
 // grow, P(alive) falls, e-mail engagement decays), so the decision is
 // probed at geometric steps (1, 2, 4, … days) up to MaxRescoreInterval and
@@ -372,13 +390,9 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 			break
 		}
 	}
-	for _, d := range st.Days {
-		if out := dayStart(d.D).AddDate(0, 0, 365); out.After(now) {
-			earlier(out) // leaves the trailing 12 months
-			break
-		}
-	}
-	if f := cur.Features; f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+	earlier(s.tierAgeOut(st, now, cur.Tier))
+	if f := cur.Features; s.replenishment && f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+		// Only rules can turn replenishment_due into a change.
 		gap := durationDays(cur.AvgDaysBetweenOrders)
 		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
 		earlier(f.LastPurchase.Add(3 * gap))
@@ -415,6 +429,40 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		}
 		lo = t
 	}
+}
+
+// tierAgeOut is the first instant after now at which the purchases that
+// leave the trailing 12 months take the customer out of tier (zero for
+// none): the tier is a function of that window's spend, so only its
+// age-outs move it without an event.
+func (s *Scorer) tierAgeOut(st *customer.State, now time.Time, tier string) time.Time {
+	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
+	var window customer.Total
+	first := -1
+	for i, d := range st.Days {
+		if d.D > nowDay {
+			break
+		}
+		if dayStart(d.D).AddDate(0, 0, 365).After(now) {
+			if first < 0 {
+				first = i
+			}
+			window = window.Plus(d.Amount)
+		}
+	}
+	if first < 0 {
+		return time.Time{}
+	}
+	for _, d := range st.Days[first:] {
+		if d.D > nowDay {
+			break
+		}
+		window = window.Minus(d.Amount)
+		if t12m := window.Int64(); s.cfg.Tiers.Of(float64(t12m)/s.cfg.MinorPerMajor, t12m > 0) != tier {
+			return dayStart(d.D).AddDate(0, 0, 365)
+		}
+	}
+	return time.Time{}
 }
 
 func dayStart(d int64) time.Time { return time.UnixMilli(d * 24 * 3600 * 1000).UTC() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,10 +58,11 @@ type Checkpoint struct {
 	// clock (Unix ms), both 0 when nothing was applied.
 	Watermark int64
 	Clock     int64
-	// ModelDone is the model version every stored customer was last
-	// re-scored under (0: none), so a restart under the same model does
-	// not walk the partition again.
-	ModelDone int64
+	// ModelDone identifies the scoring (model version and scoring
+	// configuration, as the stream task writes it) every stored customer
+	// was last re-scored under ("" for none), so a restart under the same
+	// scoring does not walk the partition again.
+	ModelDone string
 }
 
 var claimScript = redis.NewScript(`
@@ -120,7 +122,7 @@ func (s *Store) Claim(ctx context.Context, p int, gen int32, owner string) (Chec
 		case f == "clk":
 			cp.Clock = n
 		case f == "model_done":
-			cp.ModelDone = n
+			cp.ModelDone = v
 		}
 	}
 	return cp, nil
@@ -219,9 +221,9 @@ type Batch struct {
 	// Quarantine keeps states that could not be decoded, raw, aside in
 	// the partition's quarantine hash.
 	Quarantine []Raw
-	// ModelDone, when non-zero, records the model version the partition
-	// was fully re-scored under.
-	ModelDone int64
+	// ModelDone, when not empty, records the scoring (model version and
+	// scoring configuration) the partition was fully re-scored under.
+	ModelDone string
 }
 
 var commitScript = redis.NewScript(`
@@ -276,7 +278,7 @@ local function forward(field, v)
 end
 forward('wm', ARGV[2])
 forward('clk', ARGV[3])
-if ARGV[4] ~= '0' then
+if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'model_done', ARGV[4])
 end
 redis.call('HSET', KEYS[1], 'lease_until', ARGV[i])
@@ -399,24 +401,81 @@ func (s *Store) Each(ctx context.Context, fn func(p int, st *customer.State) err
 		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
 			return nil // not a partition key of ours
 		}
-		hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
-		for hi.Next(ctx) {
-			if !hi.Next(ctx) {
-				break
-			}
-			st := &customer.State{}
-			if err := DecodeState([]byte(hi.Val()), st); err != nil {
-				return fmt.Errorf("decode state in %s: %w", key, err)
-			}
-			if err := fn(p, st); err != nil {
-				return err
-			}
+		return s.scanStates(ctx, key, p, -1, fn)
+	})
+}
+
+// scanStates decodes the states of partition p's hash key in HSCAN order
+// and calls fn for each, stopping after limit states (all for limit < 0).
+func (s *Store) scanStates(ctx context.Context, key string, p int, limit int64, fn func(p int, st *customer.State) error) error {
+	if limit == 0 {
+		return nil
+	}
+	hi := s.rdb.HScan(ctx, key, 0, "", 500).Iterator()
+	var n int64
+	for hi.Next(ctx) {
+		if !hi.Next(ctx) {
+			break
 		}
-		if err := hi.Err(); err != nil {
-			return fmt.Errorf("scan %s: %w", key, err)
+		st := &customer.State{}
+		if err := DecodeState([]byte(hi.Val()), st); err != nil {
+			return fmt.Errorf("decode state in %s: %w", key, err)
 		}
+		if err := fn(p, st); err != nil {
+			return err
+		}
+		if n++; n == limit {
+			return nil
+		}
+	}
+	if err := hi.Err(); err != nil {
+		return fmt.Errorf("scan %s: %w", key, err)
+	}
+	return nil
+}
+
+// Sample calls fn for a uniform sample of at most max stored customer
+// states and returns how many are stored (HLEN of every partition's hash).
+// With no more than max stored, every state is read. Otherwise each
+// partition gives its share, round(max·n_p/N), in the order HSCAN returns
+// its fields: the order of Redis's hash table, which places fields by a
+// keyed hash of the customer id, so the share is a uniform sample (and the
+// same customers from one call to the next while the table is not
+// resized).
+func (s *Store) Sample(ctx context.Context, max int, fn func(p int, st *customer.State) error) (int, error) {
+	type part struct {
+		key string
+		p   int
+		n   int64
+	}
+	var parts []part
+	var total int64
+	err := s.scanKeys(ctx, fmt.Sprintf("{%s:*}:customers", s.prefix), func(key string) error {
+		var p int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(key, "{"+s.prefix+":"), "%d}", &p); err != nil {
+			return nil // not a partition key of ours
+		}
+		n, err := s.rdb.HLen(ctx, key).Result()
+		if err != nil {
+			return fmt.Errorf("hlen %s: %w", key, err)
+		}
+		parts = append(parts, part{key, p, n})
+		total += n
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	for _, pt := range parts {
+		want := pt.n
+		if total > int64(max) {
+			want = int64(math.Round(float64(max) * float64(pt.n) / float64(total)))
+		}
+		if err := s.scanStates(ctx, pt.key, pt.p, want, fn); err != nil {
+			return 0, err
+		}
+	}
+	return int(total), nil
 }
 
 // scanKeys calls fn for every key matching pattern. On Redis Cluster it

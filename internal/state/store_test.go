@@ -29,7 +29,7 @@ func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
 		States:    []*customer.State{{ID: "c1", Version: 1, Segment: "new"}},
 		Due:       map[string]int64{"c1": 1000},
 		Outbox:    []state.OutboxRecord{{Key: "c1", Value: []byte(`{"v":1}`)}},
-		Watermark: 5000, Clock: 4000, ModelDone: 3,
+		Watermark: 5000, Clock: 4000, ModelDone: "3/ab12",
 	}
 	if err := s.Commit(ctx, 3, b); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestCommitIsFencedAndOffsetChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cp.Offsets["purchases"] != 10 || cp.Watermark != 5000 || cp.Clock != 4000 || cp.ModelDone != 3 {
+	if cp.Offsets["purchases"] != 10 || cp.Watermark != 5000 || cp.Clock != 4000 || cp.ModelDone != "3/ab12" {
 		t.Fatalf("checkpoint = %+v", cp)
 	}
 	next := state.Batch{Gen: 5, Offsets: map[string]state.OffsetRange{"purchases": {From: 10, To: 11}}}

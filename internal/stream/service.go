@@ -242,7 +242,7 @@ func (s *Service) Run(ctx context.Context) error {
 				defer tasks.Done()
 				s.d.Metrics.Assigned.Set(float64(s.assigned.Add(1)))
 				defer func() { s.d.Metrics.Assigned.Set(float64(s.assigned.Add(-1))) }()
-				t := newTask(s, gen, p)
+				t := newTask(s, gen, p, len(parts))
 				if err := t.run(ctx, genCtx); err != nil {
 					s.log.Error("task stopped", zap.Int("partition", p), zap.Int32("generation", gen.ID), zap.Error(err))
 				} else {

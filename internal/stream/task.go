@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,8 +18,10 @@ import (
 	"github.com/clvstream/clvstream/pkg/event"
 )
 
-// timerPage is the number of stored timers loaded per step.
-const timerPage = 4096
+// timerPage is the number of stored timers loaded per step: their states
+// are decoded together (about 2 KB each), so it bounds a sweep's memory per
+// task (~2 MB) while keeping its round trips per re-score near 0.002.
+const timerPage = 1024
 
 // errReset asks the task loop to drop its buffers and cache and resume
 // from the checkpoint in Redis.
@@ -41,17 +44,18 @@ type task struct {
 	// (a replay's history must not depend on when a refit landed) and
 	// taken up when the input is caught up or live.
 	model     *model.Record
-	modelDone int64
+	modelDone string // the scoring identity of the last complete walk (walkID)
 	scan      struct {
-		version int64
-		cursor  uint64
-		active  bool
+		id     string
+		cursor uint64
+		active bool
 	}
 
-	cache   *stateCache
-	merge   *merger
-	kick    chan struct{} // wakes the relay after a commit
-	readers []*kafka.Reader
+	cache      *stateCache
+	cacheBytes int // the cache's budget: this task's share of the instance's
+	merge      *merger
+	kick       chan struct{} // wakes the relay after a commit
+	readers    []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
 	// progress is when the applied offsets last moved (stall detection).
@@ -64,7 +68,7 @@ type task struct {
 	misrt   misroutedWatch
 }
 
-func newTask(s *Service, gen *kafka.Generation, p int) *task {
+func newTask(s *Service, gen *kafka.Generation, p, tasks int) *task {
 	var topics []string
 	for _, topic := range s.cfg.Topics.Inputs() {
 		for _, a := range gen.Assignments[topic] {
@@ -78,6 +82,8 @@ func newTask(s *Service, gen *kafka.Generation, p int) *task {
 		log:     s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
 		applied: map[string]int64{},
 		kick:    make(chan struct{}, 1),
+		// The instance's cache budget, shared by the generation's tasks.
+		cacheBytes: s.cfg.StateCacheBytes / max(tasks, 1),
 	}
 }
 
@@ -261,7 +267,7 @@ func (t *task) resume(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
-	t.cache = newStateCache(t.s.cfg.StateCacheBytes)
+	t.cache = newStateCache(t.cacheBytes)
 	t.merge = newMerger(len(t.topics), 2*t.s.cfg.BatchSize, t.s.cfg.MergeWait)
 	rctx, stop := context.WithCancel(ctx)
 	t.stopRd = stop
@@ -581,21 +587,33 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 }
 
 // rescoreModel continues the gradual re-scoring of the partition's
-// customers under a new model version (cause model): one page per tick,
-// skipping customers already scored with that version. A partition whose
-// stored customers were all re-scored under the version is not walked
-// again after a restart.
+// customers under a new scoring (cause model): a new model version, or a
+// changed scoring configuration (segment rules, tiers, churn levels: the
+// scorer's fingerprint). One page per tick; under a new model version with
+// the same configuration, customers already scored with that version are
+// skipped. A partition whose stored customers were all re-scored under the
+// scoring is not walked again after a restart.
 func (t *task) rescoreModel(ctx context.Context) error {
 	rec := t.model
-	if rec == nil || rec.Version == t.modelDone {
+	var version int64 // 0: the baseline, before any model is published
+	if rec != nil {
+		version = rec.Version
+	}
+	id := walkID(version, t.s.d.Scorer.Fingerprint())
+	if id == t.modelDone {
 		return nil
 	}
-	if rec.Version != t.scan.version {
-		t.scan.version, t.scan.cursor, t.scan.active = rec.Version, 0, true
+	if id != t.scan.id {
+		t.scan.id, t.scan.cursor, t.scan.active = id, 0, true
 	}
 	if !t.scan.active {
 		return nil
 	}
+	// The same configuration as the last walk (or none recorded: a fresh
+	// partition, or one last walked before configurations were recorded):
+	// only the version moved, and customers already scored with it by
+	// their events are skipped. A changed configuration re-scores all.
+	sameConfig := !strings.Contains(t.modelDone, "/") || strings.HasSuffix(t.modelDone, "/"+t.s.d.Scorer.Fingerprint())
 	page, next, err := t.s.d.Store.Scan(ctx, t.p, t.scan.cursor, int64(t.s.cfg.RescoreBatch))
 	if err != nil {
 		t.s.d.Metrics.RedisErrors.WithLabelValues("scan").Inc()
@@ -603,7 +621,7 @@ func (t *task) rescoreModel(ctx context.Context) error {
 	}
 	b := state.Batch{Gen: t.gen.ID, Due: map[string]int64{}, Watermark: t.clock.MaxEvent, Clock: t.clock.Now}
 	if next == 0 {
-		b.ModelDone = rec.Version
+		b.ModelDone = id
 	}
 	changed, total := 0, 0
 	var changes []core.Change
@@ -613,7 +631,7 @@ func (t *task) rescoreModel(ctx context.Context) error {
 				return fmt.Errorf("decode cached state: %w", err)
 			}
 		}
-		if st.ModelVersion == rec.Version || st.Erased {
+		if (sameConfig && st.ModelVersion == version) || st.Erased {
 			continue
 		}
 		total++
@@ -646,10 +664,15 @@ func (t *task) rescoreModel(ctx context.Context) error {
 	t.scan.cursor = next
 	if next == 0 {
 		t.scan.active = false
-		t.modelDone = rec.Version
-		t.log.Info("partition re-scored under model version", zap.Int64("version", rec.Version))
+		t.modelDone = id
+		t.log.Info("partition re-scored under model version and scoring configuration", zap.Int64("version", version), zap.String("scoring", t.s.d.Scorer.Fingerprint()))
 	}
 	return nil
+}
+
+// walkID identifies a scoring: model version and scoring configuration.
+func walkID(version int64, fingerprint string) string {
+	return strconv.FormatInt(version, 10) + "/" + fingerprint
 }
 
 // commit writes a batch to Redis. Every failure is returned: the task

@@ -29,6 +29,18 @@ func CLV(m PurchaseModel, spend float64, c Customer, horizonMonths int, monthlyD
 	}
 	mu := DaysPerMonth / unitDays
 	var value, prev float64
+	if bm, ok := m.(bgModel); ok && horizonMonths > 0 && horizonMonths <= 64 && !math.IsInf(mu, 0) {
+		var ts, cur [64]float64
+		for i := range horizonMonths {
+			ts[i] = float64(i+1) * mu
+		}
+		bm.conditionalExpectedCurve(ts[:horizonMonths], c.X, c.TX, c.T, cur[:horizonMonths])
+		for i := 1; i <= horizonMonths; i++ {
+			value += (cur[i-1] - prev) * spend / math.Pow(1+monthlyDiscount, float64(i))
+			prev = cur[i-1]
+		}
+		return value
+	}
 	for i := 1; i <= horizonMonths; i++ {
 		cur := m.ConditionalExpectedPurchases(float64(i)*mu, c.X, c.TX, c.T)
 		value += (cur - prev) * spend / math.Pow(1+monthlyDiscount, float64(i))

@@ -156,7 +156,7 @@ func hasLongThreshold(n node) bool {
 // FuzzParseRuleSet parses a YAML rule set; an accepted one marshals back
 // to YAML that parses to the same rule set and compiles.
 func FuzzParseRuleSet(f *testing.F) {
-	f.Add(DefaultRulesYAML())
+	f.Add(defaultRulesYAML)
 	for _, s := range []string{
 		"rules:\n  - {name: a, when: \"clv > 1\"}\n  - {name: b, when: \"true\"}\n",
 		"rules:\n  - name: x\n    when: 'true'\nhysteresis: {clv: 1}\nmin_dwell: 90m\n",

@@ -10,7 +10,9 @@ import (
 // purchases) and monetary value, the 20th, 40th, 60th and 80th percentiles,
 // ascending. They are refitted periodically from all customer states.
 type CutPoints struct {
-	Recency, Frequency, Monetary [4]float64
+	Recency   [4]float64 `json:"recency"`
+	Frequency [4]float64 `json:"frequency"`
+	Monetary  [4]float64 `json:"monetary"`
 }
 
 // QuintileCutPoints computes the cut points of a population from the

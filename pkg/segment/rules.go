@@ -126,10 +126,6 @@ func DefaultRuleSet() RuleSet {
 	return rs
 }
 
-// DefaultRulesYAML returns the text of the embedded default rule set, as a
-// starting point for a custom one.
-func DefaultRulesYAML() []byte { return bytes.Clone(defaultRulesYAML) }
-
 // Engine is a compiled rule set. It is immutable and safe for concurrent
 // use.
 type Engine struct {
@@ -203,6 +199,31 @@ func Compile(rs RuleSet) (*Engine, error) {
 		e.rules = append(e.rules, compiledRule{name: spec.Name, expr: expr})
 	}
 	return e, nil
+}
+
+// Uses reports whether any rule's condition references the field (a rule
+// field name such as "replenishment_due").
+func (e *Engine) Uses(field string) bool {
+	used := false
+	for _, r := range e.rules {
+		walk(r.expr, func(x node) {
+			var f *fieldDef
+			switch x := x.(type) {
+			case *numCmp:
+				f = x.f
+			case *numIn:
+				f = x.f
+			case *strIn:
+				f = x.f
+			case *boolIs:
+				f = x.f
+			}
+			if f != nil && f.name == field {
+				used = true
+			}
+		})
+	}
+	return used
 }
 
 // Segments returns the rule (segment) names in order.

@@ -80,9 +80,9 @@ func TestDefaultRuleSet(t *testing.T) {
 		t.Error("Segments exposes the engine's state")
 	}
 	// The YAML text parses to the same set.
-	parsed, err := ParseRuleSet(DefaultRulesYAML())
+	parsed, err := ParseRuleSet(defaultRulesYAML)
 	if err != nil || len(parsed.Rules) != len(want) {
-		t.Errorf("DefaultRulesYAML: %v", err)
+		t.Errorf("embedded default rules: %v", err)
 	}
 }
 
@@ -516,5 +516,24 @@ func TestNoFlappingInsideBand(t *testing.T) {
 		if changes > 1 {
 			t.Errorf("seed %d: %d changes", seed, changes)
 		}
+	}
+}
+
+func TestUses(t *testing.T) {
+	e, err := Compile(RuleSet{Rules: []RuleSpec{
+		{Name: "due", When: "replenishment_due and not (tier in [\"gold\"])"},
+		{Name: "rest", When: "true"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]bool{"replenishment_due": true, "tier": true, "recency_days": false} {
+		if e.Uses(field) != want {
+			t.Errorf("Uses(%q) = %v, want %v", field, !want, want)
+		}
+	}
+	d, _ := Compile(DefaultRuleSet())
+	if d.Uses("replenishment_due") || !d.Uses("churn_probability") {
+		t.Error("the default rules use churn_probability and not replenishment_due")
 	}
 }

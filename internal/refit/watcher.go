@@ -1,4 +1,4 @@
-package model
+package refit
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/clvstream/clvstream/internal/model"
 )
 
 // Watcher keeps the model in force in memory for the tasks of one
@@ -13,7 +15,7 @@ import (
 // concurrent use.
 type Watcher struct {
 	store *Store
-	cur   atomic.Pointer[Record]
+	cur   atomic.Pointer[model.Record]
 	every time.Duration
 	log   *zap.Logger
 	m     *Metrics
@@ -25,7 +27,7 @@ func NewWatcher(store *Store, every time.Duration, log *zap.Logger, m *Metrics) 
 }
 
 // Current returns the model in force, nil before the first one.
-func (w *Watcher) Current() *Record { return w.cur.Load() }
+func (w *Watcher) Current() *model.Record { return w.cur.Load() }
 
 // Refresh loads the current model if its version changed.
 func (w *Watcher) Refresh(ctx context.Context) error {

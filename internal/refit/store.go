@@ -1,4 +1,4 @@
-package model
+package refit
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clvstream/clvstream/internal/lease"
+
+	"github.com/clvstream/clvstream/internal/model"
 )
 
 // Store keeps the published model versions in Redis, under the hash tag
@@ -42,7 +44,7 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 }
 
 // Current returns the model in force, or nil when none was published.
-func (s *Store) Current(ctx context.Context) (*Record, error) {
+func (s *Store) Current(ctx context.Context) (*model.Record, error) {
 	b, err := s.rdb.Get(ctx, s.key("current")).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -50,7 +52,7 @@ func (s *Store) Current(ctx context.Context) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	var r Record
+	var r model.Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode model: %w", err)
 	}
@@ -58,14 +60,14 @@ func (s *Store) Current(ctx context.Context) (*Record, error) {
 }
 
 // History returns up to the last 20 published records, newest first.
-func (s *Store) History(ctx context.Context) ([]Record, error) {
+func (s *Store) History(ctx context.Context) ([]model.Record, error) {
 	vals, err := s.rdb.LRange(ctx, s.key("history"), 0, -1).Result()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Record, 0, len(vals))
+	out := make([]model.Record, 0, len(vals))
 	for _, v := range vals {
-		var r Record
+		var r model.Record
 		if json.Unmarshal([]byte(v), &r) == nil {
 			out = append(out, r)
 		}
@@ -87,7 +89,7 @@ return v
 
 // Publish stores r as the next version, provided the caller still holds the
 // refit lock with token. It returns the version assigned.
-func (s *Store) Publish(ctx context.Context, r Record, token string) (int64, error) {
+func (s *Store) Publish(ctx context.Context, r model.Record, token string) (int64, error) {
 	r.Version = 0
 	b, err := json.Marshal(r)
 	if err != nil {
