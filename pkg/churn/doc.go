@@ -32,9 +32,9 @@
 // held-out customers (the variant — p_none alone, with the history, with
 // the history and the signals — with the lowest held-out log-loss is kept,
 // and the recalibration only if it beats the raw p_none). The zero Model is
-// the identity, risk = p_none. Each term is a Factor (the purchase-history
-// terms together are purchase_inactivity); the factors sorted by
-// contribution explain the score and add up to its log-odds. AUC, Score and Reliability measure a churn
+// the identity, risk = p_none. Each term is a Factor (purchase_inactivity, each
+// history feature, each signal); the factors sorted by contribution
+// explain the score and add up to its log-odds. AUC, Score and Reliability measure a churn
 // probability against outcomes. Levels map the calibrated probability to
 // low, medium and high (defaults 0.5 and 0.8). See docs/churn.md.
 package churn

@@ -196,10 +196,10 @@ func (m Model) slope() float64 {
 
 // Risk returns the churn probability of s and the factors that explain it,
 // largest upward contribution first. The factors' contributions add up to
-// the log-odds: purchase_inactivity carries the log-odds from the purchase
-// history (the recalibrated purchase model's log-odds with the history
-// features' corrections) of a customer whose other signals are at the
-// population mean, and each signal its weight times its distance from the
+// the log-odds: purchase_inactivity carries the recalibrated purchase
+// model's log-odds (of a customer whose history features and signals are
+// at the population mean), and each history feature (purchase_rate,
+// recency, tenure) and signal its weight times its distance from the
 // mean.
 func (m Model) Risk(s Signals) (float64, []Factor) {
 	return m.riskAt(s, m.HorizonDays)
@@ -208,16 +208,22 @@ func (m Model) Risk(s Signals) (float64, []Factor) {
 // riskAt is Risk for horizon h days (the history features depend on it).
 func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
 	base := m.Intercept + m.slope()*logit(s.PNoPurchase)
+	factors := make([]Factor, 1, 1+len(m.History)+len(m.Weights))
+	factors[0] = Factor{Name: FeaturePurchase, Value: s.PNoPurchase, Contribution: base}
 	if len(m.History) > 0 && h > 0 {
 		hv := s.historyValues(h)
+		// The factor values are the quantities behind the features: the
+		// purchases expected in h at the customer's own rate, the days since
+		// the last and since the first purchase.
+		shown := [3]float64{math.Expm1(hv[0]), math.Max(s.RecencyDays, 0), math.Max(s.TenureDays, 0)}
 		for _, w := range m.History {
 			if i := historyIndex(w.Name); i >= 0 {
-				base += w.Weight * (hv[i] - w.Mean)
+				if c := w.Weight * (hv[i] - w.Mean); c != 0 {
+					factors = append(factors, Factor{Name: w.Name, Value: shown[i], Contribution: c})
+				}
 			}
 		}
 	}
-	factors := make([]Factor, 1, 1+len(m.Weights))
-	factors[0] = Factor{Name: FeaturePurchase, Value: s.PNoPurchase}
 	vals := s.values()
 	for _, w := range m.Weights {
 		i := featureIndex(w.Name)
@@ -228,7 +234,6 @@ func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
 			factors = append(factors, Factor{Name: w.Name, Value: vals[i], Contribution: c})
 		}
 	}
-	factors[0].Contribution = base
 	logOdds := 0.0
 	for _, f := range factors {
 		logOdds += f.Contribution
@@ -284,7 +289,7 @@ func (e Example) horizon(def float64) float64 {
 type FitOptions struct {
 	// HorizonDays is recorded in the model.
 	HorizonDays float64
-	// HoldoutEvery puts every n-th example in the holdout (default 5: 20 %).
+	// HoldoutEvery is the number of cross-validation folds (default 5).
 	HoldoutEvery int
 	// MinExamples is the least number of training examples, and of each
 	// class, for a fit (default 50).
@@ -300,15 +305,16 @@ type FitOptions struct {
 // support. Nothing is set by hand: with enough data the likelihood
 // dominates.
 //
-// The examples of every HoldoutEvery-th group (customer; every
-// HoldoutEvery-th example when groups are 0) are held out. Three variants
-// are fitted on the rest: the purchase log-odds alone, with the history
-// features, and with the history features and the signals; the one with
-// the lowest holdout log-loss is refitted on all examples and returned,
-// unless the purchase model's probability alone does better on the
-// holdout: then the identity model is returned (the gate on holdout).
-// Features that do not vary in the data are left out. Holdout reports the
-// kept variant's figures against the uncalibrated PNoPurchase.
+// Up to four variants are compared: the purchase log-odds alone, with the
+// history features, with the signals, and with both. Each is judged by
+// HoldoutEvery-fold cross-validation by customer (group; by example when
+// groups are 0): fitted without a fold's customers, it predicts theirs, so
+// every customer is held out once. The variant with the lowest
+// out-of-fold log-loss is refitted on all examples and returned, unless
+// the purchase model's probability alone does better out of fold: then
+// the identity model is returned (the gate on holdout). Features that do
+// not vary in the data are left out. Holdout reports the kept variant's
+// out-of-fold figures against the uncalibrated PNoPurchase.
 func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if o.HoldoutEvery <= 1 {
 		o.HoldoutEvery = 5
@@ -325,23 +331,26 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if len(examples) < o.MinExamples || pos < o.MinExamples/5 || len(examples)-pos < o.MinExamples/5 {
 		return Model{}, fmt.Errorf("churn: %d examples (%d churned): need at least %d, and %d of each outcome", len(examples), pos, o.MinExamples, o.MinExamples/5)
 	}
-	var train, test []Example
+	// Folds by customer (every example of one customer in one fold), or by
+	// example when groups are 0.
+	folds := o.HoldoutEvery
+	fold := make([]int, len(examples))
+	counts := make([]int, folds)
 	for i, e := range examples {
 		k := i
 		if e.Group != 0 {
 			k = e.Group
 		}
-		if k%o.HoldoutEvery == o.HoldoutEvery-1 {
-			test = append(test, e)
-		} else {
-			train = append(train, e)
+		fold[i] = k % folds
+		counts[fold[i]]++
+	}
+	for f, c := range counts {
+		if c == 0 || len(examples)-c < o.MinExamples/2 {
+			return Model{}, fmt.Errorf("churn: fold %d of the split by customer has %d of %d examples: too few customers", f, c, len(examples))
 		}
 	}
-	if len(test) == 0 || len(train) < o.MinExamples/2 {
-		return Model{}, fmt.Errorf("churn: %d training and %d holdout examples after the split by customer: too few", len(train), len(test))
-	}
-	hist := usableHistory(train, o.HorizonDays)
-	cols := usableFeatures(train)
+	hist := usableHistory(examples, o.HorizonDays)
+	cols := usableFeatures(examples)
 	type variant struct {
 		hist []int
 		cols []int
@@ -352,36 +361,65 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 		variants = append(variants, variant{hist, nil, "purchase model recalibrated with the purchase history"})
 	}
 	if len(cols) > 0 {
-		variants = append(variants, variant{hist, cols, "purchase model recalibrated with the purchase history and the engagement and friction signals"})
+		variants = append(variants, variant{nil, cols, "purchase model recalibrated with the engagement and friction signals"})
+		if len(hist) > 0 {
+			variants = append(variants, variant{hist, cols, "purchase model recalibrated with the purchase history and the engagement and friction signals"})
+		}
 	}
-	var best Model
+	// Each variant's out-of-fold predictions: fitted on the other folds'
+	// customers, predicted for the fold's.
+	y := make([]bool, len(examples))
+	raw := make([]float64, len(examples))
+	for i, e := range examples {
+		y[i], raw[i] = e.Churned, clampP(e.Signals.PNoPurchase)
+	}
 	bestV, bestLoss := -1, math.Inf(1)
+	var bestPred []float64
 	var losses []string
-	for i, v := range variants {
-		m, err := fitLogistic(ctx, train, v.hist, v.cols, o.HorizonDays)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Model{}, err
+	for vi, v := range variants {
+		pred := make([]float64, len(examples))
+		var ferr error
+		for f := 0; f < folds && ferr == nil; f++ {
+			var train []Example
+			for i, e := range examples {
+				if fold[i] != f {
+					train = append(train, e)
+				}
 			}
-			losses = append(losses, fmt.Sprintf("variant %d: %v", i, err))
+			m, err := fitLogistic(ctx, train, v.hist, v.cols, o.HorizonDays)
+			if err != nil {
+				ferr = err
+				break
+			}
+			for i, e := range examples {
+				if fold[i] == f {
+					pred[i], _ = m.riskAt(e.Signals, e.horizon(o.HorizonDays))
+				}
+			}
+		}
+		if ferr != nil {
+			if ctx.Err() != nil {
+				return Model{}, ctx.Err()
+			}
+			losses = append(losses, fmt.Sprintf("variant %d: %v", vi, ferr))
 			continue
 		}
-		m.HorizonDays = o.HorizonDays
-		l := evaluate(m, test, o.HorizonDays).Model.LogLoss
+		l := Score(pred, y).LogLoss
 		losses = append(losses, fmt.Sprintf("%.5f", l))
 		if l < bestLoss {
-			best, bestV, bestLoss = m, i, l
+			bestV, bestLoss, bestPred = vi, l, pred
 		}
 	}
 	if bestV < 0 {
 		return Model{}, fmt.Errorf("churn: no variant could be fitted (%s)", strings.Join(losses, "; "))
 	}
-	h := evaluate(best, test, o.HorizonDays)
+	h := Holdout{N: len(examples), BaseRate: float64(pos) / float64(len(examples)), Purchase: Score(raw, y), Model: Score(bestPred, y)}
+	h.BaseBrier = h.BaseRate * (1 - h.BaseRate)
 	if h.Model.LogLoss > h.Purchase.LogLoss {
-		// The purchase model alone predicts the held-out examples better:
+		// The purchase model alone predicts the held-out customers better:
 		// keep it (the identity model) and say so.
 		id := Model{HorizonDays: o.HorizonDays, Slope: 1, Examples: len(examples), Churned: pos,
-			Note: fmt.Sprintf("kept the purchase model's probability: holdout log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
+			Note: fmt.Sprintf("kept the purchase model's probability: cross-validated log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
 		h.Model = h.Purchase
 		id.Holdout = &h
 		return id, nil
@@ -391,7 +429,7 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if err != nil {
 		return Model{}, err
 	}
-	note := fmt.Sprintf("%s (holdout log-loss of the variants: %s)", v.note, strings.Join(losses, ", "))
+	note := fmt.Sprintf("%s (cross-validated log-loss of the variants: %s)", v.note, strings.Join(losses, ", "))
 	final.HorizonDays, final.Examples, final.Churned, final.Holdout, final.Note = o.HorizonDays, len(examples), pos, &h, note
 	return final, nil
 }
