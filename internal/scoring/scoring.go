@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -164,6 +165,9 @@ type Scorer struct {
 	// of the replenishment window are instants a segment can change at.
 	replenishment bool
 	fingerprint   string
+	// churnCuts are the churn probabilities at which a decision can
+	// change: the churn level bounds and the rules' thresholds.
+	churnCuts []float64
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -175,7 +179,11 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
-	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16)}, nil
+	med, high := c.Churn.Bounds()
+	cuts := append(e.Thresholds("churn_probability"), med, high)
+	slices.Sort(cuts)
+	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
+		churnCuts: slices.Compact(cuts)}, nil
 }
 
 // Fingerprint identifies the scoring configuration (this Config and the
@@ -402,33 +410,98 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		// nothing is published before the hold ends, or a known instant.
 		return limit
 	}
-	changed := func(t time.Time) bool {
+	changed := func(t time.Time) (bool, float64) {
 		r, in := s.evaluate(st, t, m, &cur)
-		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel
+		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
 	}
-	lo := now
+	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 2 {
 		t := now.Add(step)
 		if !t.Before(limit) {
 			t = limit
 		}
-		if changed(t) {
-			hi := t
-			for hi.Sub(lo) > time.Hour {
-				mid := lo.Add(hi.Sub(lo) / 2)
-				if changed(mid) {
-					hi = mid
-				} else {
-					lo = mid
-				}
-			}
-			return hi
+		c, p := changed(t)
+		if c {
+			return s.narrow(changed, lo, pLo, t, p)
 		}
 		if !t.Before(limit) {
 			return limit
 		}
-		lo = t
+		lo, pLo = t, p
 	}
+}
+
+// narrow finds the first change in (lo, hi] to within the hour, given no
+// change at lo and a change at hi, and the churn probabilities pLo and pHi
+// there. Most changes of a silent customer are the churn probability
+// crossing a threshold (a churn level bound or a rule's): when one lies
+// between pLo and pHi, the crossing is guessed by interpolating the
+// probability's log-odds in time and probed half an hour either side,
+// which usually closes the bracket in a few probes where bisection needs a
+// dozen. Otherwise, or when a guess did not halve the bracket, it bisects.
+// Every probe keeps the bracket (no change at lo, a change at hi), so the
+// result is the same kind of instant as bisection's.
+func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64) time.Time {
+	const half = 30 * time.Minute
+	bisect := false
+	for hi.Sub(lo) > time.Hour {
+		width := hi.Sub(lo)
+		if g, ok := s.crossing(lo, pLo, hi, pHi); ok && !bisect && width > 2*time.Hour {
+			g = g.Truncate(time.Minute) // tidy instants: whole minutes
+			if g.Before(lo.Add(half)) {
+				g = lo.Add(half)
+			} else if g.After(hi.Add(-half)) {
+				g = hi.Add(-half)
+			}
+			if c, p := changed(g.Add(-half)); c {
+				hi, pHi = g.Add(-half), p
+			} else {
+				lo, pLo = g.Add(-half), p
+				if c, p := changed(g.Add(half)); c {
+					hi, pHi = g.Add(half), p
+				} else {
+					lo, pLo = g.Add(half), p
+				}
+			}
+			bisect = hi.Sub(lo) > width/2
+			continue
+		}
+		mid := lo.Add(width / 2)
+		if c, p := changed(mid); c {
+			hi, pHi = mid, p
+		} else {
+			lo, pLo = mid, p
+		}
+		bisect = false
+	}
+	return hi
+}
+
+// crossing interpolates, on the log-odds scale, when the churn probability
+// goes from pLo at lo to pHi at hi through the first churn threshold
+// between them; ok is false when none lies between them.
+func (s *Scorer) crossing(lo time.Time, pLo float64, hi time.Time, pHi float64) (time.Time, bool) {
+	var th float64
+	found := false
+	for _, c := range s.churnCuts {
+		if (pLo < c && c <= pHi && (!found || c < th)) || (pHi < c && c <= pLo && (!found || c > th)) {
+			th, found = c, true
+		}
+	}
+	if !found {
+		return time.Time{}, false
+	}
+	a, b, c := logOdds(pLo), logOdds(pHi), logOdds(th)
+	if !(math.Abs(b-a) > 1e-12) {
+		return time.Time{}, false
+	}
+	f := (c - a) / (b - a)
+	return lo.Add(time.Duration(f * float64(hi.Sub(lo)))), true
+}
+
+func logOdds(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+	return math.Log(p / (1 - p))
 }
 
 // tierAgeOut is the first instant after now at which the purchases that

@@ -89,8 +89,8 @@ const (
 	DefaultHigh   = 0.8
 )
 
-// Level names the level of risk p.
-func (l Levels) Level(p float64) string {
+// Bounds returns the medium and high bounds in force (defaults for 0).
+func (l Levels) Bounds() (medium, high float64) {
 	med, high := l.Medium, l.High
 	if med <= 0 {
 		med = DefaultMedium
@@ -98,6 +98,12 @@ func (l Levels) Level(p float64) string {
 	if high <= 0 {
 		high = DefaultHigh
 	}
+	return med, high
+}
+
+// Level names the level of risk p.
+func (l Levels) Level(p float64) string {
+	med, high := l.Bounds()
 	switch {
 	case p >= high:
 		return "high"

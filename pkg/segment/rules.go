@@ -226,6 +226,22 @@ func (e *Engine) Uses(field string) bool {
 	return used
 }
 
+// Thresholds returns the distinct thresholds the rules compare a numeric
+// field with, as written and as relaxed by its hysteresis margin, in
+// ascending order.
+func (e *Engine) Thresholds(field string) []float64 {
+	var out []float64
+	for _, r := range e.rules {
+		walk(r.expr, func(x node) {
+			if c, ok := x.(*numCmp); ok && c.f.name == field {
+				out = append(out, c.threshold, c.relaxed)
+			}
+		})
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Segments returns the rule (segment) names in order.
 func (e *Engine) Segments() []string {
 	out := make([]string, len(e.rules))

@@ -537,3 +537,17 @@ func TestUses(t *testing.T) {
 		t.Error("the default rules use churn_probability and not replenishment_due")
 	}
 }
+
+func TestThresholds(t *testing.T) {
+	d, _ := Compile(DefaultRuleSet())
+	// churn_probability >= 0.85 (lapsed) and >= 0.5 (at-risk rules), with
+	// the 0.05 hysteresis margin.
+	got := d.Thresholds("churn_probability")
+	want := []float64{0.45, 0.5, 0.8, 0.85}
+	if !slices.Equal(got, want) {
+		t.Errorf("Thresholds(churn_probability) = %v, want %v", got, want)
+	}
+	if got := d.Thresholds("no_such_field"); len(got) != 0 {
+		t.Errorf("an unused field has thresholds %v", got)
+	}
+}
