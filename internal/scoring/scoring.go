@@ -318,13 +318,18 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
 	// baseline), combined with the email and support signals by the churn
 	// model fitted with the record (identity before a fit).
-	r.ChurnRisk, r.Factors = m.churn.Risk(churn.Signals{
+	sig := churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
 		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
 		OptedOut:  f.OptedOut,
 		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
-	})
+	}
+	if held != nil {
+		r.ChurnRisk = m.churn.Probability(sig) // a probe compares, it does not explain
+	} else {
+		r.ChurnRisk, r.Factors = m.churn.Risk(sig)
+	}
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}

@@ -1,10 +1,12 @@
 package churn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -235,9 +237,33 @@ func (m Model) Risk(s Signals) (float64, []Factor) {
 
 // riskAt is Risk for horizon h days (the history features depend on it).
 func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
+	factors := make([]Factor, 0, 1+len(m.History)+len(m.Weights))
+	logOdds := m.terms(s, h, func(f Factor) { factors = append(factors, f) })
+	slices.SortStableFunc(factors, func(a, b Factor) int { return cmp.Compare(b.Contribution, a.Contribution) })
+	return m.probability(s, logOdds), factors
+}
+
+// Probability is Risk's probability without the factors (no allocation),
+// for callers that only compare it with thresholds.
+func (m Model) Probability(s Signals) float64 {
+	return m.probability(s, m.terms(s, m.HorizonDays, func(Factor) {}))
+}
+
+func (m Model) probability(s Signals, logOdds float64) float64 {
+	p := logistic(logOdds)
+	if math.IsNaN(p) {
+		p = clampP(s.PNoPurchase)
+	}
+	return p
+}
+
+// terms calls fn with each factor of the customer's churn log-odds (the
+// purchase model's, then the history features', then the signals' with a
+// non-zero contribution) and returns their sum.
+func (m Model) terms(s Signals, h float64, fn func(Factor)) float64 {
 	base := m.Intercept + m.slope()*logit(s.PNoPurchase)
-	factors := make([]Factor, 1, 1+len(m.History)+len(m.Weights))
-	factors[0] = Factor{Name: FeaturePurchase, Value: s.PNoPurchase, Contribution: base}
+	fn(Factor{Name: FeaturePurchase, Value: s.PNoPurchase, Contribution: base})
+	logOdds := base
 	if len(m.History) > 0 && h > 0 {
 		hv := s.historyValues(h)
 		// The factor values are the quantities behind the features: the
@@ -247,7 +273,8 @@ func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
 		for _, w := range m.History {
 			if i := historyIndex(w.Name); i >= 0 {
 				if c := w.Weight * (hv[i] - w.Mean); c != 0 {
-					factors = append(factors, Factor{Name: w.Name, Value: shown[i], Contribution: c})
+					fn(Factor{Name: w.Name, Value: shown[i], Contribution: c})
+					logOdds += c
 				}
 			}
 		}
@@ -259,19 +286,11 @@ func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
 			continue
 		}
 		if c := w.Weight * (vals[i] - w.Mean); c != 0 {
-			factors = append(factors, Factor{Name: w.Name, Value: vals[i], Contribution: c})
+			fn(Factor{Name: w.Name, Value: vals[i], Contribution: c})
+			logOdds += c
 		}
 	}
-	logOdds := 0.0
-	for _, f := range factors {
-		logOdds += f.Contribution
-	}
-	sort.SliceStable(factors, func(i, j int) bool { return factors[i].Contribution > factors[j].Contribution })
-	p := logistic(logOdds)
-	if math.IsNaN(p) {
-		p = clampP(s.PNoPurchase)
-	}
-	return p, factors
+	return logOdds
 }
 
 func b2f(b bool) float64 {
