@@ -35,7 +35,7 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "summary", "summary or transactions")
 	fs.StringVar(&f.unit, "time-unit", "week", "day or week")
 	fs.StringVar(&f.asOf, "as-of", "", "YYYY-MM-DD: end of the calibration period (transactions, --from-redis); default the last day")
-	fs.StringVar(&f.kind, "model", "", "purchase model: mbgnbd, bgnbd or auto (holdout only); default model.purchase of the config (mbgnbd)")
+	fs.StringVar(&f.kind, "model", "", "purchase model: mbgnbd, bgnbd, paretonbd or auto (holdout only); default model.purchase of the config (mbgnbd)")
 	fs.BoolVar(&f.force, "force", false, "fit even below model.min_customers / model.min_repeat_buyers and keep a degenerate or unconverged fit")
 	fs.Float64Var(&f.penalizer, "penalizer", 0, "L2 penalty coefficient (lifetimes' penalizer_coef)")
 	fs.BoolVar(&f.fromRedis, "from-redis", false, "fit the live state in Redis instead of a file")
@@ -74,15 +74,18 @@ func (f *inputFlags) parseAsOf() (time.Time, error) {
 	return t, nil
 }
 
-// rows reads the model input: a file, or the live state.
-func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd time.Time) ([]batch.Row, time.Time, error) {
+// rows reads the model input: a file, or the live state. For a
+// transactions file it also returns the churn model's time split as of the
+// end of calibration for churnHorizon (a summary file has none).
+func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd time.Time, churnHorizon time.Duration) ([]batch.Row, time.Time, model.ChurnSplit, error) {
+	var none model.ChurnSplit
 	unitDays, err := f.unitDays()
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, none, err
 	}
 	asOf, err := f.parseAsOf()
 	if err != nil {
-		return nil, asOf, err
+		return nil, asOf, none, err
 	}
 	if f.fromRedis {
 		if asOf.IsZero() {
@@ -90,35 +93,43 @@ func (f *inputFlags) rows(ctx context.Context, cfg config.Config, holdoutEnd tim
 		}
 		rdb, err := connect.Redis(cfg.Redis)
 		if err != nil {
-			return nil, asOf, err
+			return nil, asOf, none, err
 		}
 		defer rdb.Close()
 		exp, _ := event.CurrencyExponent(cfg.Input.BaseCurrency)
-		rows, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp))
-		return rows, asOf, err
+		rows, split, err := batch.FromStates(ctx, state.New(rdb, cfg.Redis.KeyPrefix, cfg.Kafka.OwnerLease), asOf, unitDays, math.Pow10(exp), churnHorizon)
+		return rows, asOf, split, err
 	}
 	if f.input == "" {
-		return nil, asOf, errors.New("--input FILE (or --from-redis) is required")
+		return nil, asOf, none, errors.New("--input FILE (or --from-redis) is required")
 	}
 	switch f.format {
 	case "summary":
 		file, err := os.Open(f.input)
 		if err != nil {
-			return nil, asOf, err
+			return nil, asOf, none, err
 		}
 		defer file.Close()
 		sf, err := batch.ReadSummaryFile(ctxReader{ctx, file}, unitDays)
 		if err != nil {
-			return nil, asOf, fmt.Errorf("%s: %w", f.input, err)
+			return nil, asOf, none, fmt.Errorf("%s: %w", f.input, err)
 		}
 		for _, w := range sf.Warnings {
 			fmt.Fprintf(os.Stderr, "clvstream: warning: %s: %s\n", f.input, w)
 		}
-		return sf.Rows, asOf, nil
+		return sf.Rows, asOf, none, nil
 	case "transactions":
-		return batch.ReadTransactions(f.input, f.tx, asOf, holdoutEnd, unitDays)
+		h, err := batch.ReadHistory(f.input, f.tx)
+		if err != nil {
+			return nil, asOf, none, err
+		}
+		if asOf.IsZero() {
+			asOf = h.LastDay()
+		}
+		split, err := h.ChurnSplit(ctx, asOf, churnHorizon, unitDays)
+		return h.Rows(asOf, holdoutEnd, unitDays), asOf, split, err
 	}
-	return nil, asOf, fmt.Errorf("--format %q: must be summary or transactions", f.format)
+	return nil, asOf, none, fmt.Errorf("--format %q: must be summary or transactions", f.format)
 }
 
 func fitCmd(ctx context.Context, args []string) error {
@@ -131,12 +142,14 @@ func fitCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	rows, asOf, split, err := in.rows(ctx, cfg, time.Time{}, cfg.Scoring.ChurnHorizon)
 	if err != nil {
 		return err
 	}
 	unitDays, _ := in.unitDays()
-	rec, err := batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf))
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
+	rec, err := batch.Fit(ctx, rows, fo)
 	if err != nil {
 		return err
 	}
@@ -159,11 +172,13 @@ func scoreCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, asOf, err := in.rows(ctx, cfg, time.Time{})
+	rows, asOf, split, err := in.rows(ctx, cfg, time.Time{}, cfg.Scoring.ChurnHorizon)
 	if err != nil {
 		return err
 	}
 	unitDays, _ := in.unitDays()
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
 	var rec model.Record
 	if *modelFile != "" {
 		b, err := os.ReadFile(*modelFile)
@@ -174,9 +189,9 @@ func scoreCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("--model-file %s: %w", *modelFile, err)
 		}
 		if !rec.Fitted() {
-			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd)", *modelFile, rec.Kind)
+			return fmt.Errorf("--model-file %s: kind %q is not a fitted purchase model (valid: mbgnbd, bgnbd, paretonbd)", *modelFile, rec.Kind)
 		}
-	} else if rec, err = batch.Fit(ctx, rows, in.fitOptions(cfg, unitDays, asOf)); err != nil {
+	} else if rec, err = batch.Fit(ctx, rows, fo); err != nil {
 		return err
 	}
 	rs, err := cfg.SegmentRules()
@@ -219,26 +234,39 @@ func holdoutCmd(ctx context.Context, args []string) error {
 	if in.format == "transactions" && asOf.IsZero() {
 		return errors.New("--as-of (end of calibration) is required with transactions")
 	}
-	rows, _, err := in.rows(ctx, cfg, holdoutEnd)
+	// The churn model predicts "no purchase in the holdout window": its
+	// time split is taken from the calibration period for that horizon.
+	rows, _, split, err := in.rows(ctx, cfg, holdoutEnd, time.Duration(*length*unitDays*float64(24*time.Hour)))
 	if err != nil {
 		return err
 	}
-	bins, churnRep, rec, err := batch.Holdout(ctx, rows, in.fitOptions(cfg, unitDays, asOf), *length, *maxBin)
+	fo := in.fitOptions(cfg, unitDays, asOf)
+	fo.Churn = split
+	bins, churnRep, rec, err := batch.Holdout(ctx, rows, fo, *length, *maxBin)
 	if err != nil {
 		return err
 	}
 	if rec.Selection != nil {
 		for _, c := range rec.Selection.Candidates {
 			if c.Holdout != nil {
-				fmt.Printf("candidate %-7s holdout predicted %.1f, actual %.0f, error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+				fmt.Printf("candidate %-9s holdout predicted %.1f, actual %.0f, error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+			} else {
+				fmt.Printf("candidate %-9s %s\n", c.Kind, c.Error)
 			}
 		}
 		fmt.Printf("model.purchase auto chose %s\n", rec.Selection.Chosen)
 	}
-	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f a=%.4f b=%.4f; holdout %.0f %ss\n\n",
-		rec.Kind, rec.Params.R, rec.Params.Alpha, rec.Params.A, rec.Params.B, *length, in.unit)
+	an, bn := "a", "b"
+	if rec.Kind == model.KindParetoNBD {
+		an, bn = "s", "beta"
+	}
+	fmt.Printf("%s fitted on the calibration period: r=%.4f alpha=%.4f %s=%.4f %s=%.4f; holdout %.0f %ss\n\n",
+		rec.Kind, rec.Params.R, rec.Params.Alpha, an, rec.Params.A, bn, rec.Params.B, *length, in.unit)
 	batch.WriteHoldout(os.Stdout, bins)
 	fmt.Println()
+	if cm := rec.Churn; cm != nil {
+		fmt.Printf("churn model: %d time-split examples; %s\n\n", cm.Examples, cm.Note)
+	}
 	batch.WriteChurn(os.Stdout, churnRep)
 	return nil
 }

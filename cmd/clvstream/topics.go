@@ -25,10 +25,13 @@ type topicRole struct {
 
 // topicRoles lists the five topics of t, inputs first.
 func topicRoles(t stream.Topics) []topicRole {
-	return []topicRole{
+	roles := []topicRole{
 		{"purchases", t.Purchases, true}, {"tickets", t.Tickets, true}, {"emails", t.Emails, true},
-		{"segment_changes", t.SegmentChanges, false}, {"dead_letter", t.DeadLetter, false},
 	}
+	if t.Surveys != "" { // optional: survey events go on tickets otherwise
+		roles = append(roles, topicRole{"surveys", t.Surveys, true})
+	}
+	return append(roles, topicRole{"segment_changes", t.SegmentChanges, false}, topicRole{"dead_letter", t.DeadLetter, false})
 }
 
 // topicPlan is what `clvstream topics` does about the topics it found.

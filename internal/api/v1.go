@@ -20,6 +20,7 @@ type Query interface {
 	Model(ctx context.Context) (*query.ModelView, error)
 	KPIs(ctx context.Context) (*query.KPIView, error)
 	Cohorts(ctx context.Context) (*query.CohortsView, error)
+	Campaigns(ctx context.Context) (*query.CampaignsView, error)
 }
 
 // requestTimeout bounds the Redis work of one /v1 request.
@@ -42,6 +43,7 @@ func (v *v1) routes() []route {
 		{"GET /v1/model", serve(v, "no model has been published yet", v.q.Model)},
 		{"GET /v1/kpis", serve(v, "no KPI snapshot", v.q.KPIs)},
 		{"GET /v1/cohorts", serve(v, "no KPI snapshot", v.q.Cohorts)},
+		{"GET /v1/campaigns", serve(v, "no KPI snapshot", v.q.Campaigns)},
 	}
 }
 

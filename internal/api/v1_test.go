@@ -55,6 +55,9 @@ func (s *stubQuery) KPIs(context.Context) (*query.KPIView, error) {
 func (s *stubQuery) Cohorts(context.Context) (*query.CohortsView, error) {
 	return nil, query.ErrStore
 }
+func (s *stubQuery) Campaigns(context.Context) (*query.CampaignsView, error) {
+	return nil, query.ErrStore
+}
 
 // stubKPIs is a KPI source whose snapshot the test sets.
 type stubKPIs struct{ p atomic.Pointer[kpi.Snapshot] }
@@ -462,7 +465,7 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 	})
 
 	t.Run("kpis, cohorts and segments", func(t *testing.T) {
-		for _, p := range []string{"/v1/kpis", "/v1/cohorts"} {
+		for _, p := range []string{"/v1/kpis", "/v1/cohorts", "/v1/campaigns"} {
 			r := c.get(p, p)
 			if r.code != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.json(t)["error"].(string), "no KPI snapshot") {
 				t.Errorf("%s before a snapshot: %d %s", p, r.code, r.body)
@@ -492,6 +495,10 @@ func TestQueryAPIOverHTTPAgainstRedis(t *testing.T) {
 		r = c.get("/v1/cohorts", "/v1/cohorts")
 		if m = r.json(t); r.code != 200 || len(m["cohorts"].([]any)) == 0 {
 			t.Errorf("cohorts: %d %s", r.code, r.body)
+		}
+		r = c.get("/v1/campaigns", "/v1/campaigns")
+		if m = r.json(t); r.code != 200 || m["window_days"] != 7.0 || m["campaigns"] == nil {
+			t.Errorf("campaigns: %d %s", r.code, r.body)
 		}
 		r = c.get("/v1/segments", "/v1/segments")
 		m = r.json(t)

@@ -16,7 +16,7 @@ import (
 
 // FitOptions select the model of a batch fit.
 type FitOptions struct {
-	Kind      string  // mbgnbd, bgnbd or auto
+	Kind      string  // mbgnbd, bgnbd, paretonbd or auto
 	UnitDays  float64 // 1 (days) or 7 (weeks)
 	Penalizer float64
 	AsOf      time.Time
@@ -30,6 +30,9 @@ type FitOptions struct {
 	// HoldoutUnits, for Kind auto: the length of the holdout window whose
 	// counts the rows carry (x_star), in time units.
 	HoldoutUnits float64
+	// Churn is the churn model's time split (History.ChurnSplit; a summary
+	// file has none: the churn model is then the identity).
+	Churn model.ChurnSplit
 }
 
 // Fit fits the purchase and spend models to rows. Too little data
@@ -41,7 +44,7 @@ func Fit(ctx context.Context, rows []Row, o FitOptions) (model.Record, error) {
 	if len(rows) == 0 {
 		return model.Record{}, fmt.Errorf("no customers in the input")
 	}
-	in := model.Input{AsOf: o.AsOf, Full: make([]model.Summary, len(rows))}
+	in := model.Input{AsOf: o.AsOf, Full: make([]model.Summary, len(rows)), Churn: o.Churn}
 	for i, r := range rows {
 		in.Full[i] = r.Summary
 	}
@@ -124,7 +127,11 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "model           %s (time unit %g days)\n", r.Model, r.TimeUnitDays)
 	fmt.Fprintf(w, "customers       %d (%d repeat buyers)\n", r.NCustomers, r.RepeatBuyers)
-	fmt.Fprintf(w, "params          r=%.6f alpha=%.6f a=%.6f b=%.6f\n", r.Params.R, r.Params.Alpha, r.Params.A, r.Params.B)
+	an, bn := "a", "b"
+	if r.Model == model.KindParetoNBD {
+		an, bn = "s", "beta"
+	}
+	fmt.Fprintf(w, "params          r=%.6f alpha=%.6f %s=%.6f %s=%.6f\n", r.Params.R, r.Params.Alpha, an, r.Params.A, bn, r.Params.B)
 	fmt.Fprintf(w, "log-likelihood  %.4f (converged %v after %d iterations)\n", r.LogLikelihood, r.Converged, r.Iterations)
 	if g := r.GammaGamma; g != nil {
 		fmt.Fprintf(w, "gamma-gamma     p=%.6f q=%.6f v=%.6f log-likelihood %.4f\n", g.P, g.Q, g.V, g.LogLikelihood)
@@ -134,9 +141,9 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	if r.Selection != nil {
 		for _, c := range r.Selection.Candidates {
 			if c.Holdout != nil {
-				fmt.Fprintf(w, "candidate       %-7s holdout predicted %.1f actual %.0f error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+				fmt.Fprintf(w, "candidate       %-9s holdout predicted %.1f actual %.0f error %.4f\n", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
 			} else {
-				fmt.Fprintf(w, "candidate       %-7s failed: %s\n", c.Kind, c.Error)
+				fmt.Fprintf(w, "candidate       %-9s %s\n", c.Kind, c.Error)
 			}
 		}
 		fmt.Fprintf(w, "chosen          %s (lowest holdout error)\n", r.Selection.Chosen)
@@ -147,22 +154,23 @@ func WriteReport(w io.Writer, r FitReport, asJSON bool) error {
 	return nil
 }
 
-// FromStates collects the summaries of the live state as of asOf.
-func FromStates(ctx context.Context, src model.StateSource, asOf time.Time, unitDays, minorPerMajor float64) ([]Row, error) {
+// FromStates collects the summaries of the live state as of asOf and the
+// churn model's time split for churnHorizon (0: 90 days).
+func FromStates(ctx context.Context, src model.StateSource, asOf time.Time, unitDays, minorPerMajor float64, churnHorizon time.Duration) ([]Row, model.ChurnSplit, error) {
 	unit := "week"
 	if unitDays == 1 {
 		unit = "day"
 	}
-	in, err := model.Collect(ctx, src, asOf, model.Config{TimeUnit: unit, Holdout: time.Nanosecond}, minorPerMajor)
-	// (the batch fit does not use the time splits Collect also builds)
+	in, err := model.Collect(ctx, src, asOf, model.Config{TimeUnit: unit, Holdout: time.Nanosecond, ChurnHorizon: churnHorizon}, minorPerMajor)
+	// (the batch fit does not use the holdout split Collect also builds)
 	if err != nil {
-		return nil, err
+		return nil, model.ChurnSplit{}, err
 	}
 	rows := make([]Row, len(in.Full))
 	for i, s := range in.Full {
 		rows[i] = Row{Summary: s}
 	}
-	return rows, nil
+	return rows, in.Churn, nil
 }
 
 // HoldoutBin is one line of the holdout report: the customers with a
@@ -234,9 +242,7 @@ func Holdout(ctx context.Context, rows []Row, o FitOptions, holdoutUnits float64
 		b.Customers++
 		b.Predicted += pm.ConditionalExpectedPurchases(holdoutUnits, r.X, r.TX, r.T)
 		b.Actual += r.HoldoutActual
-		sig := r.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(holdoutUnits, r.X, r.TX, r.T)
-		pChurn[i], _ = cm.Risk(sig)
+		pChurn[i], _ = cm.Risk(r.ChurnSignals(pm.ProbNoPurchase(holdoutUnits, r.X, r.TX, r.T), o.UnitDays))
 		pDead[i] = 1 - pm.PAlive(r.X, r.TX, r.T)
 		recency[i] = r.T - r.TX
 		churned[i] = r.HoldoutActual == 0

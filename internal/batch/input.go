@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -172,26 +173,30 @@ func ReadSummaryFile(r io.Reader, unitDays float64) (SummaryFile, error) {
 	return out, nil
 }
 
-// ReadTransactions reads a transactions file and summarises every customer
-// as of asOf (zero: the day of the last transaction); when holdoutEnd is
-// after asOf, each row also carries the repeat purchase days between asOf
-// and holdoutEnd.
-func ReadTransactions(path string, o backfill.Options, asOf, holdoutEnd time.Time, unitDays float64) ([]Row, time.Time, error) {
+// History is the per-customer state of a transactions file, in file
+// order, from which summaries as of any instant are taken.
+type History struct {
+	states        []*customer.State
+	first, last   time.Time
+	minorPerMajor float64
+}
+
+// ReadHistory reads a transactions file (backfill's formats) into
+// customer states.
+func ReadHistory(path string, o backfill.Options) (*History, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, asOf, err
+		return nil, err
 	}
 	defer f.Close()
 	cur := or(o.Currency, "USD")
 	dec, err := event.NewDecoder(event.Config{BaseCurrency: cur, Now: func() time.Time { return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) }})
 	if err != nil {
-		return nil, asOf, err
+		return nil, err
 	}
 	exp, _ := event.CurrencyExponent(cur)
-	minorPerMajor := math.Pow10(exp)
+	h := &History{minorPerMajor: math.Pow10(exp)}
 	states := map[string]*customer.State{}
-	var order []string
-	var last time.Time
 	o.Name = backfill.DefaultName(path)
 	_, err = backfill.Parse(f, o, func(r event.Record) error {
 		b, err := json.Marshal(r)
@@ -210,34 +215,65 @@ func ReadTransactions(path string, o backfill.Options, asOf, holdoutEnd time.Tim
 		if !ok {
 			st = &customer.State{ID: ev.CustomerID}
 			states[ev.CustomerID] = st
-			order = append(order, ev.CustomerID)
+			h.states = append(h.states, st)
 		}
 		st.Apply(ev, 1)
-		if ev.OccurredAt.After(last) {
-			last = ev.OccurredAt
+		if ev.OccurredAt.After(h.last) {
+			h.last = ev.OccurredAt
+		}
+		if h.first.IsZero() || ev.OccurredAt.Before(h.first) {
+			h.first = ev.OccurredAt
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, asOf, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if asOf.IsZero() {
-		asOf = last.Truncate(24 * time.Hour)
-	}
+	return h, nil
+}
+
+// LastDay is the day of the latest transaction.
+func (h *History) LastDay() time.Time { return h.last.Truncate(24 * time.Hour) }
+
+// Rows returns the summaries as of asOf of the customers who had bought by
+// then, with their repeat purchase days up to holdoutEnd when that is
+// after asOf.
+func (h *History) Rows(asOf, holdoutEnd time.Time, unitDays float64) []Row {
 	var out []Row
-	for _, id := range order {
-		s, ok := model.Summarize(states[id], asOf, unitDays, minorPerMajor)
+	for _, st := range h.states {
+		s, ok := model.Summarize(st, asOf, unitDays, h.minorPerMajor)
 		if !ok {
 			continue
 		}
 		row := Row{Summary: s}
 		if holdoutEnd.After(asOf) {
-			end, _ := model.Summarize(states[id], holdoutEnd, unitDays, minorPerMajor)
+			end, _ := model.Summarize(st, holdoutEnd, unitDays, h.minorPerMajor)
 			row.HoldoutActual, row.HasHoldout = end.X-s.X, true
 		}
 		out = append(out, row)
 	}
-	return out, asOf, nil
+	return out
+}
+
+// ChurnSplit returns the churn time split as of asOf for the churn horizon
+// (model.BuildChurnSplit): only the history up to asOf is used.
+func (h *History) ChurnSplit(ctx context.Context, asOf time.Time, horizon time.Duration, unitDays float64) (model.ChurnSplit, error) {
+	return model.BuildChurnSplit(ctx, h.states, asOf, h.first, horizon, unitDays, h.minorPerMajor, 0)
+}
+
+// ReadTransactions reads a transactions file and summarises every customer
+// as of asOf (zero: the day of the last transaction); when holdoutEnd is
+// after asOf, each row also carries the repeat purchase days between asOf
+// and holdoutEnd.
+func ReadTransactions(path string, o backfill.Options, asOf, holdoutEnd time.Time, unitDays float64) ([]Row, time.Time, error) {
+	h, err := ReadHistory(path, o)
+	if err != nil {
+		return nil, asOf, err
+	}
+	if asOf.IsZero() {
+		asOf = h.LastDay()
+	}
+	return h.Rows(asOf, holdoutEnd, unitDays), asOf, nil
 }
 
 func or(s, d string) string {

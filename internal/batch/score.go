@@ -54,9 +54,7 @@ func Score(w io.Writer, rows []Row, rec model.Record, o ScoreOptions) error {
 		pAlive := pm.PAlive(r.X, r.TX, r.T)
 		exp := pm.ConditionalExpectedPurchases(o.HorizonUnits, r.X, r.TX, r.T)
 		value := rec.PredictedCLV(pm, r.Summary, 1)
-		sig := r.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(h, r.X, r.TX, r.T)
-		risk, _ := cm.Risk(sig)
+		risk, _ := cm.Risk(r.ChurnSignals(pm.ProbNoPurchase(h, r.X, r.TX, r.T), rec.TimeUnitDays))
 		level := levels.Level(risk)
 		c := segment.Customer{
 			CLV: value, CLVPercentile: rec.CLVPercentile(value), HistoricCLV: 0, NetRevenue: r.AOV * (r.X + 1),

@@ -43,6 +43,8 @@ type Config struct {
 	Model model.Config `yaml:"model"`
 	// KPI configures the population KPI snapshots.
 	KPI kpi.Config `yaml:"kpi"`
+	// Attribution configures the campaign attribution of purchases.
+	Attribution kpi.Attribution `yaml:"attribution"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
 }
@@ -208,6 +210,8 @@ func (c Config) WithDefaults() Config {
 	c.Model.EmailHalfLife = c.Scoring.EmailHalfLife
 	c.Model.Subscriptions = c.Scoring.Subscriptions
 	c.Model = c.Model.WithDefaults()
+	c.Attribution = c.Attribution.WithDefaults()
+	c.KPI.AttributionWindow = c.Attribution.Window
 	c.KPI = c.KPI.WithDefaults()
 	if c.KafkaSecurity.SASL.Mechanism == "" {
 		c.KafkaSecurity.SASL.Mechanism = SASLNone
@@ -316,6 +320,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.KPI.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Attribution.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Scoring.Tiers.Validate(); err != nil {

@@ -59,28 +59,37 @@ type wave struct {
 const (
 	hourEmailSent    = 8
 	hourEmailOpened  = 9
+	hourMessageSent  = 16
+	hourDelivered    = 17
+	hourMessageSeen  = 18
+	hourOptOut       = 19
 	hourPurchase     = 10
 	hourTicketOpened = 11
+	hourSurveySent   = 12
+	hourSurveyAnswer = 13
 	hourTicketClosed = 15
 	hourRefund       = 20
 	hourAcquired     = 7
-	hourSubscription = 12
+	hourSubscription = 14
 )
 
 // generator produces synthetic events on an accelerated clock. Everything
 // it produces is a function of the seed, the number of customers and the
 // number of days: the same options give the same records.
 type generator struct {
-	o       Options
-	cfg     config.Config
-	start   time.Time
-	rnd     *rand.Rand
+	o     Options
+	cfg   config.Config
+	start time.Time
+	rnd   *rand.Rand
+	// srnd draws the survey events, apart from rnd so that adding them
+	// left the purchase, email and ticket sequences of a seed unchanged.
+	srnd *rand.Rand
+	// subRnd drives the acquisition and subscription behaviour, apart from
+	// rnd and srnd, so the other records of a seed stay those of the
+	// releases before subscriptions.
+	subRnd  *rand.Rand
 	people  []*persona
 	writers map[string]*kafka.Writer
-	// subRnd drives the acquisition and subscription behaviour, apart from
-	// rnd, so the purchase, email and ticket records of a seed stay those
-	// of the releases before subscriptions.
-	subRnd *rand.Rand
 	// sync, when set, is called after every wave and every day (wave nil)
 	// and returns when the pipeline has caught up.
 	sync func(ctx context.Context, produced int, w *wave) error
@@ -97,7 +106,8 @@ type generator struct {
 
 func newGenerator(o Options, cfg config.Config) *generator {
 	seed := o.Seed
-	g := &generator{o: o, cfg: cfg, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), writers: map[string]*kafka.Writer{}}
+	g := &generator{o: o, cfg: cfg, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		srnd: rand.New(rand.NewPCG(seed, seed^0x5bd1e9955bd1e995)), writers: map[string]*kafka.Writer{}}
 	// The simulation covers the o.Days days before today, so that its last
 	// events (yesterday evening) are in the past: none is dead-lettered as
 	// clock_skew, and the service's event-time clock stays ahead of the
@@ -241,6 +251,59 @@ func (g *generator) run(ctx context.Context, log *zap.Logger) error {
 	return nil
 }
 
+// survey adds an NPS survey every 60 days after a customer joined, and
+// their answer (more often from engaged customers): customers about to
+// stop buying tend to be detractors, so the survey signals carry churn
+// information, as the playbooks expect.
+func (g *generator) survey(add func(int, string, event.Record), p *persona, day int) {
+	if day == p.joinDay || (day-p.joinDay)%60 != 30 {
+		return
+	}
+	topic := g.cfg.Kafka.Topics.For(event.SurveySent)
+	id := fmt.Sprintf("%s-nps%d", p.id, day)
+	add(hourSurveySent, topic, event.Record{EventID: id + "-s", Type: event.SurveySent, CustomerID: p.id, SurveyID: id, Kind: "nps"})
+	if g.srnd.Float64() >= 0.3+0.5*p.openRate {
+		return
+	}
+	score := 6 + g.srnd.IntN(5)
+	if day > p.stopDay-45 {
+		score = g.srnd.IntN(7)
+	}
+	rec := event.Record{EventID: id + "-r", Type: event.SurveyResponded, CustomerID: p.id, SurveyID: id, Kind: "nps", Score: &score}
+	if g.srnd.IntN(3) == 0 {
+		n := 20 + g.srnd.IntN(200)
+		rec.CommentLength = &n
+	}
+	add(hourSurveyAnswer, topic, rec)
+}
+
+// message adds an SMS or push campaign message every 14 days, its
+// delivery, a click (SMS) or open (push) by engaged customers, and now
+// and then an opt-out, more often from customers about to stop buying.
+func (g *generator) message(add func(int, string, event.Record), p *persona, day int) {
+	if (day+p.joinDay)%14 != 3 {
+		return
+	}
+	topic := g.cfg.Kafka.Topics.For(event.MessageSent)
+	ch, seen := event.ChannelSMS, event.MessageClicked
+	if g.srnd.IntN(2) == 0 {
+		ch, seen = event.ChannelPush, event.MessageOpened
+	}
+	id := fmt.Sprintf("%s-%s%d", p.id, ch, day)
+	add(hourMessageSent, topic, event.Record{EventID: id + "-s", Type: event.MessageSent, CustomerID: p.id, Channel: ch, MessageID: id, Campaign: "app-" + ch})
+	add(hourDelivered, topic, event.Record{EventID: id + "-d", Type: event.MessageDelivered, CustomerID: p.id, Channel: ch, MessageID: id})
+	if day <= p.stopDay && g.srnd.Float64() < p.openRate {
+		add(hourMessageSeen, topic, event.Record{EventID: id + "-x", Type: seen, CustomerID: p.id, Channel: ch, MessageID: id, Campaign: "app-" + ch})
+	}
+	quit := 0.01
+	if day > p.stopDay-30 {
+		quit = 0.08
+	}
+	if g.srnd.Float64() < quit {
+		add(hourOptOut, topic, event.Record{EventID: id + "-u", Type: event.MessageOptedOut, CustomerID: p.id, Channel: ch})
+	}
+}
+
 // subscriptionEvents emits persona p's acquisition and subscription
 // records of day (on the purchases topic, which carries them).
 func (g *generator) subscriptionEvents(p *persona, day int, add func(int, event.Record)) {
@@ -287,7 +350,7 @@ func (g *generator) events(day int) []wave {
 	t := g.cfg.Kafka.Topics
 	at := g.start.AddDate(0, 0, day)
 	byHour := map[int]*wave{}
-	emit := func(hour int, topic string, r event.Record, rnd *rand.Rand) {
+	addWith := func(rnd *rand.Rand, hour int, topic string, r event.Record) {
 		w := byHour[hour]
 		if w == nil {
 			w = &wave{at: at.Add(time.Duration(hour) * time.Hour), topic: topic}
@@ -301,14 +364,16 @@ func (g *generator) events(day int) []wave {
 		}
 		w.msgs = append(w.msgs, kafka.Message{Key: []byte(r.CustomerID), Value: v})
 	}
-	add := func(hour int, topic string, r event.Record) { emit(hour, topic, r, g.rnd) }
+	add := func(hour int, topic string, r event.Record) { addWith(g.rnd, hour, topic, r) }
+	addSurvey := func(hour int, topic string, r event.Record) { addWith(g.srnd, hour, topic, r) }
+	addSub := func(hour int, r event.Record) { addWith(g.subRnd, hour, t.Purchases, r) }
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, p := range g.people {
 		if day < p.joinDay {
 			continue
 		}
-		g.subscriptionEvents(p, day, func(hour int, r event.Record) { emit(hour, t.Purchases, r, g.subRnd) })
+		g.subscriptionEvents(p, day, addSub)
 		buy := day == p.joinDay
 		if !buy && !p.oneTime && day <= p.stopDay {
 			buy = g.rnd.Float64() < 1/p.gapDays
@@ -342,6 +407,8 @@ func (g *generator) events(day int) []wave {
 			add(hourTicketOpened, t.Tickets, event.Record{EventID: tk + "-o", Type: event.TicketOpened, CustomerID: p.id, TicketID: tk, Priority: "normal"})
 			add(hourTicketClosed, t.Tickets, event.Record{EventID: tk + "-r", Type: event.TicketResolved, CustomerID: p.id, TicketID: tk, CSAT: 1 + g.rnd.IntN(5)})
 		}
+		g.survey(addSurvey, p, day)
+		g.message(addSurvey, p, day)
 	}
 	hours := make([]int, 0, len(byHour))
 	for h := range byHour {

@@ -16,6 +16,16 @@
 // CLV; and cohort retention: for each first-purchase month, the share of
 // the cohort that bought again in each following month.
 //
+// The retention toolkit's figures (docs/events.md): survey KPIs (NPS =
+// % promoters − % detractors, mean CSAT and CES of the latest scores,
+// response rate = answered ÷ sent) for the population, per segment and per
+// cohort (surveys.go); per-channel engagement and opt-outs (channels.go);
+// the repeat-purchase curve, the share of customers with n purchases who
+// make an (n+1)-th within RepeatWindow, censoring those whose n-th is
+// younger (repeat.go); and the purchases attributed to campaigns by last
+// touch within AttributionWindow with the retention of their customers
+// (campaigns.go).
+//
 // A snapshot reads at most SampleSize customers (default 100,000): above
 // that it is computed from a uniform sample (Sampler; each partition's
 // share in Redis's hash order) with its counts scaled to the population,

@@ -151,6 +151,10 @@ type gauges struct {
 	customers, retention, churn, aov, freq, repeat, avgCLV prometheus.Gauge
 	avgHistoric, avgRisk, csat, computedAt, newCustomers   prometheus.Gauge
 	activeStart, activeEnd                                 prometheus.Gauge
+	surveys                                                *surveyGauges
+	channels                                               *channelGauges
+	repeats                                                *repeatGauges
+	campaigns                                              *campaignGauges
 	toolkit                                                *toolkitGauges
 }
 
@@ -188,6 +192,10 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		newCustomers: g("clvstream_new_customers", "Customers whose first purchase is in the KPI period."),
 		activeStart:  g("clvstream_active_customers_period_start", "Active customers at the start of the KPI period."),
 		activeEnd:    g("clvstream_active_customers", "Active customers (a purchase within the active window)."),
+		surveys:      newSurveyGauges(reg),
+		channels:     newChannelGauges(reg),
+		repeats:      newRepeatGauges(reg),
+		campaigns:    newCampaignGauges(reg),
 		toolkit:      newToolkitGauges(reg),
 	}
 }
@@ -229,5 +237,9 @@ func (g *gauges) set(s *Snapshot) {
 	g.newCustomers.Set(float64(s.NewCustomers))
 	g.activeStart.Set(float64(s.ActiveAtStart))
 	g.activeEnd.Set(float64(s.ActiveAtEnd))
+	g.surveys.set(&s.Surveys)
+	g.channels.set(s)
+	g.repeats.set(&s.RepeatCurve)
+	g.campaigns.set(s)
 	g.toolkit.set(s)
 }

@@ -30,6 +30,13 @@ type Config struct {
 	// same at 10 million customers as at 100,000 (see Snapshot.Sampled
 	// for the error).
 	SampleSize int `yaml:"sample_size"`
+	// RepeatWindow is the window of the repeat-purchase curve: the share
+	// of customers with n purchases who make an (n+1)-th within it
+	// (default 2160h = 90 days, the default churn horizon).
+	RepeatWindow time.Duration `yaml:"repeat_window"`
+	// AttributionWindow is the campaign attribution window (set from
+	// Attribution.Window by the service; default 7 days).
+	AttributionWindow time.Duration `yaml:"-"`
 }
 
 // WithDefaults returns c with zero fields set to defaults.
@@ -49,11 +56,20 @@ func (c Config) WithDefaults() Config {
 	if c.SampleSize == 0 {
 		c.SampleSize = 100_000
 	}
+	if c.RepeatWindow == 0 {
+		c.RepeatWindow = 90 * 24 * time.Hour
+	}
+	if c.AttributionWindow == 0 {
+		c.AttributionWindow = customer.DefaultAttributionWindow
+	}
 	return c
 }
 
 // Validate names the first invalid field (under "kpi").
 func (c Config) Validate() error {
+	if c.RepeatWindow < 0 || (c.RepeatWindow > 0 && c.RepeatWindow < 24*time.Hour) {
+		return fmt.Errorf("kpi.repeat_window: %s must be at least 24h (0 means the default, 2160h)", c.RepeatWindow)
+	}
 	if c.Interval < 0 || c.Period < 0 || c.ActiveWindow < 0 {
 		return fmt.Errorf("kpi: durations must be positive (0 means the default)")
 	}
@@ -113,6 +129,19 @@ type Snapshot struct {
 	Tiers       map[string]int `json:"tiers"`
 	CLV         []Bucket       `json:"clv_distribution"`
 	Cohorts     []Cohort       `json:"cohorts,omitempty"`
+	// Surveys are the NPS, CSAT, CES and response-rate figures (surveys.go).
+	Surveys SurveySnapshot `json:"surveys"`
+	// Channels are the messaging figures per channel (email, sms, push)
+	// and OptedOut the customers opted out of at least one (channels.go).
+	Channels map[string]ChannelKPIs `json:"channels"`
+	OptedOut int                    `json:"opted_out_customers"`
+	// RepeatCurve is the repeat-purchase curve (repeat.go).
+	RepeatCurve RepeatCurve `json:"repeat_curve"`
+	// Campaigns are the purchases attributed to campaigns, largest
+	// attributed revenue first (campaigns.go; served by /v1/campaigns).
+	Campaigns []CampaignKPIs `json:"campaigns,omitempty"`
+	// AttributionWindowDays is the attribution window of Campaigns.
+	AttributionWindowDays float64 `json:"attribution_window_days"`
 
 	// Subscriptions and Acquisition are the subscription and acquisition
 	// KPIs (acquisition.go); nil while no customer has any. From a sample,
@@ -188,6 +217,21 @@ func (s *Snapshot) scale(read, population int) {
 	for i := range s.Cohorts {
 		n(&s.Cohorts[i].Size)
 	}
+	s.Surveys.scale(n)
+	s.RepeatCurve.scale(n)
+	for i := range s.Campaigns {
+		k := &s.Campaigns[i]
+		for _, v := range []*int{&k.Orders, &k.OrdersByClick, &k.Customers, &k.Retained, &k.Repeaters} {
+			n(v)
+		}
+		k.Revenue, k.GrossRevenue = k.Revenue*float64(population)/float64(read), k.GrossRevenue*float64(population)/float64(read)
+	}
+	n(&s.OptedOut)
+	for name, k := range s.Channels {
+		n(&k.EngagedCustomers)
+		n(&k.OptedOut)
+		s.Channels[name] = k
+	}
 	s.scaleToolkit(n, f)
 	s.Sampled = read
 }
@@ -209,6 +253,10 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 	}
 	cohorts := map[string]*cohortAcc{}
 	firstMonth := monthIndex(asOf) - c.Cohorts + 1
+	surveys := newSurveyAcc()
+	var channels channelAcc
+	repeats := newRepeatAcc(c.RepeatWindow, asOf)
+	campaigns := newCampaignAcc(c.AttributionWindow, c.ActiveWindow, asOf, major)
 	active := func(st *customer.State, at time.Time) bool {
 		f := st.Derive(at, 0)
 		return f.PurchaseDays > 0 && at.Sub(f.LastPurchase) <= c.ActiveWindow
@@ -227,11 +275,15 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		tk.add(st, &r)
 		f := r.Features
 		s.Segments[r.Segment]++
+		surveys.add(&r, cohortOf(f, firstMonth))
+		channels.add(&r)
 		if f.PurchaseDays == 0 {
 			s.Prospects++
 			return nil
 		}
 		s.Customers++
+		repeats.add(st.Days, cohortOf(f, firstMonth))
+		campaigns.add(st, &f)
 		s.ChurnLevels[r.ChurnLevel]++
 		s.Tiers[r.Tier]++
 		gross += float64(f.Gross) / major
@@ -315,8 +367,21 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 		s.Cohorts = append(s.Cohorts, co)
 	}
 	sort.Slice(s.Cohorts, func(i, j int) bool { return s.Cohorts[i].Month < s.Cohorts[j].Month })
+	s.Surveys = surveys.finish()
+	s.Channels, s.OptedOut = channels.finish()
+	s.RepeatCurve = repeats.finish()
+	s.Campaigns, s.AttributionWindowDays = campaigns.finish(), c.AttributionWindow.Hours()/24
 	tk.finish(&s)
 	return s, nil
+}
+
+// cohortOf is the month cohort ("2006-01") of a customer among the
+// reported ones, "" when none.
+func cohortOf(f customer.Features, firstMonth int) string {
+	if f.PurchaseDays == 0 || monthIndex(f.FirstPurchase) < firstMonth {
+		return ""
+	}
+	return f.FirstPurchase.Format("2006-01")
 }
 
 func monthIndex(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }

@@ -18,8 +18,9 @@ import (
 // Config configures fitting. Zero values mean the defaults of WithDefaults.
 type Config struct {
 	// Kind is the purchase model (model.purchase): mbgnbd (default;
-	// one-time buyers can churn), bgnbd, or auto: fit both on the
-	// calibration window and keep the one with the lower holdout error.
+	// one-time buyers can churn), bgnbd, paretonbd, or auto: fit every
+	// candidate on the calibration window and keep the one with the lowest
+	// holdout error.
 	Kind string `yaml:"purchase"`
 	// TimeUnit is the model's time unit: week (default) or day.
 	TimeUnit string `yaml:"time_unit"`
@@ -107,8 +108,8 @@ func (c Config) WithDefaults() Config {
 
 // Validate names the first invalid field (under "model").
 func (c Config) Validate() error {
-	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindAuto {
-		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd or auto", c.Kind)
+	if c.Kind != KindMBGNBD && c.Kind != KindBGNBD && c.Kind != KindParetoNBD && c.Kind != KindBGBB && c.Kind != KindAuto {
+		return fmt.Errorf("model.purchase: %q must be mbgnbd, bgnbd, paretonbd, bgbb (discrete-time data) or auto", c.Kind)
 	}
 	if c.Penalizer < 0 || math.IsNaN(c.Penalizer) || math.IsInf(c.Penalizer, 0) {
 		return fmt.Errorf("model.penalizer: %v must be a finite number ≥ 0, e.g. 0 or 0.01", c.Penalizer)
@@ -189,7 +190,9 @@ func SummarizeWith(st *customer.State, asOf time.Time, unitDays, minorPerMajor f
 		M: f.RepeatMean() / minorPerMajor, AOV: f.AOV() / minorPerMajor, RecencyDays: f.RecencyDays,
 		FirstPurchase: f.FirstPurchase,
 		Signals: churn.Signals{EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
-			OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT},
+			OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+			NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+			OptedOut: f.OptedOut},
 	}
 	if f.Net > 0 {
 		s.MarginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
@@ -208,12 +211,9 @@ type Input struct {
 	// Calibration[i] in the holdout window.
 	HoldoutActual []float64
 	Holdout       time.Duration
-	// ChurnCalibration are the summaries (with signals) as of AsOf − churn
-	// horizon of the customers who had bought by then, and ChurnLabel[i]
-	// tells whether ChurnCalibration[i] made no purchase between that
-	// cutoff and AsOf: the time split the churn model is fitted on.
-	ChurnCalibration []Summary
-	ChurnLabel       []bool
+	// Churn is the time split the churn model is fitted on (empty: no
+	// split, the churn model stays the identity).
+	Churn ChurnSplit
 	// Renewals are the subscriptions' renewal histories as of AsOf, for
 	// the renewal models (package subscription).
 	Renewals []subscription.Row
@@ -283,7 +283,16 @@ func Fit(ctx context.Context, in Input, c Config) (Record, error) {
 		}
 		rec.Selection = &Selection{}
 		best := math.Inf(1)
-		for _, name := range clv.PurchaseModelNames {
+		names := clv.PurchaseModelNames
+		// BG/BB models one transaction opportunity per time unit: it is a
+		// candidate only where every history is discrete (clv.Discrete).
+		if clv.Discrete(summariesToCustomers(in.Full)) && clv.Discrete(summariesToCustomers(in.Calibration)) {
+			names = append(names[:len(names):len(names)], clv.NameBGBB)
+		} else {
+			rec.Selection.Candidates = append(rec.Selection.Candidates, Candidate{Kind: clv.NameBGBB,
+				Error: "not a candidate: the histories are not discrete-time (whole numbers x ≤ t_x ≤ T of time units)"})
+		}
+		for _, name := range names {
 			h, err := holdout(ctx, name, in, opts, unitDays)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -346,10 +355,19 @@ func DegenerateReason(r Record, maxT, maxRatio float64) string {
 	if maxT > 0 {
 		scale = 1 / maxT
 	}
-	for _, v := range []struct {
-		name string
-		val  float64
-	}{{"r", r.Params.R}, {"alpha", r.Params.Alpha * scale}, {"a", r.Params.A}, {"b", r.Params.B}} {
+	names := []string{"r", "alpha", "a", "b"}
+	vals := []float64{r.Params.R, r.Params.Alpha * scale, r.Params.A, r.Params.B}
+	switch r.Kind {
+	case KindParetoNBD: // a = s, b = β: β is a time scale like α
+		names[2], names[3], vals[3] = "s", "beta", r.Params.B*scale
+	case KindBGBB: // α, β, γ, δ: all dimensionless
+		names, vals[1] = []string{"alpha", "beta", "gamma", "delta"}, r.Params.Alpha
+	}
+	for i, name := range names {
+		v := struct {
+			name string
+			val  float64
+		}{name, vals[i]}
 		if !(v.val >= 1/maxRatio && v.val <= maxRatio) {
 			return fmt.Sprintf("degenerate %s fit: %s = %.3g is outside [%g, %g] (too little or too uniform data)", r.Kind, v.name, v.val, 1/maxRatio, maxRatio)
 		}
@@ -430,8 +448,22 @@ func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitD
 	}
 	h := &Holdout{Days: in.Holdout.Hours() / 24}
 	t := h.Days / unitDays
+	// Histories repeat (day- or week-rounded times, discrete data): each
+	// distinct one is computed once.
+	seen := map[[3]float64]float64{}
 	for i, s := range in.Calibration {
-		h.Predicted += pm.ConditionalExpectedPurchases(t, s.X, s.TX, s.T)
+		if i%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		k := [3]float64{s.X, s.TX, s.T}
+		v, ok := seen[k]
+		if !ok {
+			v = pm.ConditionalExpectedPurchases(t, s.X, s.TX, s.T)
+			if len(seen) < 1<<20 {
+				seen[k] = v
+			}
+		}
+		h.Predicted += v
 		h.Actual += in.HoldoutActual[i]
 	}
 	if h.Actual > 0 {
@@ -443,20 +475,21 @@ func holdout(ctx context.Context, kind string, in Input, o clv.FitOptions, unitD
 }
 
 // fitChurn fits the churn model on the time split of in: the purchase
-// model is refitted on the summaries as of the cutoff (so it has not seen
-// the label window), each customer's P(no purchase in H) as of the cutoff
-// and signals as of the cutoff are the features, and "no purchase between
-// the cutoff and AsOf" the label. When there is no usable split the record keeps the identity churn model (the
-// purchase model's probability) and says why in Churn.Note.
+// model is refitted on the summaries as of the earliest cutoff (so it has
+// not seen any label window), each example's P(no purchase in its window)
+// and history and signals as of its cutoff are the features, and "no
+// purchase between the cutoff and AsOf" the label. When there is no usable
+// split the record keeps the identity churn model (the purchase model's
+// probability) and says why in Churn.Note.
 func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config, o clv.FitOptions, unitDays float64) error {
 	hDays := c.ChurnHorizon.Hours() / 24
 	m := churn.Model{HorizonDays: hDays}
 	defer func() { rec.Churn = &m }()
-	if len(in.ChurnCalibration) == 0 {
-		m.Note = "no time split: the history is shorter than the churn horizon or the input has no calendar"
+	if len(in.Churn.Examples) == 0 || len(in.Churn.Fit) == 0 {
+		m.Note = "no time split: the history is shorter than two days or the input has no calendar"
 		return nil
 	}
-	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.ChurnCalibration), o)
+	pm, res, err := fitPurchase(ctx, kind, summariesToCustomers(in.Churn.Fit), o)
 	if err != nil || !res.Converged {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -464,12 +497,11 @@ func fitChurn(ctx context.Context, rec *Record, kind string, in Input, c Config,
 		m.Note = fmt.Sprintf("purchase model at the churn cutoff could not be fitted (converged %v, %v)", res.Converged, err)
 		return nil
 	}
-	ex := make([]churn.Example, len(in.ChurnCalibration))
-	h := hDays / unitDays
-	for i, s := range in.ChurnCalibration {
-		sig := s.Signals
-		sig.PNoPurchase = pm.ProbNoPurchase(h, s.X, s.TX, s.T)
-		ex[i] = churn.Example{Signals: sig, Churned: in.ChurnLabel[i]}
+	ex := make([]churn.Example, len(in.Churn.Examples))
+	for i, e := range in.Churn.Examples {
+		s := e.Summary
+		sig := s.ChurnSignals(pm.ProbNoPurchase(e.HorizonDays/unitDays, s.X, s.TX, s.T), unitDays)
+		ex[i] = churn.Example{Signals: sig, Churned: e.Churned, HorizonDays: e.HorizonDays, Group: e.Customer}
 	}
 	fitted, err := churn.Fit(ctx, ex, churn.FitOptions{HorizonDays: hDays})
 	if err != nil {

@@ -3,6 +3,7 @@ package model_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -183,7 +184,7 @@ func TestDegenerateFitsAreRejectedAndTerminate(t *testing.T) {
 	if _, err := model.Fit(ctx, model.Input{Full: base}, model.Config{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled fit: %v", err)
 	}
-	if _, err := model.Fit(context.Background(), model.Input{Full: base}, model.Config{Kind: "paretonbd"}); err == nil || !strings.Contains(err.Error(), "model.purchase") {
+	if _, err := model.Fit(context.Background(), model.Input{Full: base}, model.Config{Kind: "nbd"}); err == nil || !strings.Contains(err.Error(), "model.purchase") {
 		t.Errorf("unknown model: %v", err)
 	}
 }
@@ -198,31 +199,114 @@ func TestChurnModelOnTimeSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cutoff := end.AddDate(0, 0, -90)
-	cut, _, err := batch.ReadTransactions("../../testdata/cdnow/CDNOW_sample.txt",
-		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"}, cutoff, end, 7)
+	h, err := batch.ReadHistory("../../testdata/cdnow/CDNOW_sample.txt",
+		backfill.Options{CustomerCol: "2", DateCol: "3", AmountCol: "5", DateFormat: "20060102"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := model.Input{AsOf: end}
+	if in.Churn, err = h.ChurnSplit(context.Background(), end, 90*24*time.Hour, 7); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range rows {
 		in.Full = append(in.Full, r.Summary)
-	}
-	for _, r := range cut {
-		in.ChurnCalibration = append(in.ChurnCalibration, r.Summary)
-		in.ChurnLabel = append(in.ChurnLabel, r.HoldoutActual == 0)
 	}
 	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindMBGNBD})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cm := rec.Churn
-	if cm == nil || cm.Holdout == nil || cm.HorizonDays != 90 || cm.Examples != 2357 {
+	if cm == nil || cm.Holdout == nil || cm.HorizonDays != 90 || cm.Examples != 4*2357 {
 		t.Fatalf("churn model %+v", cm)
 	}
-	h := cm.Holdout
-	t.Logf("churn model %+v holdout %+v", *cm, *h)
-	if !(h.Model.Brier < h.BaseBrier) || !(h.Model.AUC > 0.7) || !(h.Model.LogLoss <= h.Purchase.LogLoss+1e-9) {
-		t.Errorf("holdout %+v: the fitted churn model must beat the base rate and not lose to the raw purchase model", h)
+	ho := cm.Holdout
+	t.Logf("churn model %+v holdout %+v", *cm, *ho)
+	if !(ho.Model.Brier < ho.BaseBrier) || !(ho.Model.AUC > 0.7) || !(ho.Model.LogLoss <= ho.Purchase.LogLoss+1e-9) {
+		t.Errorf("holdout %+v: the fitted churn model must beat the base rate and not lose to the raw purchase model", ho)
 	}
+}
+
+// model.purchase auto on discrete-time data (the donations: one
+// opportunity a year, calibration 1996–2001, holdout 2002–2006) has BG/BB
+// among its candidates, records every candidate's holdout figures and
+// keeps the lowest holdout error; on continuous data BG/BB is recorded as
+// not a candidate.
+func TestAutoChoosesByHoldoutWithBGBBOnDiscreteData(t *testing.T) {
+	var in model.Input
+	data, _ := readDonations(t)
+	var actual float64
+	for _, r := range data {
+		for i := 0; i < int(r[3]); i++ {
+			s := model.Summary{X: r[0], TX: r[1], T: r[2]}
+			in.Full = append(in.Full, s)
+			in.Calibration = append(in.Calibration, s)
+			// (each customer of a pattern carries the pattern's mean: the
+			// holdout error compares totals)
+			in.HoldoutActual = append(in.HoldoutActual, r[4]/r[3])
+		}
+		actual += r[4]
+	}
+	in.Holdout = 5 * 7 * 24 * time.Hour // five opportunities of one time unit
+	rec, err := model.Fit(context.Background(), in, model.Config{Kind: model.KindAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := rec.Selection
+	if sel == nil || len(sel.Candidates) != 4 || sel.Chosen != rec.Kind {
+		t.Fatalf("selection %+v", sel)
+	}
+	best, bestKind := math.Inf(1), ""
+	for _, c := range sel.Candidates {
+		if c.Holdout == nil {
+			t.Fatalf("candidate %s failed: %s", c.Kind, c.Error)
+		}
+		t.Logf("%-9s predicted %.1f actual %.0f error %.4f", c.Kind, c.Holdout.Predicted, c.Holdout.Actual, c.Holdout.Error)
+		if math.Abs(c.Holdout.Actual-actual) > 1e-6 {
+			t.Errorf("%s: actual %v, want %v", c.Kind, c.Holdout.Actual, actual)
+		}
+		if c.Holdout.Error < best {
+			best, bestKind = c.Holdout.Error, c.Kind
+		}
+	}
+	if rec.Kind != bestKind || rec.Holdout == nil || rec.Holdout.Error != best {
+		t.Fatalf("chose %s (holdout %+v), lowest error is %s (%.4f)", rec.Kind, rec.Holdout, bestKind, best)
+	}
+	if rec.Kind == model.KindBGBB && (math.Abs(rec.Params.R-1.2035) > 2e-3 || math.Abs(rec.Params.B-2.7834) > 5e-3) {
+		t.Errorf("BG/BB params %+v, want α 1.2035 … δ 2.7834", rec.Params)
+	}
+	// The same histories made continuous (a quarter unit later) are no
+	// BG/BB data.
+	for i := range in.Full {
+		in.Full[i].T += 0.25
+		in.Calibration[i].T += 0.25
+	}
+	rec, err = model.Fit(context.Background(), in, model.Config{Kind: model.KindAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.Selection.Candidates[0]; c.Kind != model.KindBGBB || c.Holdout != nil || !strings.Contains(c.Error, "not discrete") {
+		t.Errorf("continuous data: BG/BB candidate %+v", c)
+	}
+}
+
+func readDonations(t *testing.T) ([][5]float64, error) {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/donations/btyd_donations_rf_matrix_calibration.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][5]float64
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if i == 0 {
+			continue
+		}
+		var r [5]float64
+		for j, f := range strings.Split(strings.TrimSpace(line), ",") {
+			if _, err := fmt.Sscan(f, &r[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

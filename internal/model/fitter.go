@@ -16,8 +16,7 @@ type StateSource interface {
 
 // Collect reads every state and builds the fit input as of asOf, with a
 // holdout window of the configured length (a third of the history when 0)
-// and the churn time split at asOf − ChurnHorizon (when the history is
-// longer than the horizon).
+// and the churn time split of ChurnWindows.
 func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, minorPerMajor float64) (Input, error) {
 	c = c.WithDefaults()
 	unitDays, err := UnitDays(c.TimeUnit)
@@ -48,8 +47,6 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 		in.Holdout = asOf.Sub(first) / 3
 	}
 	calEnd := asOf.Add(-in.Holdout)
-	cutoff := asOf.Add(-c.ChurnHorizon)
-	split := cutoff.After(first)
 	for i, st := range states {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return Input{}, ctx.Err()
@@ -58,15 +55,9 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 			in.Calibration = append(in.Calibration, cal)
 			in.HoldoutActual = append(in.HoldoutActual, in.Full[i].X-cal.X)
 		}
-		if !split {
-			continue
-		}
-		if cut, ok := SummarizeWith(st, cutoff, unitDays, minorPerMajor, c.EmailHalfLife); ok {
-			in.ChurnCalibration = append(in.ChurnCalibration, cut)
-			in.ChurnLabel = append(in.ChurnLabel, in.Full[i].X == cut.X)
-		}
 	}
-	return in, nil
+	in.Churn, err = BuildChurnSplit(ctx, states, asOf, first, c.ChurnHorizon, unitDays, minorPerMajor, c.EmailHalfLife)
+	return in, err
 }
 
 // Gate decides whether a new fit replaces the model in force cur (nil when

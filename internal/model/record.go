@@ -16,12 +16,18 @@ const (
 	// KindBaseline: not enough data for a fit; scores use the baseline
 	// recency model and the classic CLV formula.
 	KindBaseline = "baseline"
-	// KindMBGNBD and KindBGNBD are the fitted purchase models.
-	KindMBGNBD = "mbgnbd"
-	KindBGNBD  = "bgnbd"
+	// KindMBGNBD, KindBGNBD and KindParetoNBD are the fitted purchase
+	// models.
+	KindMBGNBD    = "mbgnbd"
+	KindBGNBD     = "bgnbd"
+	KindParetoNBD = "paretonbd"
+	// KindBGBB is BG/BB, for discrete-time data only (clv.Discrete).
+	KindBGBB = "bgbb"
 )
 
-// Params are the purchase model's parameters.
+// Params are the purchase model's parameters. For Pareto/NBD, A and B hold
+// s and β (the Gamma distribution of the dropout rate); for BG/BB, R,
+// Alpha, A and B hold α, β, γ and δ.
 type Params struct {
 	R     float64 `json:"r"`
 	Alpha float64 `json:"alpha"`
@@ -177,7 +183,7 @@ func (r *Record) ChurnModel() churn.Model {
 
 // Fitted reports whether r carries a fitted purchase model.
 func (r *Record) Fitted() bool {
-	return r != nil && (r.Kind == KindMBGNBD || r.Kind == KindBGNBD)
+	return r != nil && (r.Kind == KindMBGNBD || r.Kind == KindBGNBD || r.Kind == KindParetoNBD || r.Kind == KindBGBB)
 }
 
 // Label is the model version as published in segment changes: "baseline"

@@ -34,13 +34,17 @@ type persona struct {
 
 // traffic generates a simulated year of shop events ending now: purchases
 // (some in EUR), refunds, support tickets (some reopened), weekly emails
-// with opens and clicks, a few erasures, and one record of each
+// with opens and clicks, NPS surveys and SMS every 60 days, a few
+// erasures, and one record of each
 // dead-letter class the decoder can be made to produce.
 type traffic struct {
 	topics stream.Topics
 	part   stream.Partitioner
 	parts  int
 	rnd    *rand.Rand
+	// srnd draws the survey and SMS events, apart from rnd so the other
+	// records of the year stay what they were before those existed.
+	srnd   *rand.Rand
 	start  time.Time
 	people []*persona
 	seq    atomic.Int64
@@ -49,7 +53,7 @@ type traffic struct {
 const simDays = 365
 
 func newTraffic(topics stream.Topics, part stream.Partitioner, parts, customers int) *traffic {
-	g := &traffic{topics: topics, part: part, parts: parts, rnd: rand.New(rand.NewPCG(2026, 11)),
+	g := &traffic{topics: topics, part: part, parts: parts, rnd: rand.New(rand.NewPCG(2026, 11)), srnd: rand.New(rand.NewPCG(2026, 12)),
 		start: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -simDays)}
 	for i := 0; i < customers; i++ {
 		p := &persona{id: fmt.Sprintf("c-%04d", i+1), joinDay: g.rnd.IntN(300), stopDay: 1 << 30,
@@ -108,6 +112,11 @@ func (g *traffic) year() map[string][]kafka.Message {
 					add(r)
 				}
 			}
+			if (day-p.joinDay)%60 == 30 {
+				for _, r := range g.survey(p, ts(16), ts(17), day > p.stopDay-45) {
+					add(r)
+				}
+			}
 			if day == simDays-20 && p.joinDay%97 == 5 {
 				add(event.Record{EventID: g.id("erase"), Type: event.CustomerErased, CustomerID: p.id, OccurredAt: ts(12)})
 			}
@@ -142,6 +151,26 @@ func (g *traffic) email(p *persona, sent, opened string, engaged bool) []event.R
 		if g.rnd.IntN(4) == 0 {
 			out = append(out, event.Record{EventID: msg + "-c", Type: event.EmailClicked, CustomerID: p.id, OccurredAt: opened, MessageID: msg})
 		}
+	}
+	return out
+}
+
+// survey is an NPS survey (every 60 days) answered by about half, and an
+// SMS with a click now and then: detractors among those about to stop.
+func (g *traffic) survey(p *persona, sent, answered string, leaving bool) []event.Record {
+	id := g.id(p.id + "-nps")
+	out := []event.Record{{EventID: id + "-s", Type: event.SurveySent, CustomerID: p.id, OccurredAt: sent, SurveyID: id, Kind: "nps"}}
+	if g.srnd.IntN(2) == 0 {
+		score := 6 + g.srnd.IntN(5)
+		if leaving {
+			score = g.srnd.IntN(7)
+		}
+		out = append(out, event.Record{EventID: id + "-r", Type: event.SurveyResponded, CustomerID: p.id, OccurredAt: answered, SurveyID: id, Kind: "nps", Score: &score})
+	}
+	sms := g.id(p.id + "-sms")
+	out = append(out, event.Record{EventID: sms + "-s", Type: event.MessageSent, CustomerID: p.id, OccurredAt: sent, Channel: "sms", MessageID: sms, Campaign: "sms-offer"})
+	if g.srnd.IntN(3) == 0 {
+		out = append(out, event.Record{EventID: sms + "-c", Type: event.MessageClicked, CustomerID: p.id, OccurredAt: answered, Channel: "sms", MessageID: sms, Campaign: "sms-offer"})
 	}
 	return out
 }

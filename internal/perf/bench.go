@@ -91,7 +91,8 @@ func (m ModeResult) Rate() float64 {
 // (the embedded ModeResult); catch-up from there until nothing is due by
 // the replay clock (latest event time minus kafka.allowed_lateness); the
 // sweep is a second phase: one record per partition ~4 weeks after the
-// history moves the replay clock forward, every customer comes due and is
+// history (with the default Mix.EndBefore; more with a longer one) moves
+// the replay clock forward, the customers with a change due by then are
 // re-scored (cause scheduled), until nothing is due again.
 type ServiceResult struct {
 	ModeResult
@@ -120,6 +121,7 @@ type ServiceResult struct {
 	// scheduled re-scores over SweepSeconds, with SweepCPU process CPU and
 	// SweepProxy round trips.
 	SweepRan      bool
+	SweepDays     float64 // how far the clock moved
 	SweepDue      int64
 	SweepRescored float64
 	SweepSeconds  float64

@@ -274,6 +274,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 	clock := time.Now().Add(-durationSet(o.Sets, "kafka.replay_threshold", 24*time.Hour) - 24*time.Hour).Truncate(time.Second)
 	if clock.Sub(maxEv) > 48*time.Hour {
 		sweepBy := clock.Add(-lateness).UnixMilli()
+		r.SweepDays = clock.Sub(maxEv).Hours() / 24
 		r.SweepDue = rn.due(ctx, sweepBy)
 		w := &kafka.Writer{Addr: kafka.TCP(o.Brokers...), Topic: topics.Emails, Balancer: part, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 		s0 := last

@@ -206,7 +206,7 @@ func (s *Service) Customer(ctx context.Context, id string) (*CustomerView, error
 // customer with nothing stored.
 func unknown(st *customer.State) bool {
 	return st.Version == 0 && !st.Erased && st.Segment == "" && len(st.Days) == 0 && len(st.Orders) == 0 &&
-		len(st.Refunds) == 0 && len(st.Tickets) == 0 && len(st.Emails) == 0
+		len(st.Refunds) == 0 && len(st.Tickets) == 0 && len(st.Emails) == 0 && len(st.Surveys) == 0 && st.Consent == customer.State{}.Consent
 }
 
 func (s *Service) money(minor int64) string { return event.FormatMinor(minor, s.digits) }
@@ -240,6 +240,8 @@ func (s *Service) view(st *customer.State, r scoring.Result, rec *model.Record, 
 			MeanResolutionHours: round4(f.MeanResolveHours)},
 		Email: Email{Sends: round4(f.EmailSends), Opens: round4(f.EmailOpens), Clicks: round4(f.EmailClicks),
 			HalfLifeDays: cfg.EmailHalfLife.Hours() / 24},
+		Surveys:  surveysView(&f.Surveys, cfg.SurveyHalfLife),
+		Channels: channelsView(&f),
 	}
 	v.Subscription, v.Acquisition = s.subscriptionViews(st, r)
 	v.Segment = Segment{Name: st.Segment, Reason: fig.Reason}
@@ -309,7 +311,8 @@ func (s *Service) KPIs(context.Context) (*KPIView, error) {
 		return nil, errNoSnapshot
 	}
 	v := &KPIView{Snapshot: *snap, Currency: s.d.BaseCurrency}
-	v.Cohorts = nil // served by /v1/cohorts
+	v.Cohorts = nil   // served by /v1/cohorts
+	v.Campaigns = nil // served by /v1/campaigns
 	for _, f := range []*float64{&v.RetentionRate, &v.ChurnRate, &v.AverageOrder, &v.PurchaseFreq, &v.RepeatRate,
 		&v.AverageCLV, &v.AverageHistoric, &v.AverageChurnRisk, &v.CSAT} {
 		*f = finite(*f)

@@ -46,6 +46,8 @@ type CustomerView struct {
 	NextOrder NextOrder `json:"next_order"`
 	Support   Support   `json:"support"`
 	Email     Email     `json:"email"`
+	Surveys   Surveys   `json:"surveys"`
+	Channels  Channels  `json:"channels"`
 	// Subscription is null for a customer who never subscribed;
 	// Acquisition null while no customer_acquired event is known.
 	Subscription *SubscriptionView `json:"subscription"`

@@ -30,6 +30,9 @@ type Config struct {
 	// EmailHalfLife is the half-life of the decayed email counters
 	// (default 720h = 30 days).
 	EmailHalfLife time.Duration `yaml:"email_half_life"`
+	// SurveyHalfLife is the half-life of the time-decayed mean survey
+	// scores (default 4320h = 180 days).
+	SurveyHalfLife time.Duration `yaml:"survey_half_life"`
 	// PopulationGapDays is the mean gap between purchases the baseline
 	// churn model assumes until the partition has seen MinPopulationRepeats
 	// repeat purchases (default 60).
@@ -91,6 +94,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EmailHalfLife == 0 {
 		c.EmailHalfLife = 30 * 24 * time.Hour
+	}
+	if c.SurveyHalfLife == 0 {
+		c.SurveyHalfLife = customer.DefaultSurveyHalfLife
 	}
 	if c.MaxRescoreInterval == 0 {
 		c.MaxRescoreInterval = 365 * 24 * time.Hour
@@ -279,7 +285,7 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // the known instants of tierAgeOut); P(alive), which no segment field
 // reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
-	f := st.Derive(now, s.cfg.EmailHalfLife)
+	f := st.DeriveWith(now, customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife})
 	major := s.cfg.MinorPerMajor
 	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
 	marginRate := s.cfg.DefaultMargin
@@ -321,10 +327,18 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
 	// baseline), combined with the email and support signals by the churn
 	// model fitted with the record (identity before a fit).
-	r.ChurnRisk, r.Factors = m.churn.Risk(churn.Signals{
+	sig := churn.Signals{
 		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
 		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
-	})
+		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+		OptedOut:  f.OptedOut,
+		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
+	}
+	if held != nil {
+		r.ChurnRisk = m.churn.Probability(sig) // a probe compares, it does not explain
+	} else {
+		r.ChurnRisk, r.Factors = m.churn.Risk(sig)
+	}
 	if f.PurchaseDays == 0 || math.IsNaN(r.ChurnRisk) {
 		r.ChurnRisk, r.Factors = 0, nil // nothing to churn from yet
 	}
@@ -349,6 +363,7 @@ func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *R
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
+		Surveys: surveyFields(&f.Surveys), Channels: channelFields(&f),
 	}
 	s.applySubscription(st, now, m, &r, &c, held)
 	return r, c
@@ -423,9 +438,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		// nothing is published before the hold ends, or a known instant.
 		return limit
 	}
+	in := new(segment.Customer) // one for every probe: the rules take its address
 	changed := func(t time.Time) (bool, float64) {
-		r, in := s.evaluate(st, t, m, &cur)
-		return s.engine.Which(&in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
+		var r Result
+		r, *in = s.evaluate(st, t, m, &cur)
+		return s.engine.Which(in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
 	}
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 2 {

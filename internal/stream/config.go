@@ -11,23 +11,34 @@ import (
 
 // Topics names the topics the pipeline reads and writes.
 type Topics struct {
-	Purchases      string `yaml:"purchases"`
-	Tickets        string `yaml:"tickets"`
-	Emails         string `yaml:"emails"`
+	Purchases string `yaml:"purchases"`
+	Tickets   string `yaml:"tickets"`
+	Emails    string `yaml:"emails"`
+	// Surveys is the optional input topic of the survey_* events; empty
+	// (the default) means they travel on Tickets with the other customer
+	// feedback.
+	Surveys        string `yaml:"surveys"`
 	SegmentChanges string `yaml:"segment_changes"`
 	DeadLetter     string `yaml:"dead_letter"`
 }
 
 // For returns the input topic that carries events of type typ: purchases,
 // refunds, erasures, subscription and acquisition events on Purchases,
-// email events on Emails, ticket events on Tickets.
+// email and message (every channel) events on Emails, ticket events on
+// Tickets, survey events on Surveys when set, else on Tickets.
 func (t Topics) For(typ event.Type) string {
 	switch typ {
 	case event.Purchase, event.Refund, event.CustomerErased,
 		event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled, event.CustomerAcquired:
 		return t.Purchases
-	case event.EmailSent, event.EmailOpened, event.EmailClicked:
+	case event.EmailSent, event.EmailOpened, event.EmailClicked,
+		event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn:
 		return t.Emails
+	case event.SurveySent, event.SurveyResponded:
+		if t.Surveys != "" {
+			return t.Surveys
+		}
+		return t.Tickets
 	default:
 		return t.Tickets
 	}
@@ -36,7 +47,7 @@ func (t Topics) For(typ event.Type) string {
 // Inputs returns the input topics, skipping unset ones.
 func (t Topics) Inputs() []string {
 	var out []string
-	for _, n := range []string{t.Purchases, t.Tickets, t.Emails} {
+	for _, n := range []string{t.Purchases, t.Tickets, t.Emails, t.Surveys} {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -205,8 +216,11 @@ func (c Config) Validate() error {
 	seen := map[string]string{}
 	for _, t := range []struct{ field, name string }{
 		{"purchases", c.Topics.Purchases}, {"tickets", c.Topics.Tickets}, {"emails", c.Topics.Emails},
-		{"segment_changes", c.Topics.SegmentChanges}, {"dead_letter", c.Topics.DeadLetter},
+		{"segment_changes", c.Topics.SegmentChanges}, {"dead_letter", c.Topics.DeadLetter}, {"surveys", c.Topics.Surveys},
 	} {
+		if t.name == "" {
+			continue // an optional topic that is not set
+		}
 		if other, dup := seen[t.name]; dup {
 			bad("kafka.topics.%s: %q is also kafka.topics.%s; every topic must be distinct", t.field, t.name, other)
 		}

@@ -1,11 +1,14 @@
 package churn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Signals are the inputs of the churn model for one customer as of one
@@ -23,6 +26,49 @@ type Signals struct {
 	// the mean satisfaction score 1..5 (0 when none was given).
 	OpenTickets, Reopened  int
 	MeanResolveHours, CSAT float64
+	// NPSScored says whether the customer answered an NPS survey and NPS
+	// is the latest score (0..10); CESScored and CES the same for the
+	// Customer Effort Score (CES 2.0 scale, 1..7, low = high effort).
+	NPSScored, CESScored bool
+	NPS, CES             int
+	// OptedOut says whether the customer opted out of a messaging channel
+	// (e-mail, SMS or push).
+	OptedOut bool
+	// Frequency, RecencyDays and TenureDays are the purchase history
+	// PNoPurchase was computed from: repeat purchase days, days since the
+	// last and since the first purchase. The model corrects the purchase
+	// model's probability with them where the data say it is off (see
+	// historyValues).
+	Frequency, RecencyDays, TenureDays float64
+}
+
+// History feature names, in the order of Model.History.
+const (
+	FeatureRate    = "purchase_rate"
+	FeatureRecency = "recency"
+	FeatureTenure  = "tenure"
+)
+
+var historyFeatures = []string{FeatureRate, FeatureRecency, FeatureTenure}
+
+// historyValues are the purchase-history features for horizon h days,
+// each dimensionless (measured against the horizon, the time scale of the
+// question "no purchase in the next h days") so that a model fitted for
+// one horizon transfers to another and the time unit does not matter:
+//
+//	purchase_rate  ln(1 + x·h/(T + 1)): the customer's own repeat purchases expected in h at their observed rate
+//	recency        ln((recency + 1)/h)
+//	tenure         ln((T + 1)/h)
+//
+// with x repeat purchase days, recency and T in days (1 day: the
+// resolution of purchase days, so a purchase today stays finite).
+func (s Signals) historyValues(h float64) [3]float64 {
+	T := math.Max(s.TenureDays, 0) + 1
+	return [3]float64{
+		math.Log1p(math.Max(s.Frequency, 0) * h / T),
+		math.Log((math.Max(s.RecencyDays, 0) + 1) / h),
+		math.Log(T / h),
+	}
 }
 
 // Feature names, in the order of Model.Weights.
@@ -33,10 +79,20 @@ const (
 	FeatureReopened   = "reopened_tickets"
 	FeatureResolve    = "slow_resolution"
 	FeatureCSAT       = "csat"
+	// FeatureDetractor is 1 when the latest NPS score is 0..6.
+	FeatureDetractor = "nps_detractor"
+	// FeatureHighEffort is 1 when the latest CES score is 1..3.
+	FeatureHighEffort = "high_effort"
+	// FeatureOptedOut is 1 when the customer opted out of a channel.
+	FeatureOptedOut = "opted_out"
 )
 
 // signalFeatures are the engagement and friction features, in order.
-var signalFeatures = []string{FeatureEngagement, FeatureOpen, FeatureReopened, FeatureResolve, FeatureCSAT}
+var signalFeatures = [numSignals]string{FeatureEngagement, FeatureOpen, FeatureReopened, FeatureResolve, FeatureCSAT,
+	FeatureDetractor, FeatureHighEffort, FeatureOptedOut}
+
+// numSignals is the number of signal features.
+const numSignals = 8
 
 // minSends is the decayed number of sends below which the email
 // engagement rate is not defined (fewer than one recent email).
@@ -51,8 +107,18 @@ const minSends = 1
 //	reopened_tickets  min(reopen transitions, 3)
 //	slow_resolution   ln(1 + mean hours to resolution / 24)
 //	csat              3 − mean CSAT (satisfaction below neutral is positive)
-func (s Signals) values() [5]float64 {
-	v := [5]float64{math.NaN(), float64(min(s.OpenTickets, 3)), float64(min(s.Reopened, 3)), math.NaN(), math.NaN()}
+//	nps_detractor     1 if the latest NPS score is 0..6, else 0
+//	high_effort       1 if the latest CES score is 1..3, else 0
+//	opted_out         1 if opted out of any messaging channel, else 0
+func (s Signals) values() [numSignals]float64 {
+	v := [numSignals]float64{math.NaN(), float64(min(s.OpenTickets, 3)), float64(min(s.Reopened, 3)), math.NaN(), math.NaN(),
+		math.NaN(), math.NaN(), b2f(s.OptedOut)}
+	if s.NPSScored {
+		v[5] = b2f(s.NPS <= 6)
+	}
+	if s.CESScored {
+		v[6] = b2f(s.CES <= 3)
+	}
 	if s.EmailSends >= minSends {
 		v[0] = math.Min(1, (s.EmailOpens+s.EmailClicks)/s.EmailSends)
 	}
@@ -75,10 +141,10 @@ type Weight struct {
 }
 
 // Model is the churn model: a logistic regression of "no purchase within
-// HorizonDays" on the purchase model's log-odds and the engagement and
-// friction signals,
+// HorizonDays" on the purchase model's log-odds, the purchase-history
+// features and the engagement and friction signals,
 //
-//	logit P(churn) = Intercept + Slope·logit(PNoPurchase) + Σ wᵢ·(fᵢ − meanᵢ)
+//	logit P(churn) = Intercept + Slope·logit(PNoPurchase) + Σ vₖ·(hₖ − meanₖ) + Σ wᵢ·(fᵢ − meanᵢ)
 //
 // fitted by Fit. It is plain data, stored with the model record. The zero
 // value (Slope 0 is read as 1) is the identity: the churn probability is
@@ -89,6 +155,10 @@ type Model struct {
 	// Intercept and Slope recalibrate the purchase model's log-odds.
 	Intercept float64 `json:"intercept"`
 	Slope     float64 `json:"slope"`
+	// History are the weights of the purchase-history features (see
+	// Signals.historyValues), absent when they did not improve the
+	// holdout.
+	History []Weight `json:"history,omitempty"`
 	// Weights are the signal weights kept by the fit (signals that never
 	// vary in the data, or that did not improve the holdout, are absent).
 	Weights []Weight `json:"weights,omitempty"`
@@ -157,12 +227,58 @@ func (m Model) slope() float64 {
 // Risk returns the churn probability of s and the factors that explain it,
 // largest upward contribution first. The factors' contributions add up to
 // the log-odds: purchase_inactivity carries the recalibrated purchase
-// log-odds of a customer whose other signals are at the population mean,
-// and each signal its weight times its distance from the mean.
+// model's log-odds (of a customer whose history features and signals are
+// at the population mean), and each history feature (purchase_rate,
+// recency, tenure) and signal its weight times its distance from the
+// mean.
 func (m Model) Risk(s Signals) (float64, []Factor) {
+	return m.riskAt(s, m.HorizonDays)
+}
+
+// riskAt is Risk for horizon h days (the history features depend on it).
+func (m Model) riskAt(s Signals, h float64) (float64, []Factor) {
+	factors := make([]Factor, 0, 1+len(m.History)+len(m.Weights))
+	logOdds := m.terms(s, h, func(f Factor) { factors = append(factors, f) })
+	slices.SortStableFunc(factors, func(a, b Factor) int { return cmp.Compare(b.Contribution, a.Contribution) })
+	return m.probability(s, logOdds), factors
+}
+
+// Probability is Risk's probability without the factors (no allocation),
+// for callers that only compare it with thresholds.
+func (m Model) Probability(s Signals) float64 {
+	return m.probability(s, m.terms(s, m.HorizonDays, func(Factor) {}))
+}
+
+func (m Model) probability(s Signals, logOdds float64) float64 {
+	p := logistic(logOdds)
+	if math.IsNaN(p) {
+		p = clampP(s.PNoPurchase)
+	}
+	return p
+}
+
+// terms calls fn with each factor of the customer's churn log-odds (the
+// purchase model's, then the history features', then the signals' with a
+// non-zero contribution) and returns their sum.
+func (m Model) terms(s Signals, h float64, fn func(Factor)) float64 {
 	base := m.Intercept + m.slope()*logit(s.PNoPurchase)
-	factors := make([]Factor, 1, 1+len(m.Weights))
-	factors[0] = Factor{Name: FeaturePurchase, Value: s.PNoPurchase}
+	fn(Factor{Name: FeaturePurchase, Value: s.PNoPurchase, Contribution: base})
+	logOdds := base
+	if len(m.History) > 0 && h > 0 {
+		hv := s.historyValues(h)
+		// The factor values are the quantities behind the features: the
+		// purchases expected in h at the customer's own rate, the days since
+		// the last and since the first purchase.
+		shown := [3]float64{math.Expm1(hv[0]), math.Max(s.RecencyDays, 0), math.Max(s.TenureDays, 0)}
+		for _, w := range m.History {
+			if i := historyIndex(w.Name); i >= 0 {
+				if c := w.Weight * (hv[i] - w.Mean); c != 0 {
+					fn(Factor{Name: w.Name, Value: shown[i], Contribution: c})
+					logOdds += c
+				}
+			}
+		}
+	}
 	vals := s.values()
 	for _, w := range m.Weights {
 		i := featureIndex(w.Name)
@@ -170,20 +286,27 @@ func (m Model) Risk(s Signals) (float64, []Factor) {
 			continue
 		}
 		if c := w.Weight * (vals[i] - w.Mean); c != 0 {
-			factors = append(factors, Factor{Name: w.Name, Value: vals[i], Contribution: c})
+			fn(Factor{Name: w.Name, Value: vals[i], Contribution: c})
+			logOdds += c
 		}
 	}
-	factors[0].Contribution = base
-	logOdds := 0.0
-	for _, f := range factors {
-		logOdds += f.Contribution
+	return logOdds
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	sort.SliceStable(factors, func(i, j int) bool { return factors[i].Contribution > factors[j].Contribution })
-	p := logistic(logOdds)
-	if math.IsNaN(p) {
-		p = clampP(s.PNoPurchase)
+	return 0
+}
+
+func historyIndex(name string) int {
+	for i, n := range historyFeatures {
+		if n == name {
+			return i
+		}
 	}
-	return p, factors
+	return -1
 }
 
 func featureIndex(name string) int {
@@ -200,13 +323,27 @@ func featureIndex(name string) int {
 type Example struct {
 	Signals Signals
 	Churned bool
+	// HorizonDays is the length of the example's label window (0: the
+	// FitOptions' horizon). A time split may stack several windows.
+	HorizonDays float64
+	// Group identifies the customer: examples of one customer (several
+	// cutoffs) go to the same side of the holdout split. 0 for all: the
+	// split is by example.
+	Group int
+}
+
+func (e Example) horizon(def float64) float64 {
+	if e.HorizonDays > 0 {
+		return e.HorizonDays
+	}
+	return def
 }
 
 // FitOptions control Fit. The zero value is usable.
 type FitOptions struct {
 	// HorizonDays is recorded in the model.
 	HorizonDays float64
-	// HoldoutEvery puts every n-th example in the holdout (default 5: 20 %).
+	// HoldoutEvery is the number of cross-validation folds (default 5).
 	HoldoutEvery int
 	// MinExamples is the least number of training examples, and of each
 	// class, for a fit (default 50).
@@ -215,19 +352,23 @@ type FitOptions struct {
 
 // Fit fits the model to examples by penalised maximum likelihood (Newton's
 // method, at most 100 iterations, checking ctx). Features are standardised
-// and each signal weight gets a Gaussian N(0, 1) prior per standardised
-// unit, the slope a N(1, 1) prior and the intercept none: a weakly
-// informative ridge that keeps the fit finite when a signal separates the
-// classes and shrinks weights the data do not support. Nothing is set by
-// hand: with enough data the likelihood dominates.
+// and each history feature and signal weight gets a Gaussian N(0, 1)
+// prior per standardised unit, the slope a N(1, 1) prior and the intercept
+// none: a weakly informative ridge that keeps the fit finite when a
+// feature separates the classes and shrinks weights the data do not
+// support. Nothing is set by hand: with enough data the likelihood
+// dominates.
 //
-// Every HoldoutEvery-th example is held out; the model is fitted twice on
-// the rest, with and without the signals, and the variant with the lower
-// holdout log-loss is refitted on all examples and returned, unless the
-// purchase model's probability alone does better on the holdout: then the
-// identity model is returned (the gate on holdout). Signals that
-// do not vary in the data are left out. Holdout reports both variants'
-// figures against the uncalibrated PNoPurchase.
+// Up to four variants are compared: the purchase log-odds alone, with the
+// history features, with the signals, and with both. Each is judged by
+// HoldoutEvery-fold cross-validation by customer (group; by example when
+// groups are 0): fitted without a fold's customers, it predicts theirs, so
+// every customer is held out once. The variant with the lowest
+// out-of-fold log-loss is refitted on all examples and returned, unless
+// the purchase model's probability alone does better out of fold: then
+// the identity model is returned (the gate on holdout). Features that do
+// not vary in the data are left out. Holdout reports the kept variant's
+// out-of-fold figures against the uncalibrated PNoPurchase.
 func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if o.HoldoutEvery <= 1 {
 		o.HoldoutEvery = 5
@@ -244,52 +385,133 @@ func Fit(ctx context.Context, examples []Example, o FitOptions) (Model, error) {
 	if len(examples) < o.MinExamples || pos < o.MinExamples/5 || len(examples)-pos < o.MinExamples/5 {
 		return Model{}, fmt.Errorf("churn: %d examples (%d churned): need at least %d, and %d of each outcome", len(examples), pos, o.MinExamples, o.MinExamples/5)
 	}
-	var train, test []Example
+	// Folds by customer (every example of one customer in one fold), or by
+	// example when groups are 0.
+	folds := o.HoldoutEvery
+	fold := make([]int, len(examples))
+	counts := make([]int, folds)
 	for i, e := range examples {
-		if i%o.HoldoutEvery == o.HoldoutEvery-1 {
-			test = append(test, e)
-		} else {
-			train = append(train, e)
+		k := i
+		if e.Group != 0 {
+			k = e.Group
+		}
+		fold[i] = k % folds
+		counts[fold[i]]++
+	}
+	for f, c := range counts {
+		if c == 0 || len(examples)-c < o.MinExamples/2 {
+			return Model{}, fmt.Errorf("churn: fold %d of the split by customer has %d of %d examples: too few customers", f, c, len(examples))
 		}
 	}
-	cols := usableFeatures(train)
-	purchaseOnly, err := fitLogistic(ctx, train, nil)
-	if err != nil {
-		return Model{}, err
+	hist := usableHistory(examples, o.HorizonDays)
+	cols := usableFeatures(examples)
+	type variant struct {
+		hist []int
+		cols []int
+		note string
 	}
-	best, note := purchaseOnly, "purchase model recalibrated; no signal varies in the data"
+	variants := []variant{{nil, nil, "purchase model recalibrated"}}
+	if len(hist) > 0 {
+		variants = append(variants, variant{hist, nil, "purchase model recalibrated with the purchase history"})
+	}
 	if len(cols) > 0 {
-		full, err := fitLogistic(ctx, train, cols)
-		if err != nil {
-			return Model{}, err
-		}
-		if lf, lp := Evaluate(full, test).Model.LogLoss, Evaluate(purchaseOnly, test).Model.LogLoss; lf < lp {
-			best, note = full, "purchase model recalibrated with engagement and friction signals"
-		} else {
-			note = fmt.Sprintf("signals dropped: holdout log-loss %.5f with them, %.5f without", lf, lp)
+		variants = append(variants, variant{nil, cols, "purchase model recalibrated with the engagement and friction signals"})
+		if len(hist) > 0 {
+			variants = append(variants, variant{hist, cols, "purchase model recalibrated with the purchase history and the engagement and friction signals"})
 		}
 	}
-	h := Evaluate(best, test)
+	// Each variant's out-of-fold predictions: fitted on the other folds'
+	// customers, predicted for the fold's.
+	y := make([]bool, len(examples))
+	raw := make([]float64, len(examples))
+	for i, e := range examples {
+		y[i], raw[i] = e.Churned, clampP(e.Signals.PNoPurchase)
+	}
+	bestV, bestLoss := -1, math.Inf(1)
+	var bestPred []float64
+	var losses []string
+	for vi, v := range variants {
+		pred := make([]float64, len(examples))
+		var ferr error
+		for f := 0; f < folds && ferr == nil; f++ {
+			var train []Example
+			for i, e := range examples {
+				if fold[i] != f {
+					train = append(train, e)
+				}
+			}
+			m, err := fitLogistic(ctx, train, v.hist, v.cols, o.HorizonDays)
+			if err != nil {
+				ferr = err
+				break
+			}
+			for i, e := range examples {
+				if fold[i] == f {
+					pred[i], _ = m.riskAt(e.Signals, e.horizon(o.HorizonDays))
+				}
+			}
+		}
+		if ferr != nil {
+			if ctx.Err() != nil {
+				return Model{}, ctx.Err()
+			}
+			losses = append(losses, fmt.Sprintf("variant %d: %v", vi, ferr))
+			continue
+		}
+		l := Score(pred, y).LogLoss
+		losses = append(losses, fmt.Sprintf("%.5f", l))
+		if l < bestLoss {
+			bestV, bestLoss, bestPred = vi, l, pred
+		}
+	}
+	if bestV < 0 {
+		return Model{}, fmt.Errorf("churn: no variant could be fitted (%s)", strings.Join(losses, "; "))
+	}
+	h := Holdout{N: len(examples), BaseRate: float64(pos) / float64(len(examples)), Purchase: Score(raw, y), Model: Score(bestPred, y)}
+	h.BaseBrier = h.BaseRate * (1 - h.BaseRate)
 	if h.Model.LogLoss > h.Purchase.LogLoss {
-		// The purchase model alone predicts the held-out examples better:
+		// The purchase model alone predicts the held-out customers better:
 		// keep it (the identity model) and say so.
 		id := Model{HorizonDays: o.HorizonDays, Slope: 1, Examples: len(examples), Churned: pos,
-			Note: fmt.Sprintf("kept the purchase model's probability: holdout log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
+			Note: fmt.Sprintf("kept the purchase model's probability: cross-validated log-loss %.5f, fitted %.5f", h.Purchase.LogLoss, h.Model.LogLoss)}
 		h.Model = h.Purchase
 		id.Holdout = &h
 		return id, nil
 	}
-	var final Model
-	if len(best.Weights) > 0 {
-		final, err = fitLogistic(ctx, examples, cols)
-	} else {
-		final, err = fitLogistic(ctx, examples, nil)
-	}
+	v := variants[bestV]
+	final, err := fitLogistic(ctx, examples, v.hist, v.cols, o.HorizonDays)
 	if err != nil {
 		return Model{}, err
 	}
+	note := fmt.Sprintf("%s (cross-validated log-loss of the variants: %s)", v.note, strings.Join(losses, ", "))
 	final.HorizonDays, final.Examples, final.Churned, final.Holdout, final.Note = o.HorizonDays, len(examples), pos, &h, note
 	return final, nil
+}
+
+// usableHistory returns the indices of the history features that vary in
+// the examples (none when the examples carry no purchase history).
+func usableHistory(ex []Example, def float64) []int {
+	var out []int
+	for i := range historyFeatures {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, e := range ex {
+			h := e.horizon(def)
+			if !(h > 0) {
+				return nil
+			}
+			v := e.Signals.historyValues(h)[i]
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		if hi-lo > 1e-9 {
+			out = append(out, i)
+		}
+	}
+	// A purchase history with no variation in tenure and recency is no
+	// history (examples without one): leave all out.
+	if len(out) == 1 && out[0] == 0 {
+		return nil
+	}
+	return out
 }
 
 // usableFeatures returns the indices of the signal features observed for
@@ -318,18 +540,39 @@ func usableFeatures(ex []Example) []int {
 	return out
 }
 
-// fitLogistic fits intercept, slope and the weights of cols by Newton's
-// method on the penalised log-likelihood (see Fit).
-func fitLogistic(ctx context.Context, ex []Example, cols []int) (Model, error) {
-	k := 2 + len(cols)
+// fitLogistic fits intercept, slope, the history features hist and the
+// signal weights of cols by Newton's method on the penalised
+// log-likelihood (see Fit). def is the horizon of examples without one.
+func fitLogistic(ctx context.Context, ex []Example, hist, cols []int, def float64) (Model, error) {
+	nh := len(hist)
+	k := 2 + nh + len(cols)
+	raw := func(e Example) []float64 {
+		v := make([]float64, nh+len(cols))
+		if nh > 0 {
+			hv := e.Signals.historyValues(e.horizon(def))
+			for j, c := range hist {
+				v[j] = hv[c]
+			}
+		}
+		sv := e.Signals.values()
+		for j, c := range cols {
+			v[nh+j] = sv[c]
+		}
+		return v
+	}
 	// Standardised design: column 0 intercept, 1 purchase log-odds (raw),
-	// then the signals (missing → mean → 0 after centring).
-	means := make([]float64, len(cols))
-	sds := make([]float64, len(cols))
-	for j, c := range cols {
+	// then the history features and the signals (a missing signal → its
+	// mean → 0 after centring).
+	means := make([]float64, nh+len(cols))
+	sds := make([]float64, nh+len(cols))
+	rows := make([][]float64, len(ex))
+	for i, e := range ex {
+		rows[i] = raw(e)
+	}
+	for j := range means {
 		var s, s2, n float64
-		for _, e := range ex {
-			if v := e.Signals.values()[c]; !math.IsNaN(v) {
+		for _, r := range rows {
+			if v := r[j]; !math.IsNaN(v) {
 				s += v
 				s2 += v * v
 				n++
@@ -337,7 +580,7 @@ func fitLogistic(ctx context.Context, ex []Example, cols []int) (Model, error) {
 		}
 		means[j] = s / n
 		sds[j] = math.Sqrt(math.Max(s2/n-means[j]*means[j], 0))
-		if sds[j] == 0 {
+		if !(sds[j] > 1e-12) {
 			sds[j] = 1
 		}
 	}
@@ -347,9 +590,8 @@ func fitLogistic(ctx context.Context, ex []Example, cols []int) (Model, error) {
 		row := make([]float64, k)
 		row[0] = 1
 		row[1] = logit(e.Signals.PNoPurchase)
-		vals := e.Signals.values()
-		for j, c := range cols {
-			if v := vals[c]; !math.IsNaN(v) {
+		for j, v := range rows[i] {
+			if !math.IsNaN(v) {
 				row[2+j] = (v - means[j]) / sds[j]
 			}
 		}
@@ -358,7 +600,8 @@ func fitLogistic(ctx context.Context, ex []Example, cols []int) (Model, error) {
 			y[i] = 1
 		}
 	}
-	// Prior: slope ~ N(1, 1), signal weights ~ N(0, 1); intercept flat.
+	// Prior: slope ~ N(1, 1), history and signal weights ~ N(0, 1) per
+	// standardised unit; intercept flat.
 	prior := make([]float64, k)
 	center := make([]float64, k)
 	prior[1], center[1] = 1, 1
@@ -436,9 +679,12 @@ func fitLogistic(ctx context.Context, ex []Example, cols []int) (Model, error) {
 		return Model{}, errors.New("churn: logistic regression did not converge in 100 Newton steps")
 	}
 	m := Model{Intercept: beta[0], Slope: beta[1]}
+	for j, c := range hist {
+		m.History = append(m.History, Weight{Name: historyFeatures[c], Weight: beta[2+j] / sds[j], Mean: means[j]})
+	}
 	for j, c := range cols {
-		w := beta[2+j] / sds[j]
-		m.Weights = append(m.Weights, Weight{Name: signalFeatures[c], Weight: w, Mean: means[j]})
+		w := beta[2+nh+j] / sds[nh+j]
+		m.Weights = append(m.Weights, Weight{Name: signalFeatures[c], Weight: w, Mean: means[nh+j]})
 	}
 	return m, nil
 }
@@ -500,8 +746,13 @@ func solve(A [][]float64, b []float64) ([]float64, error) {
 	return x, nil
 }
 
-// Evaluate scores m and the uncalibrated PNoPurchase on examples.
+// Evaluate scores m and the uncalibrated PNoPurchase on examples (each at
+// its own horizon, m's for those without one).
 func Evaluate(m Model, examples []Example) Holdout {
+	return evaluate(m, examples, m.HorizonDays)
+}
+
+func evaluate(m Model, examples []Example, def float64) Holdout {
 	h := Holdout{N: len(examples)}
 	if len(examples) == 0 {
 		return h
@@ -511,7 +762,7 @@ func Evaluate(m Model, examples []Example) Holdout {
 	y := make([]bool, len(examples))
 	var pos float64
 	for i, e := range examples {
-		pm[i], _ = m.Risk(e.Signals)
+		pm[i], _ = m.riskAt(e.Signals, e.horizon(def))
 		pp[i] = clampP(e.Signals.PNoPurchase)
 		y[i] = e.Churned
 		if e.Churned {

@@ -123,3 +123,19 @@ func TestAUCAndReliability(t *testing.T) {
 		t.Fatalf("perfect scores %+v", s)
 	}
 }
+
+// Probability is exactly Risk's probability.
+func TestProbabilityIsRisksProbability(t *testing.T) {
+	m := Model{HorizonDays: 90, Intercept: 0.2, Slope: 1.3,
+		History: []Weight{{Name: FeatureRecency, Weight: 0.4, Mean: 0.1}},
+		Weights: []Weight{{Name: FeatureOpen, Weight: 0.8}, {Name: FeatureCSAT, Weight: 0.5, Mean: -1}}}
+	for _, s := range []Signals{
+		{PNoPurchase: 0.3, OpenTickets: 2, CSAT: 2, RecencyDays: 40, TenureDays: 300, Frequency: 3},
+		{PNoPurchase: 0.97, EmailSends: 5, EmailOpens: 1},
+		{PNoPurchase: 0},
+	} {
+		if p, _ := m.Risk(s); m.Probability(s) != p {
+			t.Errorf("%+v: Probability %v, Risk %v", s, m.Probability(s), p)
+		}
+	}
+}

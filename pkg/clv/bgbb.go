@@ -192,3 +192,93 @@ func FitBGBB(ctx context.Context, data []BGBBCustomer, o FitOptions) (BGBB, FitR
 	out.Converged, out.Iterations = best.converged, best.iters
 	return BGBB{P: p}, out, nil
 }
+
+// NameBGBB is the BG/BB purchase model's name.
+const NameBGBB = "bgbb"
+
+var _ PurchaseModel = BGBB{}
+
+// Name is "bgbb".
+func (m BGBB) Name() string { return NameBGBB }
+
+// Params returns the parameters in the generic form: R = α, Alpha = β
+// (the Beta distribution of the transaction probability), A = γ, B = δ
+// (that of the dropout probability).
+func (m BGBB) Params() Params {
+	return Params{R: m.P.Alpha, Alpha: m.P.Beta, A: m.P.Gamma, B: m.P.Delta}
+}
+
+// PAlive is P(alive at opportunity n+1 | x, tx, n) (FHS 2010, eq. 11): the
+// branch "alive through all n opportunities and the next" of the
+// likelihood, B(α+x, β+n−x)/B(α,β) · B(γ, δ+n+1)/B(γ,δ) / L(x, tx, n).
+func (m BGBB) PAlive(x, tx, n float64) float64 {
+	p := m.P
+	ll := m.LogLikelihood(x, tx, n)
+	if math.IsNaN(ll) {
+		return math.NaN()
+	}
+	v := math.Exp(lbeta(p.Alpha+x, p.Beta+n-x) - lbeta(p.Alpha, p.Beta) + lbeta(p.Gamma, p.Delta+n+1) - lbeta(p.Gamma, p.Delta) - ll)
+	return math.Min(v, 1)
+}
+
+// ProbNoPurchase is P(no transaction in the next h opportunities | x, tx,
+// n), h rounded down to whole opportunities: the likelihood L(x, tx, n) is
+// the probability of the history, so the history extended by h empty
+// opportunities has probability L(x, tx, n+h), and the conditional
+// probability is their ratio.
+func (m BGBB) ProbNoPurchase(h, x, tx, n float64) float64 {
+	if h < 0 || math.IsNaN(h) {
+		return math.NaN()
+	}
+	h = math.Floor(h)
+	if h == 0 {
+		return 1
+	}
+	return math.Min(1, math.Exp(m.LogLikelihood(x, tx, n+h)-m.LogLikelihood(x, tx, n)))
+}
+
+// ProbPurchases is P(X(n) = k), the probability of k transactions in the
+// n opportunities after acquisition (FHS 2010, eq. 8): alive through all n
+// with k of n transactions, or dropped out after opportunity i (k ≤ i < n)
+// with k of i,
+//
+//	C(n,k) B(α+k, β+n−k)/B(α,β) · B(γ, δ+n)/B(γ,δ)
+//	+ Σ_{i=k}^{n−1} C(i,k) B(α+k, β+i−k)/B(α,β) · B(γ+1, δ+i)/B(γ,δ),
+//
+// n rounded down (at most n terms).
+func (m BGBB) ProbPurchases(k int, n float64) float64 {
+	p := m.P
+	if !p.valid() || k < 0 || n < 0 || math.IsNaN(n) {
+		return math.NaN()
+	}
+	n = math.Floor(n)
+	kf := float64(k)
+	if kf > n {
+		return 0
+	}
+	lchoose := func(a, b float64) float64 { return lgamma(a+1) - lgamma(b+1) - lgamma(a-b+1) }
+	lab, lgd := lbeta(p.Alpha, p.Beta), lbeta(p.Gamma, p.Delta)
+	sum := math.Exp(lchoose(n, kf) + lbeta(p.Alpha+kf, p.Beta+n-kf) - lab + lbeta(p.Gamma, p.Delta+n) - lgd)
+	for i := kf; i < n; i++ {
+		sum += math.Exp(lchoose(i, kf) + lbeta(p.Alpha+kf, p.Beta+i-kf) - lab + lbeta(p.Gamma+1, p.Delta+i) - lgd)
+	}
+	return sum
+}
+
+// Discrete reports whether data are discrete-time histories that BG/BB
+// can model: every x, tx and T a whole number (in the time unit: one
+// transaction opportunity per unit) with x ≤ tx ≤ T, tx ≥ 1 when x > 0,
+// and T at most 10,000 opportunities. Continuous purchase times (the
+// usual event streams) are not.
+func Discrete(data []Customer) bool {
+	if len(data) == 0 {
+		return false
+	}
+	whole := func(v float64) bool { return v == math.Trunc(v) && v >= 0 }
+	for _, c := range data {
+		if !whole(c.X) || !whole(c.TX) || !whole(c.T) || c.X > c.TX || c.TX > c.T || (c.X > 0 && c.TX < 1) || c.T > 10000 {
+			return false
+		}
+	}
+	return true
+}

@@ -81,7 +81,21 @@
 // transaction probability p ~ Beta(α, β) per opportunity while alive,
 // dropout probability θ ~ Beta(γ, δ) before each opportunity; FitBGBB fits
 // it on (x, tx, n) patterns (the donations data reproduce the published
-// estimates).
+// estimates). As a PurchaseModel (name "bgbb") T is the number of
+// opportunities; Discrete says whether histories are discrete-time data
+// it applies to.
+//
+// # Pareto/NBD
+//
+// ParetoNBD (Schmittlein, Morrison & Colombo 1987; likelihood as in Fader,
+// Hardie & Lee's 2005 note): Poisson purchases at rate λ ~ Gamma(r, α)
+// while alive, an exponential lifetime with rate μ ~ Gamma(s, β). It is a
+// PurchaseModel (name "paretonbd"): P(alive) is the alive branch's share of
+// the likelihood, E[Y(t) | history] is closed form, P(X(t) = n) a bounded
+// Gauss–Legendre quadrature over the dropout time, and, for it and BG/BB,
+// ProbNoPurchase is the likelihood ratio L(x, tx, T+h) / L(x, tx, T) (the
+// probability of the history extended by h silent time units over that of
+// the history).
 //
 // # Gamma-Gamma
 //
@@ -103,7 +117,8 @@
 //
 // # Fitting
 //
-// FitPurchaseModel (FitBGNBD, FitMBGNBD) and FitGammaGammaContext maximise
+// FitPurchaseModel (FitBGNBD, FitMBGNBD, FitParetoNBD, FitBGBB) and
+// FitGammaGammaContext maximise
 // the weighted mean log-likelihood per customer, optionally minus an L2
 // penalty Penalizer·Σθ² on the parameters θ (lifetimes' penalizer_coef
 // convention, with α on lifetimes' time axis scaled to max T = 1), over the

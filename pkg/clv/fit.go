@@ -164,7 +164,7 @@ func newPurchaseData(data []Customer) (*purchaseData, error) {
 	// row is distinct and the rows are used as they are, which gives the
 	// same likelihood. Sorting is cheaper than a map of a million float
 	// keys and gives a deterministic order.
-	if mostlyDistinct(len(keys), func(i int) [3]float64 { return [3]float64{keys[i].x, keys[i].tx, keys[i].t} }) {
+	if mostlyDistinct(len(keys), 0.9, func(i int) [3]float64 { return [3]float64{keys[i].x, keys[i].tx, keys[i].t} }) {
 		goto indexed
 	}
 	slices.SortFunc(keys, func(a, b key) int {
@@ -204,8 +204,12 @@ indexed:
 	for i, k := range keys {
 		rowT[i], rowTX[i] = k.t, k.tx
 	}
+	// (per row already when 30 % of the values are distinct: sorting a
+	// million values costs more than the logarithms the index would save,
+	// e.g. tx with continuous times, where only the one-time buyers share
+	// tx = 0)
 	index := func(vals []float64) ([]float64, func(float64, int) int32) {
-		if mostlyDistinct(len(vals), func(i int) [3]float64 { return [3]float64{vals[i]} }) {
+		if mostlyDistinct(len(vals), 0.3, func(i int) [3]float64 { return [3]float64{vals[i]} }) {
 			return vals, func(_ float64, i int) int32 { return int32(i) }
 		}
 		u := sortedUnique(append([]float64(nil), vals...))
@@ -246,9 +250,9 @@ indexed:
 }
 
 // mostlyDistinct estimates from an evenly spaced sample of up to 20,000 of
-// the n rows (key(i) of row i) whether more than 90 % of them are
-// distinct, in which case grouping identical rows does not pay.
-func mostlyDistinct(n int, key func(int) [3]float64) bool {
+// the n rows (key(i) of row i) whether more than the share frac of them
+// are distinct, in which case grouping identical rows does not pay.
+func mostlyDistinct(n int, frac float64, key func(int) [3]float64) bool {
 	if n < 20000 {
 		return false // small: group, it is cheap
 	}
@@ -259,7 +263,7 @@ func mostlyDistinct(n int, key func(int) [3]float64) bool {
 		seen[key(i)] = struct{}{}
 		m++
 	}
-	return len(seen)*10 > m*9
+	return float64(len(seen)) > frac*float64(m)
 }
 
 // sortedUnique sorts v in place and returns its distinct values.
@@ -474,14 +478,21 @@ func paramsFromLog(v []float64) Params {
 // data are fitted on all rows from every start, as before.
 const subsampleRows = 50000
 
+// screenRows is the size of the subsample on which the starting points are
+// screened before the best one is refined on subsampleRows rows.
+const screenRows = 10000
+
 // Purchase model names.
 const (
 	NameBGNBD  = "bgnbd"
 	NameMBGNBD = "mbgnbd"
 )
 
-// PurchaseModelNames lists the purchase models this package fits.
-var PurchaseModelNames = []string{NameBGNBD, NameMBGNBD}
+// PurchaseModelNames lists the purchase models this package fits on
+// continuous-time histories (x, tx, T).
+var PurchaseModelNames = []string{NameBGNBD, NameMBGNBD, NameParetoNBD}
+
+var _ PurchaseModel = ParetoNBD{}
 
 // NewPurchaseModel returns the named model with params; an unknown name is
 // an error that lists the valid ones.
@@ -491,8 +502,12 @@ func NewPurchaseModel(name string, p Params) (PurchaseModel, error) {
 		return NewBGNBD(p), nil
 	case NameMBGNBD:
 		return NewMBGNBD(p), nil
+	case NameParetoNBD:
+		return ParetoNBD{P: ParetoNBDParams{R: p.R, Alpha: p.Alpha, S: p.A, Beta: p.B}}, nil
+	case NameBGBB:
+		return BGBB{P: BGBBParams{Alpha: p.R, Beta: p.Alpha, Gamma: p.A, Delta: p.B}}, nil
 	}
-	return nil, fmt.Errorf("clv: unknown purchase model %q (valid: %v)", name, PurchaseModelNames)
+	return nil, fmt.Errorf("clv: unknown purchase model %q (valid: %v, and %s for discrete data)", name, PurchaseModelNames, NameBGBB)
 }
 
 // FitPurchaseModel fits the named purchase model (NameBGNBD or
@@ -505,8 +520,35 @@ func FitPurchaseModel(ctx context.Context, name string, data []Customer, o FitOp
 	case NameBGNBD:
 	case NameMBGNBD:
 		modified = true
+	case NameParetoNBD:
+		m, res, err := FitParetoNBD(ctx, data, o)
+		if err != nil {
+			return nil, res, err
+		}
+		return m, res, nil
+	case NameBGBB:
+		// Discrete time: T opportunities after the first, grouped by pattern.
+		if !Discrete(data) {
+			return nil, FitResult{}, errors.New("clv: BG/BB needs discrete-time data: whole numbers 0 ≤ x ≤ tx ≤ T ≤ 10000 in the time unit (one opportunity per unit)")
+		}
+		idx := map[[3]float64]int{}
+		var rows []BGBBCustomer
+		for _, c := range data {
+			k := [3]float64{c.X, c.TX, c.T}
+			if i, ok := idx[k]; ok {
+				rows[i].W++
+				continue
+			}
+			idx[k] = len(rows)
+			rows = append(rows, BGBBCustomer{X: c.X, TX: c.TX, N: c.T, W: 1})
+		}
+		m, res, err := FitBGBB(ctx, rows, o)
+		if err != nil {
+			return nil, res, err
+		}
+		return m, res, nil
 	default:
-		return nil, FitResult{}, fmt.Errorf("clv: unknown purchase model %q (valid: %v)", name, PurchaseModelNames)
+		return nil, FitResult{}, fmt.Errorf("clv: unknown purchase model %q (valid: %v, and %s for discrete data)", name, PurchaseModelNames, NameBGBB)
 	}
 	p, res, err := fitPurchase(ctx, data, o, modified)
 	if err != nil {
@@ -536,11 +578,15 @@ func FitMBGNBD(data []Customer, o FitOptions) (PurchaseModel, FitResult, error) 
 
 // subsample returns every k-th row of d (k chosen for about subsampleRows
 // rows), with the indices rebuilt, or d itself when it is small.
-func (d *purchaseData) subsample() *purchaseData {
-	if len(d.w) <= subsampleRows {
+func (d *purchaseData) subsample() *purchaseData { return d.subsampleN(subsampleRows) }
+
+// subsampleN is every k-th row of d, at most rows rows (d itself when it
+// is no larger).
+func (d *purchaseData) subsampleN(rows int) *purchaseData {
+	if len(d.w) <= rows {
 		return d
 	}
-	k := (len(d.w) + subsampleRows - 1) / subsampleRows
+	k := (len(d.w) + rows - 1) / rows
 	s := &purchaseData{xs: d.xs}
 	s.wx = make([]float64, len(d.xs))
 	tMap, txMap := map[int32]int32{}, map[int32]int32{}
@@ -617,8 +663,11 @@ func fitPurchase(ctx context.Context, data []Customer, o FitOptions, modified bo
 		{1, 1, 1}, {0.25, 0.8, 2.5}, {0.5, 2, 5}, {2, 0.5, 1}, {0.1, 0.3, 0.5},
 		{4, 3, 10}, {0.75, 1.5, 1.5}, {0.3, 5, 20},
 	}
-	sub := d.subsample()
-	subObj := objective(sub)
+	// The starting points are screened on a small subsample, the best one
+	// refined on a larger one and then on all rows, each stage starting
+	// from the previous stage's optimum and inverse Hessian.
+	screen, sub := d.subsampleN(screenRows), d.subsample()
+	subObj := objective(screen)
 	best := optResult{f: math.Inf(1)}
 	for s := 0; s < o.Starts; s++ {
 		sh := shapes[s%len(shapes)]
@@ -638,13 +687,17 @@ func fitPurchase(ctx context.Context, data []Customer, o FitOptions, modified bo
 		return Params{}, out, errors.New("clv: likelihood is not finite at any starting point")
 	}
 	iters := best.iters
-	if sub != d {
-		res, err := bfgs(ctx, objective(d), best.x, best.h, o.MaxIter, o.Tol)
+	for _, stage := range []*purchaseData{sub, d} {
+		if stage == screen {
+			continue
+		}
+		res, err := bfgs(ctx, objective(stage), best.x, best.h, o.MaxIter, o.Tol)
 		if err != nil {
 			return Params{}, out, fmt.Errorf("clv: fit stopped: %w", err)
 		}
 		best = res
 		iters += res.iters
+		screen = stage
 	}
 	if !isFinite(best.f) {
 		return Params{}, out, errors.New("clv: likelihood is not finite at the subsample's optimum")
@@ -718,7 +771,7 @@ func FitGammaGammaContext(ctx context.Context, data []Customer, o FitOptions) (G
 		return GammaGamma{}, FitResult{}, errors.New("clv: no repeat buyers (X > 0) to fit the Gamma-Gamma spend model")
 	}
 	scale := sumM / n
-	if !mostlyDistinct(len(rows), func(i int) [3]float64 { return [3]float64{rows[i].x, rows[i].m} }) {
+	if !mostlyDistinct(len(rows), 0.9, func(i int) [3]float64 { return [3]float64{rows[i].x, rows[i].m} }) {
 		slices.SortFunc(rows, func(a, b ggRow) int {
 			if c := cmp.Compare(a.x, b.x); c != 0 {
 				return c
@@ -750,8 +803,11 @@ func FitGammaGammaContext(ctx context.Context, data []Customer, o FitOptions) (G
 	// Starting values: γ is set so that the population mean p γ/(q−1)
 	// equals the observed mean spend (1 after scaling).
 	shapes := [][2]float64{{1, 2}, {5, 4}, {0.5, 1.5}, {10, 10}, {2, 3}, {20, 2}}
-	sub := d.subsample()
-	subObj := objective(sub)
+	// The starting points are screened on a small subsample, the best one
+	// refined on a larger one and then on all rows, each stage starting
+	// from the previous stage's optimum and inverse Hessian.
+	screen, sub := d.subsampleN(screenRows), d.subsample()
+	subObj := objective(screen)
 	best := optResult{f: math.Inf(1)}
 	out := FitResult{N: int(math.Round(n))}
 	for s := 0; s < o.Starts; s++ {
@@ -771,13 +827,17 @@ func FitGammaGammaContext(ctx context.Context, data []Customer, o FitOptions) (G
 		return GammaGamma{}, out, errors.New("clv: Gamma-Gamma likelihood is not finite at any starting point")
 	}
 	iters := best.iters
-	if sub != d {
-		res, err := bfgs(ctx, objective(d), best.x, best.h, o.MaxIter, o.Tol)
+	for _, stage := range []*ggData{sub, d} {
+		if stage == screen {
+			continue
+		}
+		res, err := bfgs(ctx, objective(stage), best.x, best.h, o.MaxIter, o.Tol)
 		if err != nil {
 			return GammaGamma{}, out, fmt.Errorf("clv: Gamma-Gamma fit stopped: %w", err)
 		}
 		best = res
 		iters += res.iters
+		screen = stage
 	}
 	gs := GammaGamma{P: math.Exp(best.x[0]), Q: math.Exp(best.x[1]), V: math.Exp(best.x[2])}
 	g := GammaGamma{P: gs.P, Q: gs.Q, V: gs.V * scale}
@@ -841,11 +901,14 @@ func newGGData(rows []ggRow, scale float64) *ggData {
 }
 
 // subsample returns every k-th row (about subsampleRows rows), or d.
-func (d *ggData) subsample() *ggData {
-	if len(d.w) <= subsampleRows {
+func (d *ggData) subsample() *ggData { return d.subsampleN(subsampleRows) }
+
+// subsampleN returns every k-th row, at most rows rows, or d.
+func (d *ggData) subsampleN(rows int) *ggData {
+	if len(d.w) <= rows {
 		return d
 	}
-	k := (len(d.w) + subsampleRows - 1) / subsampleRows
+	k := (len(d.w) + rows - 1) / rows
 	s := &ggData{xs: d.xs, wxs: make([]float64, len(d.xs))}
 	for i := 0; i < len(d.w); i += k {
 		x := d.xs[d.xi[i]]

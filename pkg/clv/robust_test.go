@@ -64,7 +64,7 @@ func TestFitsStopOnContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline: %v, want context.DeadlineExceeded", err)
 	}
-	if _, _, err := FitPurchaseModel(context.Background(), "paretonbd", data, FitOptions{}); err == nil || !strings.Contains(err.Error(), "valid: [bgnbd mbgnbd]") {
+	if _, _, err := FitPurchaseModel(context.Background(), "nbd", data, FitOptions{}); err == nil || !strings.Contains(err.Error(), "valid: [bgnbd mbgnbd paretonbd]") {
 		t.Errorf("unknown model: %v", err)
 	}
 	if _, err := NewPurchaseModel("x", cdnowParams); err == nil {

@@ -39,6 +39,10 @@ const (
 	emailSent    = 1 << 0
 	emailOpened  = 1 << 1
 	emailClicked = 1 << 2
+	// emailDelivered: a delivery time follows the other times; bits 4-5
+	// hold the channel (0 e-mail, so earlier encodings are e-mail).
+	emailDelivered    = 1 << 3
+	emailChannelShift = 4
 )
 
 // MarshalBinary encodes s in the binary encoding (EncodingVersion). It
@@ -50,7 +54,7 @@ func (s *State) MarshalBinary() ([]byte, error) {
 
 // sizeHint is an upper estimate of the encoded size, to allocate once.
 func (s *State) sizeHint() int {
-	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails) + 120*len(s.Subscriptions)
+	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails) + 40*len(s.Surveys) + 120*len(s.Subscriptions)
 	for i := range s.Tickets {
 		n += 10 + 8*len(s.Tickets[i].Transitions)
 	}
@@ -194,8 +198,12 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		if m.Clicked != 0 {
 			f |= emailClicked
 		}
+		if m.Delivered != 0 {
+			f |= emailDelivered
+		}
+		f |= byte(m.Channel) << emailChannelShift
 		b = append(b, f)
-		for _, t := range [3]int64{m.Sent, m.Opened, m.Clicked} {
+		for _, t := range [4]int64{m.Sent, m.Opened, m.Clicked, m.Delivered} {
 			if t != 0 {
 				b = binary.AppendUvarint(b, uint64(t/int64(unit)-k))
 			}
@@ -311,6 +319,7 @@ func (s *State) timeUnit() uint64 {
 	for i := range s.Emails {
 		m := &s.Emails[i]
 		add(m.Sent)
+		add(m.Delivered)
 		add(m.Opened)
 		add(m.Clicked)
 	}
@@ -399,8 +408,21 @@ func (s *State) check() error {
 		return fmt.Errorf("%d refunds, more than MaxRefunds (%d)", len(s.Refunds), MaxRefunds)
 	case len(s.Tickets) > MaxTickets:
 		return fmt.Errorf("%d tickets, more than MaxTickets (%d)", len(s.Tickets), MaxTickets)
-	case len(s.Emails) > MaxEmails:
-		return fmt.Errorf("%d emails, more than MaxEmails (%d)", len(s.Emails), MaxEmails)
+	case len(s.Emails) > int(numChannels)*MaxEmails:
+		return fmt.Errorf("%d messages, more than MaxEmails (%d) per channel", len(s.Emails), MaxEmails)
+	}
+	var perChannel [numChannels + 1]int
+	for i := range s.Emails {
+		if c := s.Emails[i].Channel; c < numChannels {
+			perChannel[c]++
+		} else {
+			return fmt.Errorf("message %d: channel %d", i, c)
+		}
+	}
+	for c, n := range perChannel[:numChannels] {
+		if n > MaxEmails {
+			return fmt.Errorf("%d %s messages, more than MaxEmails (%d)", n, Channel(c), MaxEmails)
+		}
 	}
 	if err := s.checkSubscriptions(); err != nil {
 		return err
@@ -452,14 +474,19 @@ func (s *State) check() error {
 			}
 		}
 	}
+	for i := range s.Emails {
+		if len(s.Emails[i].Campaign) > maxCampaignBytes {
+			return fmt.Errorf("message %d: campaign of %d bytes", i, len(s.Emails[i].Campaign))
+		}
+	}
 	for i := 1; i < len(s.Emails); i++ {
 		p, m := &s.Emails[i-1], &s.Emails[i]
 		pk, mk := p.key(), m.key()
-		if pk > mk || (pk == mk && p.ID >= m.ID) {
-			return fmt.Errorf("emails not sorted by (first time, id) at index %d", i)
+		if pk > mk || (pk == mk && (p.ID > m.ID || (p.ID == m.ID && p.Channel >= m.Channel))) {
+			return fmt.Errorf("emails not sorted by (first time, id, channel) at index %d", i)
 		}
 	}
-	return nil
+	return s.checkSurveys()
 }
 
 // UnmarshalBinary decodes a state written by MarshalBinary, or the JSON
@@ -491,7 +518,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 // reset empties s, keeping its slices' capacity.
 func (s *State) reset() {
-	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Subscriptions: s.Subscriptions[:0]}
+	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Surveys: s.Surveys[:0], Subscriptions: s.Subscriptions[:0]}
 }
 
 // reader reads the encoding; its first error sticks.
@@ -634,8 +661,8 @@ func (s *State) decode(b []byte) error {
 	}
 	id := r.str("customer id", s.ID)
 	seg, tier := s.Segment, s.Tier
-	days, orders, refunds, tickets, emails := s.Days[:0], s.Orders[:0], s.Refunds[:0], s.Tickets[:0], s.Emails[:0]
-	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails, Subscriptions: s.Subscriptions[:0]}
+	days, orders, refunds, tickets, emails, surveys := s.Days[:0], s.Orders[:0], s.Refunds[:0], s.Tickets[:0], s.Emails[:0], s.Surveys[:0]
+	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails, Surveys: surveys, Subscriptions: s.Subscriptions[:0]}
 	s.Version = r.uvarint("version")
 	unit := r.uvarint("time unit")
 	if r.err == nil && (unit == 0 || unit > 1<<62) {
@@ -764,7 +791,7 @@ func (s *State) decode(b []byte) error {
 		s.Tickets = append(s.Tickets, t)
 	}
 
-	n = r.count("emails", MaxEmails, 10)
+	n = r.count("emails", int(numChannels)*MaxEmails, 10)
 	s.Emails = slices.Grow(s.Emails, n)
 	prev = base
 	for i := 0; i < n && r.err == nil; i++ {
@@ -772,10 +799,11 @@ func (s *State) decode(b []byte) error {
 		prev = k
 		m := Email{ID: r.u64("email id")}
 		f := r.byte("email flags")
-		if f&^(emailSent|emailOpened|emailClicked) != 0 {
+		if f&^(emailSent|emailOpened|emailClicked|emailDelivered|3<<emailChannelShift) != 0 || Channel(f>>emailChannelShift) >= numChannels {
 			r.fail("email %d: unknown flags %#x", i, f)
 		}
-		for bit, field := range [3]*int64{&m.Sent, &m.Opened, &m.Clicked} {
+		m.Channel = Channel(f >> emailChannelShift)
+		for bit, field := range [4]*int64{&m.Sent, &m.Opened, &m.Clicked, &m.Delivered} {
 			if f&(1<<bit) != 0 {
 				*field = r.scale(int64(uint64(k)+r.uvarint("email time")), unit)
 			}

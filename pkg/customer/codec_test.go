@@ -186,7 +186,8 @@ func TestCodecMigratesJSONv0(t *testing.T) {
 			t.Fatalf("state %d: %v", n, err)
 		}
 		got := s.Derive(now, 30*24*time.Hour)
-		got.Refunded = 0 // not a field of the JSON era
+		got.Refunded = 0                              // not a field of the JSON era
+		got.Channels = [numChannels]ChannelFeatures{} // nor the per-channel figures (the e-mail counts are compared above)
 		if !got.Now.Equal(want.Now) {
 			t.Fatal("fixture instant")
 		}

@@ -38,7 +38,12 @@
 // saturated at math.MaxInt64, never negative, never wrapped.
 //
 // Memory per customer is bounded: the sets keep the most recent entries by
-// (time, id hash) (MaxOrders, MaxRefunds, MaxTickets, MaxEmails). Keeping
+// (time, id hash) (MaxOrders, MaxRefunds, MaxTickets, MaxEmails per
+// channel, MaxSurveys); per channel only the latest opt-out and opt-in
+// are kept (message.go). Of several responses to one survey the latest
+// (occurred_at, then event id hash) is kept (survey.go); a message keeps
+// the smallest campaign its events name, and campaign attribution is
+// derived from the kept orders and messages (attribution.go). Keeping
 // the top N of a set under a fixed ordering is itself order independent.
 // The bound costs a few guarantees, all documented in docs/state.md: a
 // duplicate of an order older than the oldest kept one is no longer

@@ -1,7 +1,6 @@
 package customer
 
 import (
-	"math"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/event"
@@ -39,6 +38,22 @@ type Features struct {
 	// EmailSends, EmailOpens and EmailClicks are exponentially decayed
 	// counts (half-life given to Derive).
 	EmailSends, EmailOpens, EmailClicks float64
+	// Surveys are the survey scores and response counts (survey.go).
+	Surveys SurveyFeatures
+	// Channels is the engagement per channel, indexed by Channel (e-mail,
+	// SMS, push; the e-mail entry's counts equal EmailSends, ...);
+	// OptedOut is set when any channel is opted out (message.go).
+	Channels [numChannels]ChannelFeatures
+	OptedOut bool
+}
+
+// DeriveOptions are the parameters of DeriveWith; zero values mean the
+// defaults (30 days for e-mail, DefaultSurveyHalfLife for surveys).
+type DeriveOptions struct {
+	// EmailHalfLife is the half-life of the decayed email counters.
+	EmailHalfLife time.Duration
+	// SurveyHalfLife is the half-life of the decayed mean survey scores.
+	SurveyHalfLife time.Duration
 }
 
 // MeanGapDays is the customer's own mean time between purchase days, or 0
@@ -70,6 +85,12 @@ func (f Features) RepeatMean() float64 {
 // Derive computes the features of s as of now. emailHalfLife is the half-life
 // of the decayed email counters.
 func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
+	return s.DeriveWith(now, DeriveOptions{EmailHalfLife: emailHalfLife})
+}
+
+// DeriveWith computes the features of s as of now with the half-lives of o.
+func (s *State) DeriveWith(now time.Time, o DeriveOptions) Features {
+	emailHalfLife := o.EmailHalfLife
 	f := Features{Now: now}
 	nowMs := now.UnixMilli()
 	lastDay := floorDiv(nowMs, msPerDay)
@@ -115,6 +136,7 @@ func (s *State) Derive(now time.Time, emailHalfLife time.Duration) Features {
 	f.Margin = grossMg.Minus(refundMg).Int64()
 	s.deriveTickets(&f, nowMs)
 	s.deriveEmails(&f, nowMs, emailHalfLife)
+	s.deriveSurveys(&f.Surveys, nowMs, o.SurveyHalfLife)
 	return f
 }
 
@@ -176,16 +198,7 @@ func (s *State) deriveEmails(f *Features, nowMs int64, halfLife time.Duration) {
 	if halfLife <= 0 {
 		halfLife = 30 * 24 * time.Hour
 	}
-	lambda := math.Ln2 / float64(halfLife.Milliseconds())
-	w := func(t int64) float64 {
-		if t == 0 || t > nowMs {
-			return 0
-		}
-		return math.Exp(-lambda * float64(nowMs-t))
-	}
-	for _, m := range s.Emails {
-		f.EmailSends += w(m.Sent)
-		f.EmailOpens += w(m.Opened)
-		f.EmailClicks += w(m.Clicked)
-	}
+	s.deriveChannels(f, nowMs, halfLife)
+	e := &f.Channels[ChanEmail]
+	f.EmailSends, f.EmailOpens, f.EmailClicks = e.Sends, e.Opens, e.Clicks
 }

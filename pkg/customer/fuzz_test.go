@@ -46,6 +46,25 @@ func scriptEvents(data []byte) []event.Event {
 				e.CSAT = int(x % 6)
 			}
 			e.Priority = []string{"", "low", "normal", "high", "urgent", "p" + strconv.Itoa(int(x%3))}[int(x)%6]
+		case op%8 == 7:
+			e.Type, e.SurveyID = []event.Type{event.SurveySent, event.SurveyResponded}[b%2], fmt.Sprint("s", a%5)
+			e.SurveyKind = []string{event.SurveyNPS, event.SurveyCSAT, event.SurveyCES}[(b/2)%3]
+			if e.Type == event.SurveyResponded {
+				lo, hi, _ := event.ScoreRange(e.SurveyKind)
+				e.Score, e.CommentLength = lo+int(x)%(hi-lo+1), int(d)
+			}
+		case op%8 == 6:
+			types := []event.Type{event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn}
+			e.Type, e.Channel, e.MessageID = types[b%6], event.Channels[(b/6)%3], fmt.Sprint("m", a%8)
+			if !event.ChannelHas(e.Channel, e.Type) {
+				e.Type = event.MessageSent
+			}
+			if e.Type == event.MessageOptedOut || e.Type == event.MessageOptedIn {
+				e.MessageID = ""
+			}
+			if x%3 == 0 {
+				e.Campaign = fmt.Sprint("camp", x%7)
+			}
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[b%3], fmt.Sprint("m", a%8)

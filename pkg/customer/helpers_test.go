@@ -20,6 +20,9 @@ func normalize(s State) State {
 	if len(s.Emails) == 0 {
 		s.Emails = nil
 	}
+	if len(s.Surveys) == 0 {
+		s.Surveys = nil
+	}
 	if len(s.Tickets) == 0 {
 		s.Tickets = nil
 	} else {

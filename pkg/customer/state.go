@@ -18,7 +18,8 @@ const (
 	MaxRefunds = 200
 	// MaxTickets is the number of most recent support tickets kept.
 	MaxTickets = 100
-	// MaxEmails is the number of most recent email messages kept.
+	// MaxEmails is the number of most recent messages kept per channel
+	// (e-mail, SMS, push).
 	MaxEmails = 200
 )
 
@@ -89,13 +90,21 @@ type Ticket struct {
 	Transitions []Transition
 }
 
-// Email is one email message (hash of its id): the send, first open and
-// first click times (Unix ms, 0 when not seen).
+// Email is one message (hash of its id) on a channel (the name predates
+// SMS and push; e-mail is channel 0): the send, delivery, first open and
+// first click times (Unix ms, 0 when not seen). A message is identified by
+// its id and channel.
 type Email struct {
-	ID      uint64
-	Sent    int64
-	Opened  int64
-	Clicked int64
+	ID        uint64
+	Channel   Channel
+	Sent      int64
+	Delivered int64
+	Opened    int64
+	Clicked   int64
+	// Campaign is the campaign the message's events named (the smallest
+	// non-empty one when they disagree, so arrival order never matters);
+	// empty when none did.
+	Campaign string
 }
 
 // State is the stored state of one customer. Stats are order independent;
@@ -122,6 +131,11 @@ type State struct {
 	RefundMg Total
 	Tickets  []Ticket
 	Emails   []Email
+	// Consent is the latest opt-out and opt-in of each channel
+	// (message.go), indexed by Channel.
+	Consent [numChannels]Consent
+	// Surveys are the most recent surveys sent or answered (survey.go).
+	Surveys []Survey
 	// Subscriptions (at most MaxSubscriptions, sorted by latest time and
 	// id) and Acquisition are the contractual and acquisition facts
 	// (subscription.go).
@@ -244,7 +258,8 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 		if !s.addTransition(e, at) {
 			return Result{Outcome: Duplicate}
 		}
-	case event.EmailSent, event.EmailOpened, event.EmailClicked:
+	case event.EmailSent, event.EmailOpened, event.EmailClicked,
+		event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked:
 		if !s.addEmail(e, at) {
 			return Result{Outcome: Duplicate}
 		}
@@ -254,6 +269,14 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 		}
 	case event.CustomerAcquired:
 		if !s.addAcquisition(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.MessageOptedOut, event.MessageOptedIn:
+		if !s.addConsent(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.SurveySent, event.SurveyResponded:
+		if !s.addSurvey(e, at) {
 			return Result{Outcome: Duplicate}
 		}
 	case event.CustomerErased:
@@ -540,13 +563,16 @@ func (s *State) sortTickets() {
 	})
 }
 
-// sortEmails sorts emails by (earliest time, id).
+// sortEmails sorts messages by (earliest time, id, channel).
 func (s *State) sortEmails() {
 	slices.SortFunc(s.Emails, func(a, b Email) int {
 		if c := cmpInt(a.key(), b.key()); c != 0 {
 			return c
 		}
-		return cmpUint(a.ID, b.ID)
+		if c := cmpUint(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return cmpUint(uint64(a.Channel), uint64(b.Channel))
 	})
 }
 
@@ -561,41 +587,50 @@ func cmpUint(a, b uint64) int {
 }
 
 func (s *State) addEmail(e event.Event, at int64) bool {
-	id := HashID(e.MessageID)
+	id, ch := HashID(e.MessageID), ChannelOf(e.Channel)
 	idx := -1
 	for i := range s.Emails {
-		if s.Emails[i].ID == id {
+		if s.Emails[i].ID == id && s.Emails[i].Channel == ch {
 			idx = i
 			break
 		}
 	}
 	if idx < 0 {
-		s.Emails = append(s.Emails, Email{ID: id})
+		s.Emails = append(s.Emails, Email{ID: id, Channel: ch})
 		idx = len(s.Emails) - 1
 	}
 	m := &s.Emails[idx]
+	campaignChanged := false
+	if c := e.Campaign; c != "" && (m.Campaign == "" || c < m.Campaign) && len(c) <= maxCampaignBytes {
+		m.Campaign, campaignChanged = c, true
+	}
 	var field *int64
 	switch e.Type {
-	case event.EmailSent:
+	case event.EmailSent, event.MessageSent:
 		field = &m.Sent
-	case event.EmailOpened:
+	case event.MessageDelivered:
+		field = &m.Delivered
+	case event.EmailOpened, event.MessageOpened:
 		field = &m.Opened
 	default:
 		field = &m.Clicked
 	}
 	// The earliest time of each kind is the fact; a later duplicate changes nothing.
 	if *field != 0 && *field <= at {
-		return false
+		return campaignChanged // a duplicate, unless it names a campaign first
 	}
 	*field = at
 	s.sortEmails()
-	trim(&s.Emails, MaxEmails)
+	s.trimMessages()
 	return true
 }
 
 // key is the earliest known time of the message (0 when none).
 func (m Email) key() int64 {
 	k := m.Sent
+	if m.Delivered != 0 && (k == 0 || m.Delivered < k) {
+		k = m.Delivered
+	}
 	if m.Opened != 0 && (k == 0 || m.Opened < k) {
 		k = m.Opened
 	}
@@ -624,6 +659,7 @@ func (s *State) LatestAt() int64 {
 	}
 	for _, m := range s.Emails {
 		up(m.Sent)
+		up(m.Delivered)
 		up(m.Opened)
 		up(m.Clicked)
 	}
@@ -632,6 +668,14 @@ func (s *State) LatestAt() int64 {
 	}
 	if s.Acquisition.Set {
 		up(s.Acquisition.At)
+	}
+	for _, c := range s.Consent {
+		up(c.OptedOut)
+		up(c.OptedIn)
+	}
+	for i := range s.Surveys {
+		up(s.Surveys[i].Sent)
+		up(s.Surveys[i].Responded)
 	}
 	return latest
 }

@@ -125,7 +125,17 @@ func randomEventsOf(r *rand.Rand, n int, huge bool) []event.Event {
 	for i := 0; i < n; i++ {
 		at := t0.Add(time.Duration(r.IntN(60*24)) * time.Hour)
 		e := event.Event{ID: fmt.Sprintf("e%d", i), CustomerID: "c1", OccurredAt: at}
-		switch r.IntN(6) {
+		switch r.IntN(7) {
+		case 6:
+			// Surveys: sends and competing responses to a few survey ids,
+			// at a few instants so that equal times occur.
+			e.Type, e.SurveyID = []event.Type{event.SurveySent, event.SurveyResponded}[r.IntN(2)], fmt.Sprintf("s%d", r.IntN(4))
+			e.OccurredAt = t0.Add(time.Duration(r.IntN(4)) * time.Hour)
+			e.SurveyKind = []string{event.SurveyNPS, event.SurveyCSAT, event.SurveyCES}[r.IntN(3)]
+			if e.Type == event.SurveyResponded {
+				lo, hi, _ := event.ScoreRange(e.SurveyKind)
+				e.Score, e.CommentLength = lo+r.IntN(hi-lo+1), r.IntN(3)*40
+			}
 		case 0, 1:
 			e.Type, e.OrderID, e.Amount = event.Purchase, fmt.Sprintf("o%d", r.IntN(n)), int64(100+r.IntN(10000))
 			if r.IntN(3) == 0 {
@@ -155,6 +165,22 @@ func randomEventsOf(r *rand.Rand, n int, huge bool) []event.Event {
 		default:
 			types := []event.Type{event.EmailSent, event.EmailOpened, event.EmailClicked}
 			e.Type, e.MessageID = types[r.IntN(3)], fmt.Sprintf("m%d", r.IntN(n/2+1))
+			if r.IntN(2) == 0 {
+				// The generic message events on every channel, with the
+				// same ids as e-mails (a message is id and channel), and
+				// opt-outs and opt-ins at a few instants.
+				types := []event.Type{event.MessageSent, event.MessageDelivered, event.MessageOpened, event.MessageClicked, event.MessageOptedOut, event.MessageOptedIn}
+				e.Type, e.Channel = types[r.IntN(6)], event.Channels[r.IntN(3)]
+				if !event.ChannelHas(e.Channel, e.Type) {
+					e.Type = event.MessageDelivered
+				}
+				if e.Type == event.MessageOptedOut || e.Type == event.MessageOptedIn {
+					e.MessageID, e.OccurredAt = "", t0.Add(time.Duration(r.IntN(3))*time.Hour)
+				}
+			}
+			if r.IntN(3) == 0 { // campaigns, disagreeing now and then
+				e.Campaign = fmt.Sprintf("camp-%d", r.IntN(3))
+			}
 		}
 		// Amounts at the int64 limit: sums must saturate, never wrap, and
 		// stay order independent.

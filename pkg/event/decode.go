@@ -672,6 +672,22 @@ func typeOf(b []byte) Type {
 		return EmailClicked
 	case "customer_erased":
 		return CustomerErased
+	case "survey_sent":
+		return SurveySent
+	case "survey_responded":
+		return SurveyResponded
+	case "message_sent":
+		return MessageSent
+	case "message_delivered":
+		return MessageDelivered
+	case "message_opened":
+		return MessageOpened
+	case "message_clicked":
+		return MessageClicked
+	case "message_opted_out":
+		return MessageOptedOut
+	case "message_opted_in":
+		return MessageOptedIn
 	case "subscription_started":
 		return SubscriptionStarted
 	case "subscription_renewed":
@@ -687,7 +703,7 @@ func typeOf(b []byte) Type {
 // strs collects the byte slices that become the Event's strings, so they
 // are copied into one allocation at the end.
 type strs struct {
-	id, customer, order, refund, ticket, message, campaign []byte
+	id, customer, order, refund, ticket, message, campaign, survey []byte
 }
 
 // validate checks a wire record whose common fields are filled and builds
@@ -777,6 +793,10 @@ func (d *Decoder) validate(w *wire, c *common, src source, ev *Event) *Error {
 	case t.isEmail():
 		ss.message = w.v[mMessageID].b
 		err = requireID(ss.message, "message_id", "the email's message id", t)
+	case t.isSurvey():
+		err = survey(w, ev, &ss)
+	case t.isMessage():
+		err = message(w, ev, &ss)
 	case t.isSubscription():
 		err = d.subscription(w, ev, ss.customer)
 	case t == CustomerAcquired:
@@ -792,7 +812,7 @@ func (d *Decoder) validate(w *wire, c *common, src source, ev *Event) *Error {
 // setStrings copies the collected strings into one allocation and points
 // the Event's fields into it. RefundID defaults to the event id.
 func (ev *Event) setStrings(ss *strs) {
-	parts := [...][]byte{ss.id, ss.customer, ss.order, ss.refund, ss.ticket, ss.message, ss.campaign}
+	parts := [...][]byte{ss.id, ss.customer, ss.order, ss.refund, ss.ticket, ss.message, ss.campaign, ss.survey}
 	n := 0
 	for _, p := range parts {
 		n += len(p)
@@ -808,7 +828,7 @@ func (ev *Event) setStrings(ss *strs) {
 		out[i], all = all[:len(p)], all[len(p):]
 	}
 	ev.ID, ev.CustomerID, ev.OrderID = out[0], out[1], out[2]
-	ev.TicketID, ev.MessageID, ev.Campaign = out[4], out[5], out[6]
+	ev.TicketID, ev.MessageID, ev.Campaign, ev.SurveyID = out[4], out[5], out[6], out[7]
 	if ev.Type == Refund {
 		ev.RefundID = out[3]
 		if ev.RefundID == "" {

@@ -521,8 +521,8 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func TestTypesAndReasons(t *testing.T) {
-	if len(event.Types) != 14 {
-		t.Errorf("len(Types) = %d, want 14", len(event.Types))
+	if len(event.Types) != 22 {
+		t.Errorf("len(Types) = %d, want 22", len(event.Types))
 	}
 	if len(event.Reasons) != 8 {
 		t.Errorf("len(Reasons) = %d, want 8", len(event.Reasons))
@@ -544,11 +544,15 @@ func TestTypesAndReasons(t *testing.T) {
 	// decoder agree.
 	d := testDecoder(t)
 	for _, ty := range event.Types {
-		v := rec(map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1",
-			"subscription_id": "s-1", "plan": "pro", "period": "month", "price": "9.99", "channel": "organic"})
-		if ty == event.SubscriptionCancelled {
-			v = rec(map[string]any{"type": string(ty), "subscription_id": "s-1"})
+		fields := map[string]any{"type": string(ty), "ticket_id": "t-1", "message_id": "m-1", "survey_id": "s-1", "kind": "nps", "channel": "email",
+			"subscription_id": "s-1", "plan": "pro", "period": "month", "price": "9.99"}
+		if ty == event.SurveyResponded {
+			fields["score"] = 7
 		}
+		if ty == event.SubscriptionCancelled {
+			fields["plan"], fields["period"], fields["price"] = nil, nil, nil
+		}
+		v := rec(fields)
 		if ev, err := d.Decode([]byte(v), nil); err != nil || ev.Type != ty {
 			t.Errorf("type %s: Decode = %+v, %v", ty, ev, err)
 		}

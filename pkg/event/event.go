@@ -41,6 +41,8 @@ var Types = []Type{
 	TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 	EmailSent, EmailOpened, EmailClicked,
 	CustomerErased,
+	SurveySent, SurveyResponded,
+	MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn,
 	SubscriptionStarted, SubscriptionRenewed, SubscriptionCancelled,
 	CustomerAcquired,
 }
@@ -52,6 +54,8 @@ func (t Type) known() bool {
 		TicketOpened, TicketUpdated, TicketResolved, TicketReopened,
 		EmailSent, EmailOpened, EmailClicked,
 		CustomerErased,
+		SurveySent, SurveyResponded,
+		MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn,
 		SubscriptionStarted, SubscriptionRenewed, SubscriptionCancelled,
 		CustomerAcquired:
 		return true
@@ -95,13 +99,19 @@ type Record struct {
 	MessageID string `json:"message_id,omitempty"` // email_* (required)
 	Campaign  string `json:"campaign,omitempty"`   // optional campaign name, any type
 
+	SurveyID      string `json:"survey_id,omitempty"`      // survey_* (required)
+	Kind          string `json:"kind,omitempty"`           // survey_*: nps|csat|ces (required)
+	Score         *int   `json:"score,omitempty"`          // survey_responded (required): nps 0..10, csat 1..5, ces 1..7
+	CommentLength *int   `json:"comment_length,omitempty"` // survey_responded, optional: length of the free-text comment (the text itself is refused)
+
+	Channel string `json:"channel,omitempty"` // message_* (required): email|sms|push; customer_acquired (required): the acquisition channel
+
 	SubscriptionID string `json:"subscription_id,omitempty"` // subscription_* (required)
 	Plan           string `json:"plan,omitempty"`            // subscription_started (required), _renewed (optional)
 	Period         Period `json:"period,omitempty"`          // day|week|month|quarter|year; like plan
 	Price          string `json:"price,omitempty"`           // decimal string per period; like plan
 	PriceMinor     *int64 `json:"price_minor,omitempty"`     // or integer minor units
 
-	Channel              string `json:"channel,omitempty"`                // customer_acquired (required)
 	ReferrerID           string `json:"referrer_id,omitempty"`            // customer_acquired, optional
 	AcquisitionCost      string `json:"acquisition_cost,omitempty"`       // customer_acquired, optional decimal string
 	AcquisitionCostMinor *int64 `json:"acquisition_cost_minor,omitempty"` // or integer minor units
@@ -136,6 +146,17 @@ type Event struct {
 
 	MessageID string // email_*
 	Campaign  string // optional, any type
+
+	SurveyID   string // survey_*
+	SurveyKind string // survey_*: SurveyNPS, SurveyCSAT or SurveyCES
+	// Score is the survey_responded score, within the kind's range
+	// (ScoreRange); CommentLength the comment's length in characters (0
+	// when none was given).
+	Score, CommentLength int
+
+	// Channel is the message_* channel: ChannelEmail, ChannelSMS or
+	// ChannelPush (empty on email_* events, which are e-mail).
+	Channel string
 
 	// Subscription is set on the subscription_* types, Acquisition on
 	// customer_acquired (see subscription.go).

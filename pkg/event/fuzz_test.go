@@ -153,7 +153,15 @@ func revalidate(t *testing.T, d *event.Decoder, ev event.Event) {
 	t.Helper()
 	r := event.Record{EventID: ev.ID, Type: ev.Type, CustomerID: ev.CustomerID, OccurredAt: ev.OccurredAt.Format(time.RFC3339Nano),
 		OrderID: ev.OrderID, RefundID: ev.RefundID, TicketID: ev.TicketID, Priority: ev.Priority, CSAT: ev.CSAT,
-		MessageID: ev.MessageID, Campaign: ev.Campaign}
+		MessageID: ev.MessageID, Campaign: ev.Campaign, SurveyID: ev.SurveyID, Kind: ev.SurveyKind, Channel: ev.Channel}
+	if ev.Type == event.SurveyResponded {
+		score := ev.Score
+		r.Score = &score
+		if ev.CommentLength > 0 {
+			n := ev.CommentLength
+			r.CommentLength = &n
+		}
+	}
 	want := ev
 	if ev.Type == event.Purchase || ev.Type == event.Refund {
 		amount := ev.Amount
@@ -257,7 +265,8 @@ func addedStrictness(e *event.Error, value []byte) bool {
 func foldedKeys(value []byte) bool {
 	names := []string{"event_id", "type", "customer_id", "occurred_at", "order_id", "refund_id", "amount", "amount_minor",
 		"currency", "margin", "margin_minor", "ticket_id", "priority", "csat", "message_id", "campaign",
-		"subscription_id", "plan", "period", "price", "price_minor", "channel", "referrer_id", "acquisition_cost", "acquisition_cost_minor",
+		"survey_id", "kind", "score", "comment_length", "comment", "channel",
+		"subscription_id", "plan", "period", "price", "price_minor", "referrer_id", "acquisition_cost", "acquisition_cost_minor",
 		"specversion", "id", "time", "subject", "data", "data_base64", "datacontenttype"}
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.UseNumber() // a number out of float64 range is still JSON

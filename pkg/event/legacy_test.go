@@ -60,6 +60,13 @@ type legacyWireRecord struct {
 	CSAT        *int            `json:"csat"`
 	MessageID   string          `json:"message_id"`
 	Campaign    string          `json:"campaign"`
+
+	SurveyID      string          `json:"survey_id"`
+	Kind          string          `json:"kind"`
+	Score         *int            `json:"score"`
+	CommentLength *int            `json:"comment_length"`
+	Comment       json.RawMessage `json:"comment"`
+	Channel       string          `json:"channel"`
 }
 
 // legacyEnvelope is the decoding target for a whole record value: a plain record
@@ -212,6 +219,10 @@ func legacyExpectedKind(field string, t reflect.Type) string {
 		return "an integer number of minor units (like 1234 for 12.34 USD) that fits in 64 bits"
 	case "csat":
 		return "an integer from 1 to 5"
+	case "score":
+		return scoreWant
+	case "comment_length":
+		return commentLengthWant
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -460,11 +471,85 @@ func (d *Decoder) legacyValidate(w *legacyWireRecord, c legacyCommon, src legacy
 	case t.isEmail():
 		err = legacyRequireID(w.MessageID, "message_id", "the email's message id", t)
 		ev.MessageID = w.MessageID
+	case t == SurveySent || t == SurveyResponded:
+		err = legacySurvey(w, &ev)
+	case strings.HasPrefix(string(t), "message_"):
+		err = legacyMessage(w, &ev)
 	}
 	if err != nil {
 		return Event{}, err
 	}
 	return ev, nil
+}
+
+// legacyMessage validates and fills the message_* fields.
+func legacyMessage(w *legacyWireRecord, ev *Event) *Error {
+	if w.Channel == "" {
+		return Errorf(ReasonMissingField, "channel", `required on %s: one of "email", "sms", "push"`, ev.Type)
+	}
+	switch w.Channel {
+	case ChannelEmail, ChannelSMS, ChannelPush:
+	default:
+		return Errorf(ReasonInvalidField, "channel", `%q is not a channel; use one of "email", "sms", "push"`, legacyClip(w.Channel))
+	}
+	if (ev.Type == MessageOpened && w.Channel == ChannelSMS) || (ev.Type == MessageClicked && w.Channel == ChannelPush) {
+		other := map[string]string{ChannelSMS: "clicked", ChannelPush: "opened"}[w.Channel]
+		return Errorf(ReasonInvalidField, "channel", "%s messages have no %s; the %s channel has sent, delivered, %s and opted_out/opted_in", w.Channel, ev.Type, w.Channel, other)
+	}
+	ev.Channel = w.Channel
+	if ev.Type == MessageOptedOut || ev.Type == MessageOptedIn {
+		if w.MessageID != "" {
+			if err := legacyCheckText("message_id", w.MessageID, MaxIDBytes); err != nil {
+				return err
+			}
+			ev.MessageID = w.MessageID
+		}
+		return nil
+	}
+	ev.MessageID = w.MessageID
+	return legacyRequireID(w.MessageID, "message_id", "the message's id", ev.Type)
+}
+
+// legacySurvey validates and fills the survey_* fields.
+func legacySurvey(w *legacyWireRecord, ev *Event) *Error {
+	if err := legacyRequireID(w.SurveyID, "survey_id", "the survey's id", ev.Type); err != nil {
+		return err
+	}
+	ev.SurveyID = w.SurveyID
+	if w.Kind == "" {
+		return Errorf(ReasonMissingField, "kind", `required on %s: the survey kind, one of "nps", "csat", "ces"`, ev.Type)
+	}
+	lo, hi, ok := ScoreRange(w.Kind)
+	if !ok {
+		return Errorf(ReasonInvalidField, "kind", `%q is not a survey kind; use one of "nps" (0-10), "csat" (1-5), "ces" (1-7)`, legacyClip(w.Kind))
+	}
+	ev.SurveyKind = w.Kind
+	if legacyPresent(w.Comment) {
+		return Errorf(ReasonInvalidField, "comment", "free text is never accepted: send the comment's length in comment_length and keep the text in your own system")
+	}
+	if ev.Type == SurveySent {
+		if w.Score != nil {
+			return Errorf(ReasonInvalidField, "score", "only allowed on survey_responded, not on survey_sent")
+		}
+		if w.CommentLength != nil {
+			return Errorf(ReasonInvalidField, "comment_length", "only allowed on survey_responded, not on survey_sent")
+		}
+		return nil
+	}
+	if w.Score == nil {
+		return Errorf(ReasonMissingField, "score", "required on survey_responded: an integer from %d to %d for kind %q", lo, hi, w.Kind)
+	}
+	if *w.Score < lo || *w.Score > hi {
+		return Errorf(ReasonInvalidField, "score", "must be an integer from %d to %d for kind %q, got %d", lo, hi, w.Kind, *w.Score)
+	}
+	ev.Score = *w.Score
+	if w.CommentLength != nil {
+		if *w.CommentLength < 0 || *w.CommentLength > MaxCommentLength {
+			return Errorf(ReasonInvalidField, "comment_length", "must be an integer from 0 to %d (characters), got %d", MaxCommentLength, *w.CommentLength)
+		}
+		ev.CommentLength = *w.CommentLength
+	}
+	return nil
 }
 
 // ticket validates and fills the ticket_* fields.

@@ -97,6 +97,12 @@ const (
 	mCSAT
 	mMessageID
 	mCampaign
+	mSurveyID
+	mKind
+	mScore
+	mCommentLength
+	mComment
+	mChannel
 	// Subscription and acquisition members (subscription.go); their JSON
 	// kinds are checked by the type-specific validation, so on other types
 	// they are ignored like unknown members.
@@ -105,7 +111,6 @@ const (
 	mPeriod
 	mPrice
 	mPriceMinor
-	mChannel
 	mReferrerID
 	mAcquisitionCost
 	mAcquisitionCostMinor
@@ -131,10 +136,11 @@ var memberNames = [numMembers]string{
 	mOrderID: "order_id", mRefundID: "refund_id", mAmount: "amount", mAmountMinor: "amount_minor",
 	mCurrency: "currency", mMargin: "margin", mMarginMinor: "margin_minor", mTicketID: "ticket_id",
 	mPriority: "priority", mCSAT: "csat", mMessageID: "message_id", mCampaign: "campaign",
+	mSurveyID: "survey_id", mKind: "kind", mScore: "score", mCommentLength: "comment_length", mComment: "comment",
+	mChannel:        "channel",
 	mSubscriptionID: "subscription_id", mPlan: "plan", mPeriod: "period", mPrice: "price", mPriceMinor: "price_minor",
-	mChannel: "channel", mReferrerID: "referrer_id", mAcquisitionCost: "acquisition_cost",
-	mAcquisitionCostMinor: "acquisition_cost_minor",
-	mCEID:                 "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
+	mReferrerID: "referrer_id", mAcquisitionCost: "acquisition_cost", mAcquisitionCostMinor: "acquisition_cost_minor",
+	mCEID: "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
 	mCEDataContentType: "datacontenttype", mCESpecVersion: "specversion",
 }
 
@@ -177,6 +183,18 @@ func lookupMember(name []byte, top bool) member {
 		m = mMessageID
 	case "campaign":
 		m = mCampaign
+	case "survey_id":
+		m = mSurveyID
+	case "kind":
+		m = mKind
+	case "score":
+		m = mScore
+	case "comment_length":
+		m = mCommentLength
+	case "comment":
+		m = mComment
+	case "channel":
+		m = mChannel
 	case "subscription_id":
 		m = mSubscriptionID
 	case "plan":
@@ -187,8 +205,6 @@ func lookupMember(name []byte, top bool) member {
 		m = mPrice
 	case "price_minor":
 		m = mPriceMinor
-	case "channel":
-		m = mChannel
 	case "referrer_id":
 		m = mReferrerID
 	case "acquisition_cost":
@@ -233,14 +249,16 @@ type wire struct {
 func recordTyped(m member) bool {
 	switch m {
 	case mCustomerID, mOrderID, mRefundID, mCurrency, mTicketID, mPriority, mMessageID, mCampaign,
-		mAmountMinor, mMarginMinor, mCSAT:
+		mAmountMinor, mMarginMinor, mCSAT, mSurveyID, mKind, mScore, mCommentLength, mChannel:
 		return true
 	}
 	return false
 }
 
 // isIntMember reports whether m holds an integer.
-func isIntMember(m member) bool { return m == mAmountMinor || m == mMarginMinor || m == mCSAT }
+func isIntMember(m member) bool {
+	return m == mAmountMinor || m == mMarginMinor || m == mCSAT || m == mScore || m == mCommentLength
+}
 
 // wrongKind reports whether v cannot be stored in the Record field m.
 func wrongKind(m member, v jval) bool {
@@ -272,6 +290,10 @@ func (w *wire) typeError(prefix string) *Error {
 		want = "an integer number of minor units (like 1234 for 12.34 USD) that fits in 64 bits"
 	case mCSAT:
 		want = "an integer from 1 to 5"
+	case mScore:
+		want = scoreWant
+	case mCommentLength:
+		want = commentLengthWant
 	}
 	return Errorf(ReasonInvalidField, memberNames[m], "%smust be %s, got JSON %s", prefix, want, got)
 }
@@ -433,7 +455,7 @@ func (s *scanner) note(p strict) {
 // top says whether CloudEvents attributes are recognised; an object value
 // of "data" is then read into data. It returns false on a syntax error.
 func (s *scanner) eventObject(w *wire, top bool, data *wire) bool {
-	var seen uint32
+	var seen uint64
 	s.pos++ // '{'
 	s.depth++
 	if s.depth > maxDepth {

@@ -266,6 +266,8 @@ func TestSchemaAndDecoderAgreeOnBadRecords(t *testing.T) {
 	}
 	money := func(ty event.Type) bool { return ty == event.Purchase || ty == event.Refund }
 	tickets := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "ticket_") }
+	surveys := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "survey_") }
+	messages := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "message_") }
 	subs := func(ty event.Type) bool { return strings.HasPrefix(string(ty), "subscription_") }
 	priced := func(ty event.Type) bool { return ty == event.SubscriptionStarted || ty == event.SubscriptionRenewed }
 	acquired := func(ty event.Type) bool { return ty == event.CustomerAcquired }
@@ -312,6 +314,17 @@ func TestSchemaAndDecoderAgreeOnBadRecords(t *testing.T) {
 		{"csat 6", func(m map[string]any) map[string]any { return with(m, "csat", 6) }, tickets},
 		{"csat 3 off ticket_resolved", func(m map[string]any) map[string]any { return with(m, "csat", 3) },
 			func(ty event.Type) bool { return tickets(ty) && ty != event.TicketResolved }},
+		{"unknown channel", func(m map[string]any) map[string]any { return with(m, "channel", "fax") }, messages},
+		{"SMS open", func(m map[string]any) map[string]any { return with(m, "channel", "sms") },
+			func(ty event.Type) bool { return ty == event.MessageOpened }},
+		{"push click", func(m map[string]any) map[string]any { return with(m, "channel", "push") },
+			func(ty event.Type) bool { return ty == event.MessageClicked }},
+		{"unknown survey kind", func(m map[string]any) map[string]any { return with(m, "kind", "star") }, surveys},
+		{"free-text comment", func(m map[string]any) map[string]any { return with(m, "comment", "late again") }, surveys},
+		{"score 11", func(m map[string]any) map[string]any { return with(m, "score", 11) },
+			func(ty event.Type) bool { return ty == event.SurveyResponded }},
+		{"negative comment_length", func(m map[string]any) map[string]any { return with(m, "comment_length", -1) },
+			func(ty event.Type) bool { return ty == event.SurveyResponded }},
 		{"price as JSON number", func(m map[string]any) map[string]any {
 			return with(with(without(m, "price_minor"), "price", 9.5), "currency", "USD")
 		}, priced},

@@ -57,6 +57,11 @@ type Customer struct {
 	// has passed.
 	ReplenishmentDue bool
 
+	// Surveys are the survey figures (survey_fields.go).
+	Surveys SurveyFields
+	// Channels are the messaging figures (channel_fields.go).
+	Channels ChannelFields
+
 	// Subscription is the subscription status: none, active, cancelling
 	// (cancelled, paid period not over) or cancelled. RenewalProbability is
 	// the probability that the primary subscription renews at the end of

@@ -39,6 +39,7 @@ func main() {
 	fs.Float64Var(&m.Emails, "emails", m.Emails, "share of email events (sent, opened, clicked)")
 	fs.Float64Var(&m.Duplicates, "duplicates", m.Duplicates, "redelivered copies, as a share of the distinct events")
 	fs.IntVar(&m.HistoryDays, "history-days", m.HistoryDays, "days of history")
+	fs.DurationVar(&m.EndBefore, "end-before", m.EndBefore, "how long before now the history ends; the sweep moves the replay clock to about a day past the replay threshold before now, so a longer gap brings more customers due in it")
 	fs.Uint64Var(&m.Seed, "seed", m.Seed, "seed of the generated history")
 	fs.StringVar(&brokers, "brokers", os.Getenv("CLV_TEST_KAFKA_BROKERS"), "Kafka bootstrap addresses, comma-separated")
 	fs.StringVar(&o.RedisAddr, "redis", os.Getenv("CLV_TEST_REDIS_ADDR"), "Redis host:port")
