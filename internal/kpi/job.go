@@ -157,17 +157,20 @@ type gauges struct {
 	campaigns                                              *campaignGauges
 }
 
+// gaugeVec creates a gauge family and registers it on reg.
+func gaugeVec(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	reg.MustRegister(x)
+	return x
+}
+
 func newGauges(reg prometheus.Registerer) *gauges {
 	g := func(name, help string) prometheus.Gauge {
 		x := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		reg.MustRegister(x)
 		return x
 	}
-	gv := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		reg.MustRegister(x)
-		return x
-	}
+	gv := func(name, help string, labels ...string) *prometheus.GaugeVec { return gaugeVec(reg, name, help, labels...) }
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clvstream_kpi_compute_duration_seconds", Help: "Time to compute a KPI snapshot over all customers.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)})
 	reg.MustRegister(h)
 	return &gauges{
