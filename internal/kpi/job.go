@@ -170,7 +170,9 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		reg.MustRegister(x)
 		return x
 	}
-	gv := func(name, help string, labels ...string) *prometheus.GaugeVec { return gaugeVec(reg, name, help, labels...) }
+	gv := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return gaugeVec(reg, name, help, labels...)
+	}
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clvstream_kpi_compute_duration_seconds", Help: "Time to compute a KPI snapshot over all customers.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)})
 	reg.MustRegister(h)
 	return &gauges{
