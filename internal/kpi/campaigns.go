@@ -157,11 +157,7 @@ const campaignGaugeTop = 20
 type campaignGauges struct{ revenue, orders, retention *prometheus.GaugeVec }
 
 func newCampaignGauges(reg prometheus.Registerer) *campaignGauges {
-	v := func(name, help string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"campaign"})
-		reg.MustRegister(x)
-		return x
-	}
+	v := func(name, help string) *prometheus.GaugeVec { return gaugeVec(reg, name, help, "campaign") }
 	return &campaignGauges{
 		revenue:   v("clvstream_campaign_attributed_revenue", "Revenue (after refunds, major units) of the orders attributed to a campaign by last touch within attribution.window; the 20 largest campaigns."),
 		orders:    v("clvstream_campaign_attributed_orders", "Orders attributed to a campaign (last touch: the latest click, else open, within attribution.window); the 20 largest campaigns."),

@@ -62,11 +62,7 @@ func (a *channelAcc) finish() (map[string]ChannelKPIs, int) {
 type channelGauges struct{ optedOut, engagement *prometheus.GaugeVec }
 
 func newChannelGauges(reg prometheus.Registerer) *channelGauges {
-	v := func(name, help string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"channel"})
-		reg.MustRegister(x)
-		return x
-	}
+	v := func(name, help string) *prometheus.GaugeVec { return gaugeVec(reg, name, help, "channel") }
 	return &channelGauges{
 		optedOut:   v("clvstream_customers_opted_out", "Customers opted out of a messaging channel (latest KPI snapshot)."),
 		engagement: v("clvstream_channel_engagement_average", "Mean (opens + clicks) / sends of the decayed counters, over customers with at least one recent send on the channel."),

@@ -158,6 +158,13 @@ type gauges struct {
 	toolkit                                                *toolkitGauges
 }
 
+// gaugeVec creates a gauge family and registers it on reg.
+func gaugeVec(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	reg.MustRegister(x)
+	return x
+}
+
 func newGauges(reg prometheus.Registerer) *gauges {
 	g := func(name, help string) prometheus.Gauge {
 		x := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
@@ -165,9 +172,7 @@ func newGauges(reg prometheus.Registerer) *gauges {
 		return x
 	}
 	gv := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		reg.MustRegister(x)
-		return x
+		return gaugeVec(reg, name, help, labels...)
 	}
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clvstream_kpi_compute_duration_seconds", Help: "Time to compute a KPI snapshot over all customers.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)})
 	reg.MustRegister(h)

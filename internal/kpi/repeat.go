@@ -120,11 +120,7 @@ func (r *RepeatCurve) scale(n func(*int)) {
 type repeatGauges struct{ share, customers *prometheus.GaugeVec }
 
 func newRepeatGauges(reg prometheus.Registerer) *repeatGauges {
-	v := func(name, help string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"n"})
-		reg.MustRegister(x)
-		return x
-	}
+	v := func(name, help string) *prometheus.GaugeVec { return gaugeVec(reg, name, help, "n") }
 	return &repeatGauges{
 		share:     v("clvstream_repeat_purchase_curve_ratio", "Share of customers with n purchases (the n-th at least kpi.repeat_window ago) who made an (n+1)-th within kpi.repeat_window, n = 1..10."),
 		customers: v("clvstream_repeat_purchase_curve_customers", "Customers with n purchases whose n-th is at least kpi.repeat_window old: the base of clvstream_repeat_purchase_curve_ratio."),

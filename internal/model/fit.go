@@ -32,6 +32,12 @@ type Config struct {
 	MinCustomers    int           `yaml:"min_customers"`
 	MinRepeatBuyers int           `yaml:"min_repeat_buyers"`
 	MinHistory      time.Duration `yaml:"min_history"`
+	// MaxCustomers bounds the customers a service refit reads (default
+	// 100,000): above it the fit uses a uniform sample of that size, so
+	// its memory and time do not grow with the customer base (the
+	// parameters of these population models are estimated to well under
+	// their sampling error from 100,000 customers).
+	MaxCustomers int `yaml:"max_customers"`
 	// Holdout is the length of the holdout window (default: a third of
 	// the history).
 	Holdout time.Duration `yaml:"holdout"`
@@ -76,6 +82,9 @@ func (c Config) WithDefaults() Config {
 	if c.RefitInterval == 0 {
 		c.RefitInterval = 6 * time.Hour
 	}
+	if c.MaxCustomers == 0 {
+		c.MaxCustomers = 100_000
+	}
 	if c.MinCustomers == 0 {
 		c.MinCustomers = 200
 	}
@@ -116,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if c.MinCustomers < 0 || c.MinRepeatBuyers < 0 {
 		return errors.New("model.min_customers and model.min_repeat_buyers must be ≥ 0 (0 means the default)")
+	}
+	if c.MaxCustomers < 0 || (c.MaxCustomers > 0 && c.MaxCustomers < max(c.MinCustomers, 1000)) {
+		return fmt.Errorf("model.max_customers: %d must be at least 1000 and model.min_customers (0 means the default, 100000)", c.MaxCustomers)
 	}
 	if c.ChurnHorizon < 0 {
 		return errors.New("scoring.churn_horizon must be positive, e.g. 2160h (90 days)")

@@ -9,12 +9,20 @@ import (
 	"github.com/clvstream/clvstream/pkg/subscription"
 )
 
+// Sampler yields a uniform sample of at most max stored customer states
+// (every state when there are no more); Collect uses it when the source
+// has it, to read at most Config.MaxCustomers.
+type Sampler interface {
+	Sample(ctx context.Context, max int, fn func(p int, st *customer.State) error) (population int, err error)
+}
+
 // StateSource yields every stored customer state.
 type StateSource interface {
 	Each(ctx context.Context, fn func(p int, st *customer.State) error) error
 }
 
-// Collect reads every state and builds the fit input as of asOf, with a
+// Collect reads every state (at most c.MaxCustomers of them, a uniform
+// sample, when src is a Sampler) and builds the fit input as of asOf, with a
 // holdout window of the configured length (a third of the history when 0)
 // and the churn time split of ChurnWindows.
 func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, minorPerMajor float64) (Input, error) {
@@ -26,7 +34,14 @@ func Collect(ctx context.Context, src StateSource, asOf time.Time, c Config, min
 	in := Input{AsOf: asOf}
 	var states []*customer.State
 	first := asOf
-	err = src.Each(ctx, func(_ int, st *customer.State) error {
+	each := src.Each
+	if sp, ok := src.(Sampler); ok {
+		each = func(ctx context.Context, fn func(int, *customer.State) error) error {
+			_, err := sp.Sample(ctx, c.MaxCustomers, fn)
+			return err
+		}
+	}
+	err = each(ctx, func(_ int, st *customer.State) error {
 		in.Renewals = subscription.Rows(st, asOf, in.Renewals)
 		s, ok := SummarizeWith(st, asOf, unitDays, minorPerMajor, c.EmailHalfLife)
 		if !ok {
