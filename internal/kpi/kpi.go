@@ -282,7 +282,7 @@ func Compute(ctx context.Context, src StateSource, sc *scoring.Scorer, rec *mode
 			return nil
 		}
 		s.Customers++
-		repeats.add(st.Days, cohortOf(f, firstMonth))
+		repeats.add(st.Days, cohortOf(f, firstMonth), st.Acquisition.Channel)
 		campaigns.add(st, &f)
 		s.ChurnLevels[r.ChurnLevel]++
 		s.Tiers[r.Tier]++

@@ -13,12 +13,15 @@ import (
 // purchase day is at least the window old, and of those the ones whose
 // (n+1)-th came within the window; younger n-th purchases are censored.
 func TestRepeatCurve(t *testing.T) {
+	a, b := buyer("a", 300, 250, 200), buyer("b", 300, 100)
+	a.Acquisition.Set, a.Acquisition.Channel = true, "paid_search"
+	b.Acquisition.Set, b.Acquisition.Channel = true, "referral"
 	pop := states{
-		buyer("a", 300, 250, 200), // 1→2 in 50 d, 2→3 in 50 d, 3rd 200 d ago: no 4th
-		buyer("b", 300, 100),      // 1→2 after 200 d: not within 90; 2nd 100 d ago, no 3rd
-		buyer("c", 300),           // one purchase, no repeat
-		buyer("d", 60),            // first purchase 60 d ago: censored at n = 1
-		buyer("e", 120, 40),       // 1→2 in 80 d; the 2nd 40 d ago: censored at n = 2
+		a,                   // 1→2 in 50 d, 2→3 in 50 d, 3rd 200 d ago: no 4th
+		b,                   // 1→2 after 200 d: not within 90; 2nd 100 d ago, no 3rd
+		buyer("c", 300),     // one purchase, no repeat
+		buyer("d", 60),      // first purchase 60 d ago: censored at n = 1
+		buyer("e", 120, 40), // 1→2 in 80 d; the 2nd 40 d ago: censored at n = 2
 	}
 	sc, err := scoring.New(scoring.Config{}, segment.DefaultRuleSet())
 	if err != nil {
@@ -48,5 +51,13 @@ func TestRepeatCurve(t *testing.T) {
 	}
 	if total != 4 {
 		t.Errorf("cohorts count %d customers at n=1, want 4", total)
+	}
+	// Per acquisition channel: a (paid_search) repeated at n = 1 and 2,
+	// b (referral) did not; customers without an acquisition are in none.
+	if got := rc.ByChannel["paid_search"][:2]; got[0] != (RepeatStep{N: 1, Customers: 1, Repeated: 1, Share: 1}) || got[1] != (RepeatStep{N: 2, Customers: 1, Repeated: 1, Share: 1}) {
+		t.Errorf("paid_search: %+v", got)
+	}
+	if got := rc.ByChannel["referral"][0]; got != (RepeatStep{N: 1, Customers: 1}) || len(rc.ByChannel) != 2 {
+		t.Errorf("referral: %+v; channels %d, want 2", got, len(rc.ByChannel))
 	}
 }
