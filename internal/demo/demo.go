@@ -329,6 +329,10 @@ func (d *driver) fitDue(pr progress) bool {
 		days >= max(m.MinHistory, 60*24*time.Hour)
 }
 
+// fitWait bounds the wait for a fit's outcome and for the re-scoring
+// under a published model.
+const fitWait = 3 * time.Minute
+
 // fit asks the service for a refit (what `clvstream model refit` does),
 // waits for the fit's outcome (clvstream_model_fits_total) and, when a
 // model was published, until every customer is re-scored under it.
@@ -338,8 +342,10 @@ func (d *driver) fit(ctx context.Context, pr progress) error {
 	if err := d.models.RequestRefit(ctx); err != nil {
 		return err
 	}
+	// The simulation waits for the outcome (the demo's history must not
+	// depend on how fast the machine fits): generously, for a loaded one.
 	outcome := ""
-	err := d.waitFor(ctx, 60*time.Second, func() bool {
+	err := d.waitFor(ctx, fitWait, func() bool {
 		for o, n := range fitOutcomes(d.reg) {
 			if n > fitsBefore[o] {
 				outcome = o
@@ -355,7 +361,7 @@ func (d *driver) fit(ctx context.Context, pr progress) error {
 	if err != nil || rerr != nil || outcome != "published" || !rec.Fitted() {
 		switch {
 		case err != nil:
-			outcome = "no outcome within 60s"
+			outcome = fmt.Sprintf("no outcome within %s", fitWait)
 		case outcome == "baseline" && rec != nil && rec.Reason != "":
 			outcome += ": " + rec.Reason
 		}
@@ -371,7 +377,7 @@ func (d *driver) fit(ctx context.Context, pr progress) error {
 	}
 	d.nextFitDay = pr.day + refitEvery
 	// Every customer re-scored under the new version (cause model).
-	if err := d.waitFor(ctx, 60*time.Second, func() bool { return d.allScoredUnder(ctx, rec.Version) }); err != nil && ctx.Err() != nil {
+	if err := d.waitFor(ctx, fitWait, func() bool { return d.allScoredUnder(ctx, rec.Version) }); err != nil && ctx.Err() != nil {
 		return err
 	}
 	if err := d.waitDue(ctx); err != nil {
