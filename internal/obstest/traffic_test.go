@@ -34,7 +34,8 @@ type persona struct {
 
 // traffic generates a simulated year of shop events ending now: purchases
 // (some in EUR), refunds, support tickets (some reopened), weekly emails
-// with opens and clicks, NPS surveys and SMS every 60 days, a few
+// with opens and clicks, NPS surveys and SMS every 60 days, how each
+// customer was acquired, a few
 // erasures, and one record of each
 // dead-letter class the decoder can be made to produce.
 type traffic struct {
@@ -96,6 +97,9 @@ func (g *traffic) year() map[string][]kafka.Message {
 			if day < p.joinDay {
 				continue
 			}
+			if day == p.joinDay {
+				add(g.acquired(p, ts(9)))
+			}
 			buy := day == p.joinDay || (p.gapDays > 0 && day <= p.stopDay && g.rnd.Float64() < 1/p.gapDays)
 			if buy {
 				for _, r := range g.purchase(p, ts(10), ts(20)) {
@@ -123,6 +127,22 @@ func (g *traffic) year() map[string][]kafka.Message {
 		}
 	}
 	return out
+}
+
+// acquired is how the persona was acquired: one of three channels (by its
+// join day, so the other records' random draws stay what they were), with
+// a cost except for referrals.
+func (g *traffic) acquired(p *persona, at string) event.Record {
+	r := event.Record{EventID: p.id + "-acq", Type: event.CustomerAcquired, CustomerID: p.id, OccurredAt: at, Campaign: "launch"}
+	switch p.joinDay % 3 {
+	case 0:
+		r.Channel, r.AcquisitionCost, r.Currency = "paid_search", "35.00", "USD"
+	case 1:
+		r.Channel, r.AcquisitionCost, r.Currency = "social", "20.00", "USD"
+	default:
+		r.Channel = "referral"
+	}
+	return r
 }
 
 func (g *traffic) purchase(p *persona, at, refundAt string) []event.Record {
