@@ -97,12 +97,12 @@ func (s *State) appendSections(b []byte) []byte {
 }
 
 // appendSection appends tag, length and the body body writes. The length
-// is known only afterwards: the body is written after a maximal-length
-// placeholder and moved back when the length is shorter.
+// is known only afterwards: the body is written after room reserved for
+// the longest length varint and moved back when the length is shorter.
 func appendSection(b []byte, tag uint64, body func([]byte) []byte) []byte {
 	b = binary.AppendUvarint(b, tag)
 	start := len(b)
-	b = append(b, make([]byte, binary.MaxVarintLen32)...)
+	b = append(b, 0, 0, 0, 0, 0) // binary.MaxVarintLen32 bytes, without allocating
 	b = body(b)
 	n := len(b) - start - binary.MaxVarintLen32
 	var lenBuf [binary.MaxVarintLen64]byte
