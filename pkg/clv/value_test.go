@@ -11,9 +11,10 @@ func TestCLV(t *testing.T) {
 	c := Customer{X: 2, TX: 30.43, T: 38.86, M: 22.35} // CDNOW customer 1, weeks
 	spend := g.ConditionalExpectedSpend(c.X, c.M)
 
-	// Without discounting the monthly increments telescope to E[Y(H·μ)]·spend.
+	// Without discounting the monthly increments telescope to E[Y(H·μ)]·spend
+	// (to 1e-9: the monthly curve stops its series at a relative 1e-10).
 	mu := 30.0 / 7
-	if got, want := CLV(m, spend, c, 12, 0, 7), m.ConditionalExpectedPurchases(12*mu, c.X, c.TX, c.T)*spend; relErr(got, want) > 1e-12 {
+	if got, want := CLV(m, spend, c, 12, 0, 7), m.ConditionalExpectedPurchases(12*mu, c.X, c.TX, c.T)*spend; relErr(got, want) > 1e-9 {
 		t.Errorf("undiscounted CLV = %v, want %v", got, want)
 	}
 	// Direct evaluation of the definition for a 3-month horizon at 1%/month.
@@ -22,7 +23,7 @@ func TestCLV(t *testing.T) {
 		inc := m.ConditionalExpectedPurchases(float64(i)*mu, c.X, c.TX, c.T) - m.ConditionalExpectedPurchases(float64(i-1)*mu, c.X, c.TX, c.T)
 		want += inc * spend / math.Pow(1.01, float64(i))
 	}
-	if got := CLV(m, spend, c, 3, 0.01, 7); relErr(got, want) > 1e-12 {
+	if got := CLV(m, spend, c, 3, 0.01, 7); relErr(got, want) > 1e-9 {
 		t.Errorf("CLV(3 months, 1%%) = %v, want %v", got, want)
 	}
 
