@@ -54,9 +54,9 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 		return out
 	}
 	st.Version++
-	fig := p.Figures(res, rec)
 	currency := p.Currency
 	if segChanged {
+		fig := p.Figures(res, rec)
 		var prev *string
 		if st.Segment != "" {
 			prev = &st.Segment

@@ -26,16 +26,17 @@ type run struct {
 // in in.States are updated in place and returned in Output.States when
 // they must be written.
 func (p *Processor) Process(in Input) Output {
+	n := len(in.Records) + len(in.Timers) // customers touched, at most
 	r := &run{
 		p: p, in: &in,
 		out: &Output{
-			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
+			Offsets: map[string]OffsetRange{}, Due: make(map[string]int64, n), Clock: in.Clock,
 			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{}, Refunds: map[string]int{},
 		},
 		states:  in.States,
-		due:     map[string]int64{},
-		known:   map[string]int64{},
-		written: map[string]bool{},
+		due:     make(map[string]int64, n),
+		known:   make(map[string]int64, n+len(in.Dues)),
+		written: make(map[string]bool, n),
 	}
 	if r.states == nil {
 		r.states = map[string]*customer.State{}

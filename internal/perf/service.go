@@ -86,11 +86,19 @@ func publishModel(ctx context.Context, rdb redis.UniversalClient, prefix string)
 		return fmt.Errorf("model lock: held %v: %v", ok, err)
 	}
 	defer func() { _ = models.Unlock(context.Background(), "clvbench") }()
-	_, err := models.Publish(ctx, model.Record{Kind: model.KindMBGNBD, TimeUnitDays: 7, Converged: true,
+	rec := benchModel()
+	rec.Converged, rec.FittedAt = true, time.Now()
+	_, err := models.Publish(ctx, rec, "clvbench")
+	return err
+}
+
+// benchModel is the model the benchmark publishes before the run: an
+// MBG/NBD with Gamma-Gamma spend, parameters of the order of CDNOW's.
+func benchModel() model.Record {
+	return model.Record{Kind: model.KindMBGNBD, TimeUnitDays: 7,
 		Params:        model.Params{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614},
 		GammaGamma:    &model.GammaGamma{P: 6.25, Q: 3.74, V: 15.44},
-		HorizonMonths: 12, MonthlyDiscount: 0.01, FittedAt: time.Now()}, "clvbench")
-	return err
+		HorizonMonths: 12, MonthlyDiscount: 0.01}
 }
 
 // service is the running clvstream subprocess.
