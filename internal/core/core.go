@@ -265,8 +265,6 @@ type Output struct {
 	// RefundsReleased the pending refunds attached to an arriving order.
 	Refunds         map[string]int
 	RefundsReleased int
-	// Credits counts the referral credits in Outbox.
-	Credits int
 }
 
 // Empty reports whether o writes nothing.

@@ -151,7 +151,6 @@ func (r *run) credit(ev event.Event, o customer.Outcome) {
 		ReferredHash: event.HashHex(referred), OccurredAt: ev.OccurredAt.UTC().Format(time.RFC3339Nano),
 	})
 	r.out.Outbox = append(r.out.Outbox, OutboxRecord{Key: ref, Value: js, Dest: DestReferrals})
-	r.out.Credits++
 }
 
 // fire re-scores every customer due at or before now, earliest first, as
