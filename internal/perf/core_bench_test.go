@@ -2,6 +2,7 @@ package perf
 
 import (
 	"container/heap"
+	"flag"
 	"slices"
 	"syscall"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/clvstream/clvstream/pkg/segment"
 )
 
+var coreMixEvents = flag.Int("coremix.events", 100_000, "records of BenchmarkCoreMix")
+
 // BenchmarkCoreMix runs the benchmark mix (scaled down to 100,000 records
 // for about 10,700 customers) through the pure processing core alone, one
 // partition, batches of 1000 records merged by event time, states and due
@@ -23,7 +26,7 @@ import (
 // scorings (events and fired timers) and segment changes per record.
 func BenchmarkCoreMix(b *testing.B) {
 	m := DefaultMix()
-	m.Events, m.Customers = 100_000, 10_700
+	m.Events, m.Customers = *coreMixEvents, *coreMixEvents*107/1000
 	wall := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	h, err := Generate(m, wall)
 	if err != nil {

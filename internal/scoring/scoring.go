@@ -194,8 +194,11 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
-	med, high := c.Churn.Bounds()
-	cuts := append(e.Thresholds("churn_probability"), med, high)
+	cuts := e.Thresholds("churn_probability")
+	if e.Uses("churn_level") {
+		med, high := c.Churn.Bounds()
+		cuts = append(cuts, med, high)
+	}
 	slices.Sort(cuts)
 	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
 		churnCuts: slices.Compact(cuts)}, nil
@@ -285,7 +288,16 @@ func (s *Scorer) inForce(rec *model.Record) inForce {
 // the known instants of tierAgeOut); P(alive), which no segment field
 // reads, is left at 0.
 func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
-	f := st.DeriveWith(now, customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife})
+	return s.evaluateFeatures(st, st.DeriveWith(now, s.deriveOptions()), m, held)
+}
+
+func (s *Scorer) deriveOptions() customer.DeriveOptions {
+	return customer.DeriveOptions{EmailHalfLife: s.cfg.EmailHalfLife, SurveyHalfLife: s.cfg.SurveyHalfLife}
+}
+
+// evaluateFeatures is evaluate from the features f of st as of f.Now.
+func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *inForce, held *Result) (Result, segment.Customer) {
+	now := f.Now
 	major := s.cfg.MinorPerMajor
 	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
 	marginRate := s.cfg.DefaultMargin
@@ -386,8 +398,10 @@ func lastGap(st *customer.State, now time.Time) float64 {
 	return float64(last - prev)
 }
 
-// nextDue is the earliest instant after now at which the churn level,
-// tier or segment can change without a new event.
+// nextDue is the earliest instant after now at which the segment or tier
+// can change without a new event (and the churn level, when the rules read
+// churn_level: nothing else keeps or publishes it, so a re-score at a level
+// bound would change nothing).
 //
 // Two kinds of instants are found. Known ones come from the state itself:
 // the end of a dwell hold, a future-dated purchase becoming visible, the
@@ -439,10 +453,21 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		return limit
 	}
 	in := new(segment.Customer) // one for every probe: the rules take its address
+	// A customer with no fact after now (the usual case: an event is
+	// scored as of its own instant or later) is only moved by time: its
+	// features at a probe are those of now advanced, not derived again.
+	silent := st.LatestAt() <= now.UnixMilli()
+	opts := s.deriveOptions()
 	changed := func(t time.Time) (bool, float64) {
 		var r Result
-		r, *in = s.evaluate(st, t, m, &cur)
-		return s.engine.Which(in, cur.Segment) != cur.Segment || r.ChurnLevel != cur.ChurnLevel, r.ChurnRisk
+		if silent {
+			f := cur.Features
+			st.Advance(&f, t, opts)
+			r, *in = s.evaluateFeatures(st, f, m, &cur)
+		} else {
+			r, *in = s.evaluate(st, t, m, &cur)
+		}
+		return s.engine.Which(in, cur.Segment) != cur.Segment, r.ChurnRisk
 	}
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 2 {

@@ -173,3 +173,31 @@ func TestErasedCustomer(t *testing.T) {
 		t.Fatalf("erased: %+v", r)
 	}
 }
+
+// A re-score is scheduled for what it can change: with the default rules
+// (no churn_level field) a one-time buyer's first due time is the
+// at-risk change at churn 0.5, not the medium level it passes on the way;
+// with a rule on churn_level the level's bound is a due time too.
+func TestDueOnlyWhereTheRulesCanChange(t *testing.T) {
+	st := buyer([]int{0}, 5000)
+	first := func(s *Scorer) float64 {
+		r := s.Score(st, day0, nil)
+		return r.NextDue.Sub(day0).Hours() / 24
+	}
+	e := math.Exp(-90.0 / 60)
+	at := func(p float64) float64 { q := (p - e) / (1 - e); return 120 * math.Sqrt(q/(1-q)) }
+	if d := first(newScorer(t, Config{Churn: churn.Levels{Medium: 0.3, High: 0.8}})); math.Abs(d-at(0.5)) > 1.0/24+1e-9 {
+		t.Errorf("default rules: first due after %.2f days, want the at-risk change at %.2f", d, at(0.5))
+	}
+	rs, err := segment.ParseRuleSet([]byte("rules:\n  - name: watch\n    when: churn_level == medium\n  - name: other\n    when: \"true\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Churn: churn.Levels{Medium: 0.3, High: 0.8}}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := first(s); math.Abs(d-at(0.3)) > 1.0/24+1e-9 {
+		t.Errorf("rules on churn_level: first due after %.2f days, want the medium bound at %.2f", d, at(0.3))
+	}
+}

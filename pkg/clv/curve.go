@@ -65,7 +65,7 @@ func bgExpectedCurve(s, beta, a, b float64, ts, out []float64) {
 			zpow[i] *= z[i]
 			term := coef * zpow[i]
 			sum[i] += term
-			if term == 0 || (fk >= nmin && math.Abs(term) <= 1e-17*math.Abs(sum[i])*(1-z[i])) {
+			if term == 0 || (fk >= nmin && math.Abs(term) <= 1e-14*math.Abs(sum[i])*(1-z[i])) {
 				done[i] = true
 				open--
 			}

@@ -112,7 +112,7 @@ func bgExpected(s, beta, a, b, t float64) float64 {
 		fn := float64(n)
 		term *= (A + fn) * (B + fn) / ((c + fn) * (fn + 1)) * z
 		S += term
-		if term == 0 || (fn >= nmin && math.Abs(term) <= 1e-17*math.Abs(S)*(1-z)) {
+		if term == 0 || (fn >= nmin && math.Abs(term) <= 1e-14*math.Abs(S)*(1-z)) {
 			converged = true
 			break
 		}

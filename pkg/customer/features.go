@@ -1,6 +1,7 @@
 package customer
 
 import (
+	"math"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/event"
@@ -141,6 +142,46 @@ func (s *State) DeriveWith(now time.Time, o DeriveOptions) Features {
 }
 
 func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+// Advance moves f, the features of s as of f.Now (from DeriveWith with o),
+// to the later instant t for a customer silent in between: no fact of s
+// is after f.Now (s.LatestAt() <= f.Now, checked by the caller). Only time
+// moves such a customer's features: the days since the first and last
+// purchase grow, purchases leave the trailing 365 days, the oldest open
+// ticket ages and the decayed message counters decay; counts, totals,
+// survey means and consent stay. The result equals DeriveWith(t, o) to
+// rounding at a fraction of its cost: the scorer's due-time probes
+// advance the features of one scoring instead of re-deriving them.
+func (s *State) Advance(f *Features, t time.Time, o DeriveOptions) {
+	dtMs := t.UnixMilli() - f.Now.UnixMilli() // DeriveWith counts whole milliseconds
+	f.Now = t
+	if f.PurchaseDays > 0 {
+		f.RecencyDays = days(t.Sub(f.LastPurchase))
+		f.TenureDays = days(t.Sub(f.FirstPurchase))
+		yearAgo := t.UnixMilli() - 365*msPerDay
+		var t12m Total
+		for _, d := range s.Days {
+			if d.D*msPerDay > yearAgo {
+				t12m = t12m.Plus(d.Amount)
+			}
+		}
+		f.T12M = t12m.Int64()
+	}
+	if f.OpenTickets > 0 {
+		f.OldestOpenHours += float64(dtMs) / 3.6e6
+	}
+	halfLife := o.EmailHalfLife
+	if halfLife <= 0 {
+		halfLife = 30 * 24 * time.Hour
+	}
+	decay := math.Exp(-math.Ln2 / float64(halfLife.Milliseconds()) * float64(dtMs))
+	for ch := range f.Channels {
+		c := &f.Channels[ch]
+		c.Sends, c.Deliveries, c.Opens, c.Clicks = c.Sends*decay, c.Deliveries*decay, c.Opens*decay, c.Clicks*decay
+	}
+	e := &f.Channels[ChanEmail]
+	f.EmailSends, f.EmailOpens, f.EmailClicks = e.Sends, e.Opens, e.Clicks
+}
 
 func (s *State) deriveTickets(f *Features, nowMs int64) {
 	var resolveHours, csatSum float64
