@@ -20,7 +20,7 @@ import (
 // value per line: by default the segment changes, from the beginning.
 func tailCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ExitOnError)
-	which := fs.String("topic", "segment_changes", "which topic of kafka.topics: segment_changes, dead_letter, purchases, tickets, emails or surveys (when set)")
+	which := fs.String("topic", "segment_changes", "which topic of kafka.topics: segment_changes, dead_letter, purchases, tickets, emails, or surveys or referrals (when set)")
 	from := fs.String("from", "beginning", "beginning (every stored record) or end (only new records)")
 	max := fs.Int("max", 0, "stop after this many records (0: no limit)")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: until Ctrl-C); with --max, fewer records than --max by then is an error")
@@ -43,12 +43,15 @@ flags:
 	}
 	t := cfg.Kafka.Topics
 	topic := map[string]string{"segment_changes": t.SegmentChanges, "dead_letter": t.DeadLetter,
-		"purchases": t.Purchases, "tickets": t.Tickets, "emails": t.Emails, "surveys": t.Surveys}[*which]
+		"purchases": t.Purchases, "tickets": t.Tickets, "emails": t.Emails, "surveys": t.Surveys, "referrals": t.Referrals}[*which]
 	if topic == "" && *which == "surveys" {
 		return errors.New("--topic surveys: kafka.topics.surveys is not set (survey events go on the tickets topic then: --topic tickets)")
 	}
+	if topic == "" && *which == "referrals" {
+		return errors.New("--topic referrals: kafka.topics.referrals is not set (referral credits are off: nothing is written to a referrals topic)")
+	}
 	if topic == "" {
-		return fmt.Errorf("--topic %q: must be segment_changes, dead_letter, purchases, tickets, emails or surveys (the keys of kafka.topics)", *which)
+		return fmt.Errorf("--topic %q: must be segment_changes, dead_letter, purchases, tickets, emails, surveys or referrals (the keys of kafka.topics)", *which)
 	}
 	start := kafka.FirstOffset
 	switch *from {

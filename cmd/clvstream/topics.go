@@ -23,13 +23,17 @@ type topicRole struct {
 	input  bool
 }
 
-// topicRoles lists the five topics of t, inputs first.
+// topicRoles lists the topics of t (the optional surveys and referrals
+// when set), inputs first.
 func topicRoles(t stream.Topics) []topicRole {
 	roles := []topicRole{
 		{"purchases", t.Purchases, true}, {"tickets", t.Tickets, true}, {"emails", t.Emails, true},
 	}
 	if t.Surveys != "" { // optional: survey events go on tickets otherwise
 		roles = append(roles, topicRole{"surveys", t.Surveys, true})
+	}
+	if t.Referrals != "" { // optional, internal: the referral credits, read as an input
+		roles = append(roles, topicRole{"referrals", t.Referrals, true})
 	}
 	return append(roles, topicRole{"segment_changes", t.SegmentChanges, false}, topicRole{"dead_letter", t.DeadLetter, false})
 }
@@ -99,8 +103,9 @@ func topicsCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: clvstream topics [--check] [--config FILE] [--set path=value ...]
 
-Creates the topics of kafka.topics that do not exist: the three input topics
-(purchases, tickets, emails), segment_changes and dead_letter, all with the
+Creates the topics of kafka.topics that do not exist: the input topics
+(purchases, tickets, emails, and surveys and the internal referrals topic
+when they are set), segment_changes and dead_letter, all with the
 same partition count (topic_creation.partitions, default 12; the existing
 input topics' count if there are any) and topic_creation.replication_factor
 replicas (default: the broker's default). Existing topics are left alone, so

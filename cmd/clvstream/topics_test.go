@@ -31,6 +31,15 @@ func TestPlanTopics(t *testing.T) {
 		{"inputs not co-partitioned: a problem; no input created, outputs still are", map[string]int{"p": 6, "t": 12},
 			map[string]int{"s": 12, "d": 12}, 0, 1},
 	}
+	// The internal referrals topic, when set, is an input: created with the
+	// inputs' count and part of the co-partitioning check.
+	withRef := topicRoles(stream.Topics{Purchases: "p", Tickets: "t", Emails: "e", SegmentChanges: "s", DeadLetter: "d", Referrals: "r"})
+	if p := planTopics(withRef, map[string]int{"p": 6, "t": 6, "e": 6, "s": 6, "d": 6}, 12); !reflect.DeepEqual(p.create, map[string]int{"r": 6}) {
+		t.Errorf("referrals: create %v, want r with the inputs' 6 partitions", p.create)
+	}
+	if p := planTopics(withRef, map[string]int{"p": 6, "t": 6, "e": 6, "r": 12}, 12); len(p.problems) != 1 || !strings.Contains(p.problems[0], "r has 12") {
+		t.Errorf("referrals with another count: problems %q, want the input topics not co-partitioned", p.problems)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := planTopics(roles, tt.have, 12)

@@ -313,8 +313,10 @@ func (c Config) Validate() error {
 	if err := c.Scoring.Subscriptions.Validate("scoring.subscriptions."); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := c.SegmentRules(); err != nil {
+	if rs, err := c.SegmentRules(); err != nil {
 		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: %w", err))
+	} else if eng, err := segment.Compile(rs); err == nil && eng.Uses("referrals") && c.Kafka.Topics.Referrals == "" {
+		errs = append(errs, fmt.Errorf("scoring.segment_rules_file: the rules use referrals, but kafka.topics.referrals is not set, so no referral is ever credited and referrals is 0 for every customer; set kafka.topics.referrals (e.g. clv.referrals) and create it with clvstream topics"))
 	}
 	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)

@@ -640,3 +640,27 @@ func TestInputMaxAmount(t *testing.T) {
 		t.Errorf("input.max_amount=-1: Load error %v, want one naming max_amount", err)
 	}
 }
+
+// Rules that test referrals need the referrals topic: without it the count
+// is 0 for everyone, which the validation says (with the fix) instead of
+// letting the rule silently never match.
+func TestReferralRulesNeedTheReferralsTopic(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - {name: ambassador, when: \"referrals >= 3\"}\n  - {name: rest, when: \"true\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{}.WithDefaults()
+	c.Scoring.SegmentRulesFile = rules
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "kafka.topics.referrals is not set") || !strings.Contains(err.Error(), "scoring.segment_rules_file") {
+		t.Fatalf("Validate = %v, want the missing referrals topic named", err)
+	}
+	c.Kafka.Topics.Referrals = "clv.referrals"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("with kafka.topics.referrals set: %v", err)
+	}
+	c.Kafka.Topics.Referrals = c.Kafka.Topics.Purchases
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "kafka.topics.referrals") {
+		t.Fatalf("referrals topic equal to purchases: %v", err)
+	}
+}

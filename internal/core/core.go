@@ -29,6 +29,10 @@ type Config struct {
 	// ReplayThreshold: while the latest event time is older than this
 	// behind the wall clock, the clock is event time (a replay).
 	ReplayThreshold time.Duration
+	// Referrals turns on the referral credit: a customer_acquired naming
+	// a referrer adds a referral_credited record for the referrer to the
+	// outbox (DestReferrals). Off when kafka.topics.referrals is not set.
+	Referrals bool
 }
 
 // Processor is the pure processing core of one service: it holds only
@@ -91,6 +95,8 @@ func (p *Processor) Decode(r Record) Decoded {
 	}
 	d.Event = ev
 	switch {
+	case ev.Type.Internal() && p.cfg.TopicFor(ev.Type) != r.Topic:
+		d.Err = event.Errorf(event.ReasonMisrouted, "type", "%s is an internal event that clvstream itself writes to kafka.topics.referrals; producers must not send it (it is not accepted on %q)", ev.Type, r.Topic)
 	case len(r.Key) == 0:
 		d.Err = event.Errorf(event.ReasonMisrouted, "key", "the record has no key; key every record by its customer_id so it reaches the partition that owns the customer")
 	case string(r.Key) != ev.CustomerID:
@@ -200,10 +206,25 @@ type Input struct {
 // before (-1 for none), To the next offset to apply.
 type OffsetRange struct{ From, To int64 }
 
-// OutboxRecord is a record for the segment-changes topic.
+// Destination is the topic an outbox record is published to.
+type Destination uint8
+
+// The destinations of outbox records.
+const (
+	// DestSegmentChanges is kafka.topics.segment_changes: segment, tier
+	// and milestone changes (the zero value).
+	DestSegmentChanges Destination = iota
+	// DestReferrals is kafka.topics.referrals: referral credits for the
+	// referrer's partition.
+	DestReferrals
+)
+
+// OutboxRecord is a record for the outbox relay: key, value and the topic
+// it goes to.
 type OutboxRecord struct {
 	Key   string
 	Value []byte
+	Dest  Destination
 }
 
 // Outcome counts records by topic, event type and what happened to them

@@ -1,7 +1,8 @@
 // Package core is clvstream's processing core: a pure function from one
 // partition's input records, the states of the customers they touch, the
 // partition's timers, applied offsets, clock and the model in force, to the new states, due times, outbox records (segment,
-// tier and milestone changes), dead letters and per-record outcomes. It
+// tier and milestone changes for the segment-changes topic, referral
+// credits for the referrals topic), dead letters and per-record outcomes. It
 // does no I/O: no Kafka, Redis, logging or metrics. The stream task is the
 // shell around it: fetch, merge, load, Process, dead-letter, commit, relay.
 //
@@ -36,6 +37,15 @@
 // complete up to Input.Horizon; Process stops at the first record that would
 // move the clock past it and reports how many records it consumed, so the
 // shell loads the next page of timers first.
+//
+// Referral credits. A customer_acquired naming a referrer (with
+// Config.Referrals on) also adds a referral_credited record for the
+// referrer to the outbox, destination DestReferrals: a function of the
+// event alone, committed with the referred customer's state. The relay
+// publishes it to the referrals topic, partitioned like the inputs, and
+// the task owning the referrer reads it there as one more input: the only
+// way one partition's history affects another's customer, and through a
+// topic, so each customer keeps one writer (docs/design/referrals.md).
 //
 // Scoring and output. Score re-scores a customer against the model in force
 // and builds the output records with Figures, the one builder of published

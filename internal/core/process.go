@@ -2,6 +2,7 @@ package core
 
 import (
 	"container/heap"
+	"encoding/json"
 	"time"
 
 	"github.com/clvstream/clvstream/pkg/customer"
@@ -116,6 +117,7 @@ func (r *run) consume(rec *Decoded, from int64) {
 	}
 	r.out.RefundsReleased += res.Released
 	if res.Outcome != customer.Applied {
+		r.credit(ev, res.Outcome)
 		return
 	}
 	cause := event.CauseEvent
@@ -126,6 +128,29 @@ func (r *run) consume(rec *Decoded, from int64) {
 	// keeps purchase days, not instants), never before the customer's
 	// last change.
 	r.score(st, max(r.out.Clock.Now, rec.At(), st.SegmentSince), cause, true)
+	r.credit(ev, res.Outcome)
+}
+
+// credit adds the referral credit of a customer_acquired naming a referrer
+// to the outbox, for the referrer's partition (docs/design/referrals.md).
+// The record is a function of the event alone: key the referrer id as the
+// event gives it (never stored in the referred customer's state), id
+// referral/<hash(referred)>/<hash(referrer)>, the event's occurred_at. It is
+// written whether the event was applied or a duplicate for the referred
+// customer (a redelivery re-sends what the referrer already has; a second
+// acquisition naming another referrer credits that one too), not when the
+// referred customer is erased.
+func (r *run) credit(ev event.Event, o customer.Outcome) {
+	ref := ev.Acquisition.ReferrerID
+	if !r.p.cfg.Referrals || ev.Type != event.CustomerAcquired || ref == "" || (o != customer.Applied && o != customer.Duplicate) {
+		return
+	}
+	referred := customer.HashID(ev.CustomerID)
+	js, _ := json.Marshal(event.ReferralCredit{
+		EventID: event.ReferralCreditID(referred, customer.HashID(ref)), Type: event.ReferralCredited, CustomerID: ref,
+		ReferredHash: event.HashHex(referred), OccurredAt: ev.OccurredAt.UTC().Format(time.RFC3339Nano),
+	})
+	r.out.Outbox = append(r.out.Outbox, OutboxRecord{Key: ref, Value: js, Dest: DestReferrals})
 }
 
 // fire re-scores every customer due at or before now, earliest first, as

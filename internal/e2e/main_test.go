@@ -61,6 +61,9 @@ func (e *env) sets() []string {
 	} {
 		out = append(out, "--set", kv)
 	}
+	if e.topics.Referrals != "" {
+		out = append(out, "--set", "kafka.topics.referrals="+e.topics.Referrals)
+	}
 	return out
 }
 

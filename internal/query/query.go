@@ -244,6 +244,7 @@ func (s *Service) view(st *customer.State, r scoring.Result, rec *model.Record, 
 		Channels: channelsView(&f),
 	}
 	v.Subscription, v.Acquisition = s.subscriptionViews(st, r)
+	v.Referrals = st.ReferralCount()
 	v.Segment = Segment{Name: st.Segment, Reason: fig.Reason}
 	if st.Segment == "" {
 		v.Segment.Name = r.Segment

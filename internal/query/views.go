@@ -52,6 +52,10 @@ type CustomerView struct {
 	// Acquisition null while no customer_acquired event is known.
 	Subscription *SubscriptionView `json:"subscription"`
 	Acquisition  *AcquisitionView  `json:"acquisition"`
+	// Referrals is the number of customers credited to this one as their
+	// referrer (the referrals rule field; at most 100; 0 while
+	// kafka.topics.referrals is not set).
+	Referrals int `json:"referrals"`
 }
 
 // CLV holds the value figures, as in the segment-change event (the same

@@ -29,6 +29,7 @@ const FactorCancellation = "subscription_cancellation"
 // margin.
 func (s *Scorer) applySubscription(st *customer.State, now time.Time, m *inForce, r *Result, c *segment.Customer, held *Result) {
 	c.Channel = st.Acquisition.Channel
+	c.Referrals = st.ReferralCount()
 	if len(st.Subscriptions) == 0 {
 		return
 	}

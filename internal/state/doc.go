@@ -10,7 +10,8 @@
 //	                   pop_span, pop_repeats (population aggregate)
 //	{clv:p}:customers  hash: customer id -> JSON customer.State
 //	{clv:p}:due        sorted set: customer id scored by next re-score time (Unix ms)
-//	{clv:p}:outbox     stream: segment-change records awaiting the relay
+//	{clv:p}:outbox     stream: segment-change records (and referral credits,
+//	                   field d=referrals) awaiting the relay
 //	                   (fields k = Kafka key, v = Kafka value)
 //
 // A batch is applied by one EVALSHA of the commit script (Commit), which is

@@ -194,11 +194,20 @@ func DecodeState(b []byte, st *customer.State) error {
 // stored), To the next offset to apply after the batch.
 type OffsetRange struct{ From, To int64 }
 
-// OutboxRecord is one record for the outbox relay.
+// OutboxRecord is one record for the outbox relay. Dest names the topic
+// it goes to by its role: "" for the segment-changes topic (every record
+// written before destinations existed), DestReferrals for the referrals
+// topic. An entry with the empty destination is stored exactly as before
+// (fields k and v); another destination adds the field d.
 type OutboxRecord struct {
 	Key   string
 	Value []byte
+	Dest  string
 }
+
+// DestReferrals is the destination of referral credits
+// (kafka.topics.referrals).
+const DestReferrals = "referrals"
 
 // Raw is a customer's encoded state.
 type Raw struct {
@@ -263,8 +272,12 @@ for j = 1, n do
 end
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
-  redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1])
-  i = i + 2
+  if ARGV[i+2] == '' then
+    redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1])
+  else
+    redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1], 'd', ARGV[i+2])
+  end
+  i = i + 3
 end
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
@@ -311,7 +324,7 @@ func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	}
 	args = append(args, len(b.Outbox))
 	for _, r := range b.Outbox {
-		args = append(args, r.Key, r.Value)
+		args = append(args, r.Key, r.Value, r.Dest)
 	}
 	args = append(args, len(b.Quarantine))
 	for _, r := range b.Quarantine {
@@ -368,7 +381,8 @@ func (s *Store) ReadOutbox(ctx context.Context, p int, count int64) ([]OutboxEnt
 	for _, m := range msgs {
 		k, _ := m.Values["k"].(string)
 		v, _ := m.Values["v"].(string)
-		out = append(out, OutboxEntry{ID: m.ID, OutboxRecord: OutboxRecord{Key: k, Value: []byte(v)}})
+		d, _ := m.Values["d"].(string)
+		out = append(out, OutboxEntry{ID: m.ID, OutboxRecord: OutboxRecord{Key: k, Value: []byte(v), Dest: d}})
 	}
 	return out, nil
 }

@@ -126,3 +126,42 @@ func TestOutboxReadAck(t *testing.T) {
 		t.Fatalf("after ack: %+v", rest)
 	}
 }
+
+// Outbox records keep their destination: a segment change is stored as
+// before destinations existed (fields k and v only), a referral credit
+// with d=referrals, and both read back in commit order.
+func TestOutboxDestinations(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, time.Minute)
+	if _, err := s.Claim(ctx, 1, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	recs := []state.OutboxRecord{
+		{Key: "r1", Value: []byte(`{"type":"segment_changed"}`)},
+		{Key: "f1", Value: []byte(`{"type":"referral_credited"}`), Dest: state.DestReferrals},
+		{Key: "r2", Value: []byte(`{"type":"segment_changed"}`)},
+	}
+	if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: recs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadOutbox(ctx, 1, 10)
+	if err != nil || len(got) != len(recs) {
+		t.Fatalf("ReadOutbox = %d entries, %v", len(got), err)
+	}
+	for i, e := range got {
+		if e.Key != recs[i].Key || string(e.Value) != string(recs[i].Value) || e.Dest != recs[i].Dest {
+			t.Errorf("entry %d = %+v, want %+v", i, e.OutboxRecord, recs[i])
+		}
+	}
+	raw, err := rdb.XRange(ctx, s.Keys(1).Outbox, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range raw {
+		_, hasDest := m.Values["d"]
+		if want := recs[i].Dest != ""; hasDest != want || len(m.Values) != 2+map[bool]int{true: 1}[want] {
+			t.Errorf("entry %d stored as %v", i, m.Values)
+		}
+	}
+}

@@ -20,12 +20,21 @@ type Topics struct {
 	Surveys        string `yaml:"surveys"`
 	SegmentChanges string `yaml:"segment_changes"`
 	DeadLetter     string `yaml:"dead_letter"`
+	// Referrals is the optional internal topic of referral credits
+	// (docs/design/referrals.md): clvstream writes a referral_credited
+	// record there, keyed by the referrer, for every customer_acquired
+	// that names a referrer_id, and reads it as one more input topic
+	// (co-partitioned with the others), so the credit is applied by the
+	// task that owns the referrer. Empty (the default) turns the credit
+	// off: nothing is written and the referrals rule field stays 0.
+	Referrals string `yaml:"referrals"`
 }
 
 // For returns the input topic that carries events of type typ: purchases,
 // refunds, erasures, subscription and acquisition events on Purchases,
 // email and message (every channel) events on Emails, ticket events on
-// Tickets, survey events on Surveys when set, else on Tickets.
+// Tickets, survey events on Surveys when set, else on Tickets, and the
+// internal referral_credited on Referrals ("" when it is not set).
 func (t Topics) For(typ event.Type) string {
 	switch typ {
 	case event.Purchase, event.Refund, event.CustomerErased,
@@ -39,6 +48,8 @@ func (t Topics) For(typ event.Type) string {
 			return t.Surveys
 		}
 		return t.Tickets
+	case event.ReferralCredited:
+		return t.Referrals // "" when the credit is off: no topic carries it
 	default:
 		return t.Tickets
 	}
@@ -47,7 +58,7 @@ func (t Topics) For(typ event.Type) string {
 // Inputs returns the input topics, skipping unset ones.
 func (t Topics) Inputs() []string {
 	var out []string
-	for _, n := range []string{t.Purchases, t.Tickets, t.Emails, t.Surveys} {
+	for _, n := range []string{t.Purchases, t.Tickets, t.Emails, t.Surveys, t.Referrals} {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -217,6 +228,7 @@ func (c Config) Validate() error {
 	for _, t := range []struct{ field, name string }{
 		{"purchases", c.Topics.Purchases}, {"tickets", c.Topics.Tickets}, {"emails", c.Topics.Emails},
 		{"segment_changes", c.Topics.SegmentChanges}, {"dead_letter", c.Topics.DeadLetter}, {"surveys", c.Topics.Surveys},
+		{"referrals", c.Topics.Referrals},
 	} {
 		if t.name == "" {
 			continue // an optional topic that is not set

@@ -3,7 +3,8 @@
 // dead-letter topic and the outbox relay. The batch logic itself is the pure
 // core in internal/core.
 //
-// Model. The input topics (purchases, tickets, emails) are co-partitioned:
+// Model. The input topics (purchases, tickets, emails, and the optional
+// surveys and internal referrals topics) are co-partitioned:
 // the same partition count and keyed by customer id with the same
 // partitioner. Task p owns partition p of every input topic, so it is the
 // only writer of its customers. Service.Run joins the consumer group with
@@ -28,5 +29,9 @@
 // partition's Redis stream and the task's relay produces them to the
 // segment-changes topic and deletes what the broker acknowledged. A crash
 // between the two re-sends the same deterministic event ids (at least once,
-// in order per customer).
+// in order per customer). Referral credits take the same path to the
+// referrals topic (each outbox record names its destination), keyed by the
+// referrer, whose task reads them as an input: a referral crosses
+// partitions without any task writing another's customers
+// (docs/design/referrals.md).
 package stream

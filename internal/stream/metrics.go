@@ -76,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		RelayRecords: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clvstream_relay_records_total",
-			Help: "Segment-change records produced by the outbox relay and acknowledged by the broker.",
+			Help: "Outbox records (segment changes, referral credits) produced by the outbox relay and acknowledged by the broker.",
 		}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clvstream_consumer_lag_records",

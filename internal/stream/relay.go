@@ -16,8 +16,9 @@ import (
 // relayBatch is the number of outbox records produced per round.
 const relayBatch = 1000
 
-// relayLoop moves the partition's outbox to the segment-changes topic until
-// ctx ends. It wakes on a commit (kick) or every second.
+// relayLoop moves the partition's outbox to the segment-changes and
+// referrals topics until ctx ends. It wakes on a commit (kick) or every
+// second.
 func (t *task) relayLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for {
@@ -44,24 +45,37 @@ func (t *task) relayLoop(ctx context.Context) {
 	}
 }
 
-// relayOnce produces up to relayBatch outbox records, oldest first, and
-// deletes them from the outbox once the broker acknowledged all of them. A
-// crash in between re-sends them with the same event ids.
+// relayOnce produces up to relayBatch outbox records, oldest first, each to
+// its destination topic, and deletes them from the outbox once the broker
+// acknowledged all of them. A crash in between re-sends them with the same
+// event ids. A referral credit whose topic is no longer configured
+// (kafka.topics.referrals unset since it was committed) cannot be delivered
+// anywhere: it is dropped with a warning.
 func (t *task) relayOnce(ctx context.Context) (int, error) {
 	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, relayBatch)
 	if err != nil || len(entries) == 0 {
 		t.observeBacklog(ctx)
 		return 0, err
 	}
-	msgs := make([]kafka.Message, len(entries))
+	msgs := make([]kafka.Message, 0, len(entries))
 	ids := make([]string, len(entries))
+	dropped := 0
 	for i, e := range entries {
-		msgs[i] = kafka.Message{
+		ids[i] = e.ID
+		topic := t.s.destTopic(e.Dest)
+		if topic == "" {
+			dropped++
+			continue
+		}
+		msgs = append(msgs, kafka.Message{
+			Topic:   topic,
 			Key:     []byte(e.Key),
 			Value:   e.Value,
 			Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}},
-		}
-		ids[i] = e.ID
+		})
+	}
+	if dropped > 0 {
+		t.log.Warn("dropped outbox records whose destination topic is not configured (kafka.topics.referrals was unset after they were committed)", zap.Int("records", dropped))
 	}
 	start := time.Now()
 	if err := t.s.out.WriteMessages(ctx, msgs...); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -76,8 +77,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 	// do: a series born at its first batch has no zero sample, so rate()
 	// would miss that batch and a ratio of dead letters to records (the
 	// ClvstreamDeadLetterRatio alert) would read high after each start.
-	for _, ty := range event.Types {
-		d.Metrics.Records.WithLabelValues(cfg.Topics.For(ty), string(ty), customer.Applied.String())
+	for _, ty := range append(slices.Clone(event.Types), event.InternalTypes...) {
+		if topic := cfg.Topics.For(ty); topic != "" {
+			d.Metrics.Records.WithLabelValues(topic, string(ty), customer.Applied.String())
+		}
 	}
 	part, _ := NewPartitioner(cfg.Partitioner)
 	s := &Service{cfg: cfg, d: d, log: d.Log, part: part}
@@ -85,17 +88,19 @@ func New(cfg Config, d Deps) (*Service, error) {
 		Decoder: d.Decoder, Scorer: d.Scorer, TopicFor: cfg.Topics.For,
 		PartitionOf: func(id string) int { return PartitionOf(part, id, s.nParts) }, Partitioner: cfg.Partitioner,
 		AllowedLateness: cfg.AllowedLateness, ReplayThreshold: cfg.ReplayThreshold,
+		Referrals: cfg.Topics.Referrals != "",
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.core = proc
-	s.out = s.newWriter(cfg.Topics.SegmentChanges)
+	s.out = s.newWriter("") // each outbox record names its topic (destTopic)
 	s.dlq = s.newWriter(cfg.Topics.DeadLetter)
 	return s, nil
 }
 
-// newWriter returns a producer for topic. The settings are deliberate, not
+// newWriter returns a producer for topic (empty: every message names its
+// own topic, as the outbox relay's do). The settings are deliberate, not
 // kafka-go's defaults: RequireAll so an acknowledged segment change or
 // dead letter survives a broker failure (we delete the outbox entry or move
 // the offset only after that acknowledgement); the input partitioner so
@@ -119,6 +124,18 @@ func (s *Service) newWriter(topic string) *kafka.Writer {
 		AllowAutoTopicCreation: false,
 		Transport:              s.d.Transport,
 	}
+}
+
+// destTopic is the topic of an outbox destination ("" when the
+// destination's topic is not configured).
+func (s *Service) destTopic(dest string) string {
+	switch dest {
+	case "":
+		return s.cfg.Topics.SegmentChanges
+	case state.DestReferrals:
+		return s.cfg.Topics.Referrals
+	}
+	return ""
 }
 
 // idFields are the log fields naming a customer (Deps.CustomerField).

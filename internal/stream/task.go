@@ -501,7 +501,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	}
 	b.Raw = enc
 	for _, r := range out.Outbox {
-		b.Outbox = append(b.Outbox, state.OutboxRecord{Key: r.Key, Value: r.Value})
+		b.Outbox = append(b.Outbox, outboxRecord(r))
 	}
 	if err := t.commit(ctx, b); err != nil {
 		return 0, false, err
@@ -645,7 +645,7 @@ func (t *task) rescoreModel(ctx context.Context) error {
 			b.Raw = append(b.Raw, state.Raw{ID: st.ID, Data: data})
 		}
 		for _, r := range sc.Outbox {
-			b.Outbox = append(b.Outbox, state.OutboxRecord{Key: r.Key, Value: r.Value})
+			b.Outbox = append(b.Outbox, outboxRecord(r))
 		}
 		changes = append(changes, sc.Changes...)
 		if sc.SegmentChanged {
@@ -790,4 +790,15 @@ func (t *task) forgetGauges() {
 	t.s.d.Metrics.OutboxBacklog.DeleteLabelValues(p)
 	t.s.d.Metrics.Stalled.DeleteLabelValues(p)
 	t.s.stalled.Delete(t.p)
+}
+
+// outboxRecord is the stored form of an outbox record: its destination by
+// role ("" for the segment-changes topic, so those entries are stored as
+// before destinations existed).
+func outboxRecord(r core.OutboxRecord) state.OutboxRecord {
+	rec := state.OutboxRecord{Key: r.Key, Value: r.Value}
+	if r.Dest == core.DestReferrals {
+		rec.Dest = state.DestReferrals
+	}
+	return rec
 }

@@ -54,7 +54,7 @@ func (s *State) MarshalBinary() ([]byte, error) {
 
 // sizeHint is an upper estimate of the encoded size, to allocate once.
 func (s *State) sizeHint() int {
-	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails) + 40*len(s.Surveys) + 120*len(s.Subscriptions)
+	n := 64 + len(s.ID) + len(s.Segment) + len(s.Tier) + 36*len(s.Orders) + 46*len(s.Refunds) + 24*len(s.Emails) + 40*len(s.Surveys) + 120*len(s.Subscriptions) + 16*len(s.Referrals)
 	for i := range s.Tickets {
 		n += 10 + 8*len(s.Tickets[i].Transitions)
 	}
@@ -427,6 +427,9 @@ func (s *State) check() error {
 	if err := s.checkSubscriptions(); err != nil {
 		return err
 	}
+	if err := s.checkReferrals(); err != nil {
+		return err
+	}
 	for i := range s.Days {
 		if s.Days[i].N < 1 {
 			return fmt.Errorf("day %d has %d orders, want at least 1", s.Days[i].D, s.Days[i].N)
@@ -518,7 +521,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 // reset empties s, keeping its slices' capacity.
 func (s *State) reset() {
-	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Surveys: s.Surveys[:0], Subscriptions: s.Subscriptions[:0]}
+	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Surveys: s.Surveys[:0], Subscriptions: s.Subscriptions[:0], Referrals: s.Referrals[:0]}
 }
 
 // reader reads the encoding; its first error sticks.
@@ -662,7 +665,7 @@ func (s *State) decode(b []byte) error {
 	id := r.str("customer id", s.ID)
 	seg, tier := s.Segment, s.Tier
 	days, orders, refunds, tickets, emails, surveys := s.Days[:0], s.Orders[:0], s.Refunds[:0], s.Tickets[:0], s.Emails[:0], s.Surveys[:0]
-	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails, Surveys: surveys, Subscriptions: s.Subscriptions[:0]}
+	*s = State{ID: id, Days: days, Orders: orders, Refunds: refunds, Tickets: tickets, Emails: emails, Surveys: surveys, Subscriptions: s.Subscriptions[:0], Referrals: s.Referrals[:0]}
 	s.Version = r.uvarint("version")
 	unit := r.uvarint("time unit")
 	if r.err == nil && (unit == 0 || unit > 1<<62) {

@@ -33,6 +33,9 @@ const (
 	// take 16 and 17, apart from the tags above, which count up from 1.
 	sectionSubscriptions = 16
 	sectionAcquisition   = 17
+	// sectionReferrals holds State.Referrals (referral.go): next to the
+	// acquisition it is the other side of.
+	sectionReferrals = 18
 )
 
 // Flags of a survey in its section; bits 4-5 hold the kind.
@@ -45,7 +48,7 @@ const (
 
 // hasSections reports whether s has content for a section.
 func (s *State) hasSections() bool {
-	return len(s.Surveys) > 0 || s.hasConsent() || s.hasCampaigns() || len(s.Subscriptions) > 0 || s.Acquisition.Set
+	return len(s.Surveys) > 0 || s.hasConsent() || s.hasCampaigns() || len(s.Subscriptions) > 0 || s.Acquisition.Set || len(s.Referrals) > 0
 }
 
 // hasCampaigns reports whether a message names a campaign.
@@ -77,6 +80,9 @@ func (s *State) appendSections(b []byte) []byte {
 	if s.Acquisition.Set {
 		n++
 	}
+	if len(s.Referrals) > 0 {
+		n++
+	}
 	b = binary.AppendUvarint(b, uint64(n))
 	if len(s.Surveys) > 0 {
 		b = appendSection(b, sectionSurveys, s.appendSurveys)
@@ -92,6 +98,9 @@ func (s *State) appendSections(b []byte) []byte {
 	}
 	if s.Acquisition.Set {
 		b = appendSection(b, sectionAcquisition, s.appendAcquisition)
+	}
+	if len(s.Referrals) > 0 {
+		b = appendSection(b, sectionReferrals, s.appendReferrals)
 	}
 	return b
 }
@@ -210,6 +219,8 @@ func (s *State) readSections(r *reader) {
 			s.readSubscriptions(&sub)
 		case sectionAcquisition:
 			s.readAcquisition(&sub)
+		case sectionReferrals:
+			s.readReferrals(&sub)
 		default:
 			r.fail("unknown section %d (written by a newer release?)", tag)
 			return

@@ -18,7 +18,10 @@
 // are counted from times (round((latest − first) / period)) rather than
 // from events, and the status (active, cancelling, cancelled) is a function
 // of the facts and the instant; the earliest customer_acquired is the
-// acquisition.
+// acquisition. Referrals (referral.go) are the customers this one referred,
+// credited by referral_credited events: each referred id hash once with
+// its latest credit time, the MaxReferrals most recent, a function of the
+// set of credits.
 //
 // Business ids (order, refund, ticket, message) are kept as 64-bit FNV-1a
 // hashes (HashID). A business id is counted once even when two different
@@ -58,7 +61,7 @@
 // MarshalBinary writes the versioned binary encoding (first byte
 // EncodingVersion); UnmarshalBinary reads it and the JSON format of earlier
 // releases, reusing the receiver's memory. State added after the version-1
-// layout (subscriptions, acquisition) is written as tagged sections after
+// layout (subscriptions, acquisition, referrals) is written as tagged sections after
 // it (codec_ext.go), so a state without it encodes as before and old states
 // decode unchanged. The layout is specified in docs/state.md.
 package customer

@@ -32,6 +32,8 @@ func scriptEvents(data []byte) []event.Event {
 		switch {
 		case op == 0xff:
 			e.Type = event.CustomerErased
+		case op == 0xfe:
+			e.Type, e.Referred = event.ReferralCredited, uint64(a%12)+1
 		case op%8 < 3:
 			e.Type, e.OrderID, e.Amount = event.Purchase, fmt.Sprint("o", a%16), amount
 		case op%8 == 3:

@@ -23,6 +23,12 @@ func normalize(s State) State {
 	if len(s.Surveys) == 0 {
 		s.Surveys = nil
 	}
+	if len(s.Subscriptions) == 0 {
+		s.Subscriptions = nil
+	}
+	if len(s.Referrals) == 0 {
+		s.Referrals = nil
+	}
 	if len(s.Tickets) == 0 {
 		s.Tickets = nil
 	} else {

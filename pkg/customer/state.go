@@ -141,6 +141,9 @@ type State struct {
 	// (subscription.go).
 	Subscriptions []Subscription
 	Acquisition   Acquisition
+	// Referrals are the customers this one referred (referral.go): at
+	// most MaxReferrals, sorted by (time, hash), each hash once.
+	Referrals []Referral
 
 	// Segment is the current segment and SegmentSince when it was entered
 	// (Unix ms of the scoring clock).
@@ -269,6 +272,13 @@ func (s *State) ApplyEvent(e event.Event, defaultMargin float64) Result {
 		}
 	case event.CustomerAcquired:
 		if !s.addAcquisition(e, at) {
+			return Result{Outcome: Duplicate}
+		}
+	case event.ReferralCredited:
+		if e.Referred == 0 {
+			return Result{Outcome: Invalid}
+		}
+		if !s.addReferral(e.Referred, at) {
 			return Result{Outcome: Duplicate}
 		}
 	case event.MessageOptedOut, event.MessageOptedIn:
@@ -668,6 +678,9 @@ func (s *State) LatestAt() int64 {
 	}
 	if s.Acquisition.Set {
 		up(s.Acquisition.At)
+	}
+	if n := len(s.Referrals); n > 0 {
+		up(s.Referrals[n-1].At)
 	}
 	for _, c := range s.Consent {
 		up(c.OptedOut)

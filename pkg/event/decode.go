@@ -649,7 +649,8 @@ func (d *Decoder) applyCE(w *wire, attrs [4][]byte, src source, ev *Event) *Erro
 	return d.validate(w, &c, src, ev)
 }
 
-// typeOf returns the Type named b, or "" when b is not one of Types.
+// typeOf returns the Type named b, or "" when b is not one of Types or
+// InternalTypes.
 func typeOf(b []byte) Type {
 	switch string(b) {
 	case "purchase":
@@ -696,6 +697,8 @@ func typeOf(b []byte) Type {
 		return SubscriptionCancelled
 	case "customer_acquired":
 		return CustomerAcquired
+	case "referral_credited":
+		return ReferralCredited
 	}
 	return ""
 }
@@ -801,6 +804,8 @@ func (d *Decoder) validate(w *wire, c *common, src source, ev *Event) *Error {
 		err = d.subscription(w, ev, ss.customer)
 	case t == CustomerAcquired:
 		err = d.acquisition(w, ev, ss.customer)
+	case t == ReferralCredited:
+		err = referral(w, ev)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,7 +123,7 @@ func checkEvent(t testing.TB, ev event.Event, latest time.Time) {
 		t.Errorf("invalid event %+v: %s", ev, fmt.Sprintf(format, args...))
 	}
 	known := false
-	for _, ty := range event.Types {
+	for _, ty := range append(slices.Clone(event.Types), event.InternalTypes...) {
 		known = known || ev.Type == ty
 	}
 	if !known {

@@ -88,6 +88,15 @@
 // price_minor, acquisition_cost or acquisition_cost_minor, with currency).
 // On other types these members are ignored like unknown ones.
 //
+// # Internal types
+//
+// referral_credited (InternalTypes, not in Types) is written by clvstream
+// itself to its referrals topic when a customer_acquired names a referrer:
+// customer_id is the referrer, referred_hash the referred customer's id
+// hash (16 lower-case hex digits), event_id ReferralCreditID. The decoder
+// decodes it like any type; the stream layer dead-letters it on every
+// topic but the referrals topic, so producers cannot send it.
+//
 // # Rejections
 //
 // Every rejected record gets an *Error whose Reason is one of a small fixed

@@ -57,7 +57,7 @@ func (t Type) known() bool {
 		SurveySent, SurveyResponded,
 		MessageSent, MessageDelivered, MessageOpened, MessageClicked, MessageOptedOut, MessageOptedIn,
 		SubscriptionStarted, SubscriptionRenewed, SubscriptionCancelled,
-		CustomerAcquired:
+		CustomerAcquired, ReferralCredited:
 		return true
 	}
 	return false
@@ -115,6 +115,8 @@ type Record struct {
 	ReferrerID           string `json:"referrer_id,omitempty"`            // customer_acquired, optional
 	AcquisitionCost      string `json:"acquisition_cost,omitempty"`       // customer_acquired, optional decimal string
 	AcquisitionCostMinor *int64 `json:"acquisition_cost_minor,omitempty"` // or integer minor units
+
+	ReferredHash string `json:"referred_hash,omitempty"` // referral_credited (internal, required): 16 lower-case hex digits
 }
 
 // Event is a decoded, validated event. Money is already converted to minor
@@ -162,6 +164,10 @@ type Event struct {
 	// customer_acquired (see subscription.go).
 	Subscription Subscription
 	Acquisition  Acquisition
+
+	// Referred is the referral_credited hash of the referred customer's
+	// id (referred_hash; never 0 on that type).
+	Referred uint64
 }
 
 // Reason classifies why a record was rejected. It is the value of the

@@ -188,6 +188,9 @@ func revalidate(t *testing.T, d *event.Decoder, ev event.Event) {
 			want.Currency = d.BaseCurrency()
 		}
 	}
+	if ev.Type == event.ReferralCredited {
+		r.ReferredHash = event.HashHex(ev.Referred)
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +239,8 @@ func compareLegacy(t *testing.T, d *event.Decoder, value []byte, headers []event
 // checks none of its fields.
 func addedType(t event.Type) bool {
 	switch t {
-	case event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled, event.CustomerAcquired:
+	case event.SubscriptionStarted, event.SubscriptionRenewed, event.SubscriptionCancelled, event.CustomerAcquired,
+		event.ReferralCredited:
 		return true
 	}
 	return false

@@ -114,6 +114,8 @@ const (
 	mReferrerID
 	mAcquisitionCost
 	mAcquisitionCostMinor
+	// mReferredHash is the referral_credited member (referral.go).
+	mReferredHash
 	numRecordMembers
 )
 
@@ -140,7 +142,8 @@ var memberNames = [numMembers]string{
 	mChannel:        "channel",
 	mSubscriptionID: "subscription_id", mPlan: "plan", mPeriod: "period", mPrice: "price", mPriceMinor: "price_minor",
 	mReferrerID: "referrer_id", mAcquisitionCost: "acquisition_cost", mAcquisitionCostMinor: "acquisition_cost_minor",
-	mCEID: "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
+	mReferredHash: "referred_hash",
+	mCEID:         "id", mCETime: "time", mCESubject: "subject", mCEData: "data", mCEDataBase64: "data_base64",
 	mCEDataContentType: "datacontenttype", mCESpecVersion: "specversion",
 }
 
@@ -211,6 +214,8 @@ func lookupMember(name []byte, top bool) member {
 		m = mAcquisitionCost
 	case "acquisition_cost_minor":
 		m = mAcquisitionCostMinor
+	case "referred_hash":
+		m = mReferredHash
 	case "id":
 		m = mCEID
 	case "time":

@@ -31,12 +31,20 @@ type schemaFile struct {
 	schema map[string]any
 }
 
+// loadSchemas loads the schemas of the input types (api/schemas) and of
+// the internal types (api/schemas/internal), which the same tests hold to
+// the decoder.
 func loadSchemas(t testing.TB) []schemaFile {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(schemaDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	internal, err := filepath.Glob(filepath.Join(schemaDir, "internal", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, internal...)
 	if len(paths) == 0 {
 		t.Fatalf("no schemas in %s", schemaDir)
 	}
@@ -160,6 +168,12 @@ func TestSchemaEveryType(t *testing.T) {
 	for _, ty := range event.Types {
 		if !have[string(ty)] {
 			t.Errorf("type %s has no schema %s/%s.json", ty, schemaDir, ty)
+		}
+		delete(have, string(ty))
+	}
+	for _, ty := range event.InternalTypes {
+		if !have[string(ty)] {
+			t.Errorf("internal type %s has no schema %s/internal/%s.json", ty, schemaDir, ty)
 		}
 		delete(have, string(ty))
 	}

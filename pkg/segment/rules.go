@@ -73,6 +73,9 @@ type Customer struct {
 
 	// Channel is the acquisition channel ("" when unknown).
 	Channel string
+	// Referrals is the number of customers this one referred, as credited
+	// through the referrals topic (at most customer.MaxReferrals, 100).
+	Referrals int
 }
 
 // RuleSet is the YAML form of the segment rules.
