@@ -181,8 +181,13 @@ type Scorer struct {
 	replenishment bool
 	fingerprint   string
 	// churnCuts are the churn probabilities at which a decision can
-	// change: the churn level bounds and the rules' thresholds.
+	// change: the rules' thresholds (and the churn level bounds when the
+	// rules read churn_level).
 	churnCuts []float64
+	// recencyCuts and tenureCuts are the rules' thresholds (and relaxed
+	// thresholds) on recency_days and tenure_days: a silent customer's
+	// comparisons with them flip at known instants.
+	recencyCuts, tenureCuts []float64
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -201,7 +206,7 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	}
 	slices.Sort(cuts)
 	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
-		churnCuts: slices.Compact(cuts)}, nil
+		churnCuts: slices.Compact(cuts), recencyCuts: e.Thresholds("recency_days"), tenureCuts: e.Thresholds("tenure_days")}, nil
 }
 
 // Fingerprint identifies the scoring configuration (this Config and the
@@ -411,9 +416,10 @@ func lastGap(st *customer.State, now time.Time) float64 {
 // off again as time passes). Between those, the
 // figures drift monotonically for a silent customer (recency and tenure
 // grow, P(alive) falls, e-mail engagement decays), so the decision is
-// probed at geometric steps (1, 2, 4, … days) up to MaxRescoreInterval and
-// the first change is narrowed down to the hour by bisection. A customer
-// is re-scored when something can change, not on a fixed cadence.
+// probed at geometric steps (1, 4, 16, 64, 256 days) up to
+// MaxRescoreInterval and the first change is narrowed down to the hour
+// (narrow). A customer is re-scored when something can change, not on a
+// fixed cadence.
 func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.Time) time.Time {
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
@@ -469,15 +475,17 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		}
 		return s.engine.Which(in, cur.Segment) != cur.Segment, r.ChurnRisk
 	}
+	var buf [16]time.Time
+	edges := s.dayEdges(buf[:0], cur.Features, limit)
 	lo, pLo := now, cur.ChurnRisk
-	for step := 24 * time.Hour; ; step *= 2 {
+	for step := 24 * time.Hour; ; step *= 4 {
 		t := now.Add(step)
 		if !t.Before(limit) {
 			t = limit
 		}
 		c, p := changed(t)
 		if c {
-			return s.narrow(changed, lo, pLo, t, p)
+			return s.narrow(changed, lo, pLo, t, p, edges)
 		}
 		if !t.Before(limit) {
 			return limit
@@ -486,20 +494,69 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 	}
 }
 
+// dayEdges appends to dst, in order, the instants in (f.Now, limit) just
+// after a silent customer's recency_days or tenure_days passes one of the
+// rules' thresholds on them (a millisecond after, so a comparison in
+// either direction has flipped there).
+func (s *Scorer) dayEdges(dst []time.Time, f customer.Features, limit time.Time) []time.Time {
+	if f.PurchaseDays == 0 {
+		return dst
+	}
+	add := func(from time.Time, cuts []float64) {
+		for _, c := range cuts {
+			if c <= 0 || c > 1e5 {
+				continue
+			}
+			e := from.Add(durationDays(c)).Add(time.Millisecond)
+			if e.After(f.Now) && e.Before(limit) {
+				dst = append(dst, e)
+			}
+		}
+	}
+	add(f.LastPurchase, s.recencyCuts)
+	add(f.FirstPurchase, s.tenureCuts)
+	slices.SortFunc(dst, func(a, b time.Time) int { return a.Compare(b) })
+	return dst
+}
+
 // narrow finds the first change in (lo, hi] to within the hour, given no
 // change at lo and a change at hi, and the churn probabilities pLo and pHi
-// there. Most changes of a silent customer are the churn probability
-// crossing a threshold (a churn level bound or a rule's): when one lies
-// between pLo and pHi, the crossing is guessed by interpolating the
-// probability's log-odds in time and probed half an hour either side,
-// which usually closes the bracket in a few probes where bisection needs a
-// dozen. Otherwise, or when a guess did not halve the bracket, it bisects.
-// Every probe keeps the bracket (no change at lo, a change at hi), so the
-// result is the same kind of instant as bisection's.
-func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64) time.Time {
+// there. Where a threshold on recency_days or tenure_days is passed inside
+// the bracket (edges, in order), the change is usually that: it is probed
+// just after the edge and an hour before, which closes the bracket in two
+// probes. Most other changes of a silent customer are the churn
+// probability crossing a rule's threshold: when one lies between pLo and
+// pHi, the crossing is guessed by interpolating the probability's
+// log-odds in time and probed half an hour either side, which usually
+// closes the bracket in a few probes where bisection needs a dozen.
+// Otherwise, or when a guess did not halve the bracket, it bisects. Every
+// probe keeps the bracket (no change at lo, a change at hi), so the result
+// is the same kind of instant as bisection's.
+func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64, edges []time.Time) time.Time {
 	const half = 30 * time.Minute
 	bisect := false
 	for hi.Sub(lo) > time.Hour {
+		for len(edges) > 0 && !edges[0].After(lo) {
+			edges = edges[1:]
+		}
+		if len(edges) > 0 && edges[0].Before(hi) {
+			e := edges[0]
+			edges = edges[1:]
+			c, p := changed(e)
+			if !c {
+				lo, pLo = e, p
+				continue
+			}
+			hi, pHi = e, p
+			if b := e.Add(-time.Hour); b.After(lo) {
+				if c, p := changed(b); c {
+					hi, pHi = b, p
+				} else {
+					lo, pLo = b, p
+				}
+			}
+			continue
+		}
 		width := hi.Sub(lo)
 		if g, ok := s.crossing(lo, pLo, hi, pHi); ok && !bisect && width > 2*time.Hour {
 			g = g.Truncate(time.Minute) // tidy instants: whole minutes

@@ -201,3 +201,38 @@ func TestDueOnlyWhereTheRulesCanChange(t *testing.T) {
 		t.Errorf("rules on churn_level: first due after %.2f days, want the medium bound at %.2f", d, at(0.3))
 	}
 }
+
+// A rule on recency_days or tenure_days changes a silent customer's
+// segment at a known instant: the due time is just after the threshold is
+// passed (here tenure 30 days from the first purchase day, and recency 45
+// days from the last), not an hour-wide guess.
+func TestDueAtRecencyAndTenureThresholds(t *testing.T) {
+	rs, err := segment.ParseRuleSet([]byte("rules:\n  - name: young\n    when: tenure_days < 30\n  - name: recent\n    when: recency_days <= 45\n  - name: other\n    when: \"true\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := buyer([]int{0, 10}, 5000)
+	got := follow(s, st, day0.AddDate(0, 3, 0), nil)
+	want := []string{"young@0.0", "recent@30.0", "other@55.0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("path %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		segment  string
+		from, at int
+	}{{"young", 0, 12}, {"recent", 30, 31}} {
+		st.Segment, st.SegmentSince = c.segment, day0.AddDate(0, 0, c.from).UnixMilli()
+		r := s.Score(st, day0.AddDate(0, 0, c.at), nil)
+		want := day0.AddDate(0, 0, 30).Add(time.Millisecond)
+		if c.segment == "recent" {
+			want = day0.AddDate(0, 0, 55).Add(time.Millisecond)
+		}
+		if !r.NextDue.Equal(want) {
+			t.Errorf("in %s on day %d: due %s, want %s", c.segment, c.at, r.NextDue, want)
+		}
+	}
+}
