@@ -180,14 +180,25 @@ type Scorer struct {
 	// of the replenishment window are instants a segment can change at.
 	replenishment bool
 	fingerprint   string
-	// churnCuts are the churn probabilities at which a decision can
-	// change: the rules' thresholds (and the churn level bounds when the
-	// rules read churn_level).
-	churnCuts []float64
-	// recencyCuts and tenureCuts are the rules' thresholds (and relaxed
-	// thresholds) on recency_days and tenure_days: a silent customer's
-	// comparisons with them flip at known instants.
-	recencyCuts, tenureCuts []float64
+	// cuts are, per current segment, the thresholds at which its
+	// decision can change (segment.Engine.ThresholdsFor).
+	cuts map[string]cuts
+}
+
+// cuts are the thresholds at which the decision for a customer in one
+// segment can change: churn probabilities (with the churn level bounds
+// when the rules read churn_level), and days of recency and tenure, whose
+// comparisons flip at known instants for a silent customer.
+type cuts struct {
+	churn, recency, tenure []float64
+}
+
+// cutsFor returns the cuts of the current segment.
+func (s *Scorer) cutsFor(current string) cuts {
+	if c, ok := s.cuts[current]; ok {
+		return c
+	}
+	return s.cuts[""] // a segment of older rules: every rule's plain thresholds
 }
 
 // New returns a scorer for c (defaults applied) with the segment rules rs.
@@ -199,14 +210,19 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
-	cuts := e.Thresholds("churn_probability")
-	if e.Uses("churn_level") {
-		med, high := c.Churn.Bounds()
-		cuts = append(cuts, med, high)
+	sc := &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
+		cuts: map[string]cuts{}}
+	for _, seg := range append(e.Segments(), "") {
+		churnCuts := e.ThresholdsFor("churn_probability", seg)
+		if e.Uses("churn_level") {
+			med, high := c.Churn.Bounds()
+			churnCuts = append(churnCuts, med, high)
+			slices.Sort(churnCuts)
+			churnCuts = slices.Compact(churnCuts)
+		}
+		sc.cuts[seg] = cuts{churn: churnCuts, recency: e.ThresholdsFor("recency_days", seg), tenure: e.ThresholdsFor("tenure_days", seg)}
 	}
-	slices.Sort(cuts)
-	return &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
-		churnCuts: slices.Compact(cuts), recencyCuts: e.Thresholds("recency_days"), tenureCuts: e.Thresholds("tenure_days")}, nil
+	return sc, nil
 }
 
 // Fingerprint identifies the scoring configuration (this Config and the
@@ -476,7 +492,8 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		return s.engine.Which(in, cur.Segment) != cur.Segment, r.ChurnRisk
 	}
 	var buf [16]time.Time
-	edges := s.dayEdges(buf[:0], cur.Features, limit)
+	ct := s.cutsFor(cur.Segment)
+	edges := s.dayEdges(buf[:0], cur.Features, limit, ct)
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 4 {
 		t := now.Add(step)
@@ -485,7 +502,7 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		}
 		c, p := changed(t)
 		if c {
-			return s.narrow(changed, lo, pLo, t, p, edges)
+			return s.narrow(changed, lo, pLo, t, p, edges, s.warpOf(cur.Features, m), ct.churn)
 		}
 		if !t.Before(limit) {
 			return limit
@@ -494,11 +511,22 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 	}
 }
 
+// warpOf is the time axis of crossing's guesses for features f under m.
+func (s *Scorer) warpOf(f customer.Features, m *inForce) warp {
+	if f.PurchaseDays == 0 {
+		return warp{}
+	}
+	if m.pm == nil {
+		return warp{anchor: f.LastPurchase}
+	}
+	return warp{anchor: f.FirstPurchase, tau: math.Max(0, m.rec.Params.Alpha*m.rec.TimeUnitDays)}
+}
+
 // dayEdges appends to dst, in order, the instants in (f.Now, limit) just
 // after a silent customer's recency_days or tenure_days passes one of the
 // rules' thresholds on them (a millisecond after, so a comparison in
 // either direction has flipped there).
-func (s *Scorer) dayEdges(dst []time.Time, f customer.Features, limit time.Time) []time.Time {
+func (s *Scorer) dayEdges(dst []time.Time, f customer.Features, limit time.Time, ct cuts) []time.Time {
 	if f.PurchaseDays == 0 {
 		return dst
 	}
@@ -513,8 +541,8 @@ func (s *Scorer) dayEdges(dst []time.Time, f customer.Features, limit time.Time)
 			}
 		}
 	}
-	add(f.LastPurchase, s.recencyCuts)
-	add(f.FirstPurchase, s.tenureCuts)
+	add(f.LastPurchase, ct.recency)
+	add(f.FirstPurchase, ct.tenure)
 	slices.SortFunc(dst, func(a, b time.Time) int { return a.Compare(b) })
 	return dst
 }
@@ -532,9 +560,11 @@ func (s *Scorer) dayEdges(dst []time.Time, f customer.Features, limit time.Time)
 // Otherwise, or when a guess did not halve the bracket, it bisects. Every
 // probe keeps the bracket (no change at lo, a change at hi), so the result
 // is the same kind of instant as bisection's.
-func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64, edges []time.Time) time.Time {
+func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, pLo float64, hi time.Time, pHi float64, edges []time.Time, w warp, churnCuts []float64) time.Time {
 	const half = 30 * time.Minute
 	bisect := false
+	var last time.Time // the previous guess of a threshold crossing
+	moved := 0         // the end the last guess moved: -1 lo, 1 hi
 	for hi.Sub(lo) > time.Hour {
 		for len(edges) > 0 && !edges[0].After(lo) {
 			edges = edges[1:]
@@ -558,13 +588,38 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 			continue
 		}
 		width := hi.Sub(lo)
-		if g, ok := s.crossing(lo, pLo, hi, pHi); ok && !bisect && width > 2*time.Hour {
+		if g, th, ok := s.crossing(lo, pLo, hi, pHi, w, churnCuts); ok && !bisect && width > 2*time.Hour {
 			g = g.Truncate(time.Minute) // tidy instants: whole minutes
 			if g.Before(lo.Add(half)) {
 				g = lo.Add(half)
 			} else if g.After(hi.Add(-half)) {
 				g = hi.Add(-half)
 			}
+			if d := g.Sub(last); width > 12*time.Hour && (last.IsZero() || d > half || d < -half) {
+				// Not settled yet: one probe at the guess (regula falsi).
+				// When the same end moves twice in a row the other one is
+				// stale; halving its log-odds distance to the threshold
+				// (the Illinois rule) keeps the guesses converging from
+				// both sides.
+				last = g
+				if c, p := changed(g); c {
+					hi, pHi = g, p
+					if moved == 1 {
+						pLo = towards(pLo, th)
+					}
+					moved = 1
+				} else {
+					lo, pLo = g, p
+					if moved == -1 {
+						pHi = towards(pHi, th)
+					}
+					moved = -1
+				}
+				continue
+			}
+			// Two guesses within half an hour, or a bracket of at most
+			// half a day (where the log-odds are as good as linear):
+			// bracket the crossing there.
 			if c, p := changed(g.Add(-half)); c {
 				hi, pHi = g.Add(-half), p
 			} else {
@@ -576,6 +631,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 				}
 			}
 			bisect = hi.Sub(lo) > width/2
+			last, moved = time.Time{}, 0
 			continue
 		}
 		mid := lo.Add(width / 2)
@@ -590,25 +646,61 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 }
 
 // crossing interpolates, on the log-odds scale, when the churn probability
-// goes from pLo at lo to pHi at hi through the first churn threshold
+// goes from pLo at lo to pHi at hi through the first churn threshold th
 // between them; ok is false when none lies between them.
-func (s *Scorer) crossing(lo time.Time, pLo float64, hi time.Time, pHi float64) (time.Time, bool) {
+func (s *Scorer) crossing(lo time.Time, pLo float64, hi time.Time, pHi float64, w warp, churnCuts []float64) (time.Time, float64, bool) {
 	var th float64
 	found := false
-	for _, c := range s.churnCuts {
+	for _, c := range churnCuts {
 		if (pLo < c && c <= pHi && (!found || c < th)) || (pHi < c && c <= pLo && (!found || c > th)) {
 			th, found = c, true
 		}
 	}
 	if !found {
-		return time.Time{}, false
+		return time.Time{}, 0, false
 	}
 	a, b, c := logOdds(pLo), logOdds(pHi), logOdds(th)
 	if !(math.Abs(b-a) > 1e-12) {
-		return time.Time{}, false
+		return time.Time{}, 0, false
 	}
 	f := (c - a) / (b - a)
-	return lo.Add(time.Duration(f * float64(hi.Sub(lo)))), true
+	if w.ok() {
+		ul, uh := w.u(lo), w.u(hi)
+		if g, ok := w.inv(ul + f*(uh-ul)); ok {
+			return g, th, true
+		}
+	}
+	return lo.Add(time.Duration(f * float64(hi.Sub(lo)))), th, true
+}
+
+// warp is the time axis on which a silent customer's churn log-odds are
+// close to linear, for crossing's interpolation: u(t) = ln(tau + days
+// since anchor). Under the BG/NBD family the log-odds of dropping out
+// grow with (r+x)·ln(α+T), so the anchor is the first purchase and tau the
+// model's α in days; the baseline's risk curve is a power of the recency,
+// so there the anchor is the last purchase day and tau 0. It only places
+// guesses: every result is still a probed bracket.
+type warp struct {
+	anchor time.Time
+	tau    float64
+}
+
+func (w warp) ok() bool { return !w.anchor.IsZero() }
+
+func (w warp) u(t time.Time) float64 { return math.Log(w.tau + t.Sub(w.anchor).Hours()/24) }
+
+func (w warp) inv(u float64) (time.Time, bool) {
+	d := math.Exp(u) - w.tau
+	if math.IsNaN(d) || d < 0 || d > 1e5 {
+		return time.Time{}, false
+	}
+	return w.anchor.Add(durationDays(d)), true
+}
+
+// towards moves the probability p halfway to th on the log-odds scale.
+func towards(p, th float64) float64 {
+	a, c := logOdds(p), logOdds(th)
+	return 1 / (1 + math.Exp(-(c + (a-c)/2)))
 }
 
 func logOdds(p float64) float64 {

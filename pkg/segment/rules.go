@@ -246,15 +246,20 @@ func (e *Engine) Uses(field string) bool {
 	return used
 }
 
-// Thresholds returns the distinct thresholds the rules compare a numeric
-// field with, as written and as relaxed by its hysteresis margin, in
-// ascending order.
-func (e *Engine) Thresholds(field string) []float64 {
+// ThresholdsFor returns, sorted and without repeats, the thresholds on a
+// numeric field at which the decision for a customer now in the segment
+// current can flip: the relaxed thresholds of current's own rule (its
+// hysteresis) and the plain thresholds of every other rule.
+func (e *Engine) ThresholdsFor(field, current string) []float64 {
 	var out []float64
 	for _, r := range e.rules {
 		walk(r.expr, func(x node) {
 			if c, ok := x.(*numCmp); ok && c.f.name == field {
-				out = append(out, c.threshold, c.relaxed)
+				if r.name == current {
+					out = append(out, c.relaxed)
+				} else {
+					out = append(out, c.threshold)
+				}
 			}
 		})
 	}

@@ -547,16 +547,21 @@ func TestUses(t *testing.T) {
 	}
 }
 
-func TestThresholds(t *testing.T) {
+func TestThresholdsFor(t *testing.T) {
 	d, _ := Compile(DefaultRuleSet())
-	// churn_probability >= 0.85 (lapsed) and >= 0.5 (at-risk rules), with
-	// the 0.05 hysteresis margin; < 0.5 (subscriber) relaxes upwards to 0.55.
-	got := d.Thresholds("churn_probability")
-	want := []float64{0.45, 0.5, 0.55, 0.8, 0.85}
-	if !slices.Equal(got, want) {
-		t.Errorf("Thresholds(churn_probability) = %v, want %v", got, want)
+	// churn_probability >= 0.85 (lapsed), >= 0.5 (the at-risk rules) and
+	// < 0.5 (subscriber), hysteresis 0.05: a customer in lapsed stays
+	// there down to 0.8, one in at-risk to 0.45, a subscriber up to 0.55;
+	// the other rules' thresholds apply as written.
+	for _, c := range []struct {
+		segment string
+		want    []float64
+	}{{"lapsed", []float64{0.5, 0.8}}, {"at-risk", []float64{0.45, 0.5, 0.85}}, {"subscriber", []float64{0.5, 0.55, 0.85}}, {"active", []float64{0.5, 0.85}}} {
+		if got := d.ThresholdsFor("churn_probability", c.segment); !slices.Equal(got, c.want) {
+			t.Errorf("ThresholdsFor(churn_probability, %s) = %v, want %v", c.segment, got, c.want)
+		}
 	}
-	if got := d.Thresholds("no_such_field"); len(got) != 0 {
+	if got := d.ThresholdsFor("no_such_field", "active"); len(got) != 0 {
 		t.Errorf("an unused field has thresholds %v", got)
 	}
 }
