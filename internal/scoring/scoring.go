@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
@@ -183,6 +184,9 @@ type Scorer struct {
 	// cuts are, per current segment, the thresholds at which its
 	// decision can change (segment.Engine.ThresholdsFor).
 	cuts map[string]cuts
+	// last is what was derived from the model record last scored against
+	// (a record is immutable once published).
+	last atomic.Pointer[inForce]
 }
 
 // cuts are the thresholds at which the decision for a customer in one
@@ -293,6 +297,17 @@ type inForce struct {
 }
 
 func (s *Scorer) inForce(rec *model.Record) inForce {
+	// The model in force changes rarely and every task scores against the
+	// same record: derive it once per record, not at every scoring.
+	if c := s.last.Load(); c != nil && c.rec == rec {
+		return *c
+	}
+	m := s.deriveInForce(rec)
+	s.last.Store(&m)
+	return m
+}
+
+func (s *Scorer) deriveInForce(rec *model.Record) inForce {
 	m := inForce{rec: rec, pm: rec.PurchaseModel(), pop: PopulationOf(rec), churn: rec.ChurnModel(), label: rec.Label(),
 		horizon: s.cfg.ChurnHorizon.Hours() / 24, epHorizon: s.cfg.ExpectedPurchasesHorizon.Hours() / 24}
 	if m.churn.HorizonDays > 0 {
