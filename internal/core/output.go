@@ -61,12 +61,13 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 		if st.Segment != "" {
 			prev = &st.Segment
 		}
-		js, _ := json.Marshal(event.SegmentChange{
+		sc := event.SegmentChange{
 			EventID: event.SegmentChangeID(st.ID, st.Version), Type: event.SegmentChangeType, CustomerID: st.ID,
 			Version: st.Version, PreviousSegment: prev, Segment: res.Segment, Cause: cause, OccurredAt: now,
 			CLV: fig.CLV, ChurnRisk: fig.ChurnRisk, LoyaltyTier: res.Tier, ModelVersion: res.ModelVersion,
 			Reason: fig.Reason,
-		})
+		}
+		js := sc.AppendJSON(make([]byte, 0, 1024))
 		out.Changes = append(out.Changes, Change{From: st.Segment, To: res.Segment, Cause: cause})
 		out.Outbox = append(out.Outbox, OutboxRecord{Key: st.ID, Value: js})
 		out.SegmentChanged = true
