@@ -67,8 +67,8 @@ func BenchmarkSegmentChangeJSON(b *testing.B) {
 	prev := "active"
 	c := SegmentChange{EventID: "cust-1/v8", Type: SegmentChangeType, CustomerID: "cust-1", Version: 8, PreviousSegment: &prev,
 		Segment: "at-risk", Cause: CauseScheduled, OccurredAt: time.Date(2024, 8, 22, 2, 53, 0, 0, time.UTC),
-		CLV:       CLVFigures{Historic: "128.88", HistoricMargin: "38.67", Predicted: "691.64", Currency: "USD"},
-		ChurnRisk: ChurnRisk{Probability: 0.5002, Level: "medium", Factors: []ChurnFactor{{Name: "purchase_inactivity", Contribution: 0.0006, Value: 0.5002}}},
+		CLV:         CLVFigures{Historic: "128.88", HistoricMargin: "38.67", Predicted: "691.64", Currency: "USD"},
+		ChurnRisk:   ChurnRisk{Probability: 0.5002, Level: "medium", Factors: []ChurnFactor{{Name: "purchase_inactivity", Contribution: 0.0006, Value: 0.5002}}},
 		LoyaltyTier: "bronze", ModelVersion: "baseline",
 		Reason: SegmentReason{Rule: "at-risk", Values: map[string]float64{"churn_probability": 0.5002, "churn_probability>=": 0.5}}}
 	b.Run("Marshal", func(b *testing.B) {
