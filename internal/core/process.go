@@ -11,14 +11,20 @@ import (
 
 // run is the mutable state of one Process call.
 type run struct {
-	p       *Processor
-	in      *Input
-	out     *Output
-	states  map[string]*customer.State
-	due     map[string]int64 // current due per customer (0: none)
-	known   map[string]int64 // stored due per customer, if known
-	timers  timerHeap
-	written map[string]bool
+	p      *Processor
+	in     *Input
+	out    *Output
+	states map[string]*customer.State
+	cust   map[string]custRun
+	timers timerHeap
+}
+
+// custRun is what a Process call tracks per customer: the current due
+// time (0: none), the stored one if known, and whether the state is
+// already among the states to write.
+type custRun struct {
+	due, known      int64
+	hasKnown, wrote bool
 }
 
 // Process runs in's records and timers through the partition's history
@@ -26,29 +32,28 @@ type run struct {
 // in in.States are updated in place and returned in Output.States when
 // they must be written.
 func (p *Processor) Process(in Input) Output {
-	n := len(in.Records) + len(in.Timers) // customers touched, at most
 	r := &run{
 		p: p, in: &in,
 		out: &Output{
-			Offsets: map[string]OffsetRange{}, Due: make(map[string]int64, n), Clock: in.Clock,
+			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
 			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{}, Refunds: map[string]int{},
 		},
-		states:  in.States,
-		due:     make(map[string]int64, n),
-		known:   make(map[string]int64, n+len(in.Dues)),
-		written: make(map[string]bool, n),
+		states: in.States,
+		cust:   make(map[string]custRun, len(in.Dues)+len(in.Timers)),
 	}
 	if r.states == nil {
 		r.states = map[string]*customer.State{}
 	}
 	for id, d := range in.Dues {
-		r.known[id], r.due[id] = d, d
+		r.cust[id] = custRun{due: d, known: d, hasKnown: true}
 	}
 	for _, t := range in.Timers {
 		if t.Due > in.Horizon {
 			continue
 		}
-		r.known[t.ID], r.due[t.ID] = t.Due, t.Due
+		c := r.cust[t.ID]
+		c.due, c.known, c.hasKnown = t.Due, t.Due, true
+		r.cust[t.ID] = c
 		r.timers = append(r.timers, t)
 	}
 	heap.Init(&r.timers)
@@ -87,9 +92,9 @@ func (p *Processor) Process(in Input) Output {
 		r.out.Clock = target
 		r.fire(target.Now)
 	}
-	for id, d := range r.due {
-		if k, ok := r.known[id]; !ok || k != d {
-			r.out.Due[id] = d
+	for id, c := range r.cust {
+		if !c.hasKnown || c.known != c.due {
+			r.out.Due[id] = c.due
 		}
 	}
 	return *r.out
@@ -158,21 +163,23 @@ func (r *run) credit(ev event.Event, o customer.Outcome) {
 func (r *run) fire(now int64) {
 	for len(r.timers) > 0 && r.timers[0].Due <= now {
 		t := heap.Pop(&r.timers).(Timer)
-		if r.due[t.ID] != t.Due {
+		cr := r.cust[t.ID]
+		if cr.due != t.Due {
 			continue // superseded by a later scoring
 		}
-		r.due[t.ID] = 0
+		cr.due = 0
+		r.cust[t.ID] = cr
 		st := r.state(t.ID)
 
-		c := r.out.Rescored[event.CauseScheduled]
-		if c == nil {
-			c = &[2]int{}
-			r.out.Rescored[event.CauseScheduled] = c
+		n := r.out.Rescored[event.CauseScheduled]
+		if n == nil {
+			n = &[2]int{}
+			r.out.Rescored[event.CauseScheduled] = n
 		}
 		if r.score(st, t.Due, event.CauseScheduled, false) {
-			c[0]++
+			n[0]++
 		} else {
-			c[1]++
+			n[1]++
 		}
 	}
 }
@@ -193,16 +200,16 @@ func (r *run) score(st *customer.State, at int64, cause event.Cause, factsChange
 	if s.Due != 0 && s.Due <= at {
 		s.Due = at + 1 // a timer always moves the customer forward
 	}
+	c := r.cust[st.ID]
+	c.due = s.Due
 	if s.Due != 0 {
-		r.due[st.ID] = s.Due
 		heap.Push(&r.timers, Timer{ID: st.ID, Due: s.Due})
-	} else {
-		r.due[st.ID] = 0
 	}
-	if s.Write && !r.written[st.ID] {
-		r.written[st.ID] = true
+	if s.Write && !c.wrote {
+		c.wrote = true
 		r.out.States = append(r.out.States, st)
 	}
+	r.cust[st.ID] = c
 	r.out.Outbox = append(r.out.Outbox, s.Outbox...)
 	r.out.Changes = append(r.out.Changes, s.Changes...)
 	return s.SegmentChanged
