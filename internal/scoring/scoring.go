@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -283,6 +284,9 @@ func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce) (r Result
 	return r, hold
 }
 
+// probeCustomers are the scratch customers of nextDue's probes.
+var probeCustomers = sync.Pool{New: func() any { return new(segment.Customer) }}
+
 // inForce is what a scoring derives from the model record once, rather
 // than at every due-time probe.
 type inForce struct {
@@ -489,7 +493,8 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 		// nothing is published before the hold ends, or a known instant.
 		return limit
 	}
-	in := new(segment.Customer) // one for every probe: the rules take its address
+	in := probeCustomers.Get().(*segment.Customer) // one for every probe: the rules take its address
+	defer probeCustomers.Put(in)
 	// A customer with no fact after now (the usual case: an event is
 	// scored as of its own instant or later) is only moved by time: its
 	// features at a probe are those of now advanced, not derived again.

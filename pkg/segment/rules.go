@@ -280,9 +280,19 @@ func (e *Engine) Segments() []string {
 // applying hysteresis to the rule named current but not the minimum dwell
 // time. Decide is Match plus the dwell time.
 func (e *Engine) Match(c Customer, current string) (string, Reason) {
-	r := e.rules[e.which(&c, current)]
-	return r.name, Reason{Rule: r.name, Values: values(r.expr, &c, r.name == current)}
+	// The rules take the customer's address through an interface, which
+	// would move every copy of c to the heap: evaluate a pooled copy.
+	p := customers.Get().(*Customer)
+	*p = c
+	r := e.rules[e.which(p, current)]
+	reason := Reason{Rule: r.name, Values: values(r.expr, p, r.name == current)}
+	*p = Customer{}
+	customers.Put(p)
+	return r.name, reason
 }
+
+// customers are the scratch copies Match evaluates.
+var customers = sync.Pool{New: func() any { return new(Customer) }}
 
 // Which is Match without the reason: the segment only, with no allocation
 // (what a due-time probe needs).
