@@ -255,8 +255,8 @@ func (s *Scorer) Score(st *customer.State, now time.Time, rec *model.Record) Res
 		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
 	m := s.inForce(rec)
-	r, hold := s.decide(st, now, &m)
-	r.NextDue = s.nextDue(st, r, &m, hold)
+	r, in, hold := s.decide(st, now, &m)
+	r.NextDue = s.nextDue(st, r, &in, &m, hold)
 	return r
 }
 
@@ -267,21 +267,21 @@ func (s *Scorer) Snapshot(st *customer.State, now time.Time, rec *model.Record) 
 		return s.Score(st, now, rec)
 	}
 	m := s.inForce(rec)
-	r, _ := s.decide(st, now, &m)
+	r, _, _ := s.decide(st, now, &m)
 	return r
 }
 
 // decide evaluates st as of now and decides its segment, with the state's
-// current segment and entry time for hysteresis and dwell; hold is the end
-// of a dwell hold (zero for none).
-func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce) (r Result, hold time.Time) {
-	r, in := s.evaluate(st, now, m, nil)
+// current segment and entry time for hysteresis and dwell; in is what the
+// rules saw, hold the end of a dwell hold (zero for none).
+func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce) (r Result, in segment.Customer, hold time.Time) {
+	r, in = s.evaluate(st, now, m, nil)
 	since := time.Time{}
 	if st.Segment != "" {
 		since = time.UnixMilli(st.SegmentSince)
 	}
 	r.Segment, r.Reason, hold = s.engine.Decide(in, st.Segment, since, now)
-	return r, hold
+	return r, in, hold
 }
 
 // probeCustomers are the scratch customers of nextDue's probes.
@@ -455,7 +455,7 @@ func lastGap(st *customer.State, now time.Time) float64 {
 // MaxRescoreInterval and the first change is narrowed down to the hour
 // (narrow). A customer is re-scored when something can change, not on a
 // fixed cadence.
-func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.Time) time.Time {
+func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer, m *inForce, hold time.Time) time.Time {
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
 	earlier := func(t time.Time) {
@@ -495,6 +495,11 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, m *inForce, hold time.T
 	}
 	in := probeCustomers.Get().(*segment.Customer) // one for every probe: the rules take its address
 	defer probeCustomers.Put(in)
+	if *in = *now0; s.engine.Settled(in, cur.Segment) {
+		// Nothing the rules read can move the decision before a known
+		// instant (say, lapsed by a recency that only grows): no probes.
+		return limit
+	}
 	// A customer with no fact after now (the usual case: an event is
 	// scored as of its own instant or later) is only moved by time: its
 	// features at a probe are those of now advanced, not derived again.

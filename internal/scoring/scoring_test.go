@@ -236,3 +236,40 @@ func TestDueAtRecencyAndTenureThresholds(t *testing.T) {
 		}
 	}
 }
+
+// A customer the rules call settled (no probes) really keeps the segment:
+// probed every twelve hours up to the horizon, the decision never changes,
+// under the baseline and under a model; and settled customers exist (the
+// lapsed ones).
+func TestSettledCustomersKeepTheirSegment(t *testing.T) {
+	s := newScorer(t, Config{})
+	sts, nows := benchStates(200)
+	settled := 0
+	for _, rec := range []*model.Record{nil, benchRecord()} {
+		for k, st := range sts {
+			for _, later := range []int{0, 200, 400, 700} {
+				now := nows[k].AddDate(0, 0, later)
+				m := s.inForce(rec)
+				cur, in, _ := s.decide(st, now, &m)
+				if !s.engine.Settled(&in, cur.Segment) {
+					continue
+				}
+				settled++
+				limit := now.Add(s.cfg.MaxRescoreInterval)
+				if d := s.nextDue(st, cur, &in, &m, time.Time{}); d.After(limit) || d.Before(now) {
+					t.Fatalf("settled customer due %s, outside (%s, %s]", d, now, limit)
+				}
+				for at := now.Add(12 * time.Hour); at.Before(limit); at = at.Add(12 * time.Hour) {
+					_, probe := s.evaluate(st, at, &m, &cur)
+					if got := s.engine.Which(&probe, cur.Segment); got != cur.Segment {
+						t.Fatalf("customer %d settled in %s on %s is %s on %s", k, cur.Segment, now, got, at)
+					}
+				}
+			}
+		}
+	}
+	if settled < 50 {
+		t.Errorf("only %d settled scorings", settled)
+	}
+	t.Logf("%d settled scorings", settled)
+}
