@@ -3,6 +3,8 @@ package core
 import (
 	"encoding/json"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/clvstream/clvstream/internal/model"
@@ -67,7 +69,10 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 			CLV: fig.CLV, ChurnRisk: fig.ChurnRisk, LoyaltyTier: res.Tier, ModelVersion: res.ModelVersion,
 			Reason: fig.Reason,
 		}
-		js := sc.AppendJSON(make([]byte, 0, 1024))
+		buf := jsonScratch.Get().(*[]byte)
+		*buf = sc.AppendJSON((*buf)[:0])
+		js := slices.Clone(*buf) // the outbox keeps it: exactly its size
+		jsonScratch.Put(buf)
 		out.Changes = append(out.Changes, Change{From: st.Segment, To: res.Segment, Cause: cause})
 		out.Outbox = append(out.Outbox, OutboxRecord{Key: st.ID, Value: js})
 		out.SegmentChanged = true
@@ -104,6 +109,10 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 	st.ModelVersion = recVersion
 	return out
 }
+
+// jsonScratch are the buffers segment changes are encoded in before they
+// are copied to their exact size.
+var jsonScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Figures are the published figures of one scoring, rounded and formatted
 // exactly as the segment-changes topic and the query API show them.

@@ -89,10 +89,11 @@ func (m *merger) idle() bool {
 	return true
 }
 
-// take returns up to limit records in merge order. It stops early at a
-// partition that is behind with nothing buffered, unless it has waited
-// maxWait for it already (then waited reports true).
-func (m *merger) take(limit int, now time.Time) (out []core.Decoded, waited bool) {
+// take appends to out up to limit records in merge order. It stops early
+// at a partition that is behind with nothing buffered, unless it has
+// waited maxWait for it already (then waited reports true).
+func (m *merger) take(out []core.Decoded, limit int, now time.Time) (_ []core.Decoded, waited bool) {
+	limit += len(out)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for len(out) < limit && m.n > 0 {

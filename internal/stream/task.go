@@ -54,7 +54,8 @@ type task struct {
 	cache      *stateCache
 	cacheBytes int // the cache's budget: this task's share of the instance's
 	merge      *merger
-	kick       chan struct{} // wakes the relay after a commit
+	batch      []core.Decoded // the records of the current step (reused)
+	kick       chan struct{}  // wakes the relay after a commit
 	readers    []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
@@ -402,7 +403,10 @@ func toRecord(m kafka.Message) core.Record {
 // loaded page by page until the step's clock is reached.
 func (t *task) step(ctx context.Context, tick bool) error {
 	wall := time.Now()
-	recs, waited := t.merge.take(t.s.cfg.BatchSize, wall)
+	// The batch's slice is reused from step to step: a step processes all
+	// of it before it returns, and nothing keeps a reference into it.
+	recs, waited := t.merge.take(t.batch[:0], t.s.cfg.BatchSize, wall)
+	t.batch = recs
 	if waited {
 		t.s.d.Metrics.MergeWaits.Inc()
 	}
