@@ -379,13 +379,7 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
 	// baseline), combined with the email and support signals by the churn
 	// model fitted with the record (identity before a fit).
-	sig := churn.Signals{
-		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
-		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
-		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
-		OptedOut:  f.OptedOut,
-		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
-	}
+	sig := signalsOf(&f, pNoPurchase)
 	if held != nil {
 		r.ChurnRisk = m.churn.Probability(sig) // a probe compares, it does not explain
 	} else {
@@ -421,6 +415,18 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 	return r, c
 }
 
+// signalsOf are the churn model's signals of the features f, with the
+// purchase model's probability of no purchase in the horizon.
+func signalsOf(f *customer.Features, pNoPurchase float64) churn.Signals {
+	return churn.Signals{
+		PNoPurchase: pNoPurchase, EmailSends: f.EmailSends, EmailOpens: f.EmailOpens, EmailClicks: f.EmailClicks,
+		OpenTickets: f.OpenTickets, Reopened: f.Reopened, MeanResolveHours: f.MeanResolveHours, CSAT: f.CSAT,
+		NPSScored: f.Surveys.Has[0], NPS: f.Surveys.Latest[0], CESScored: f.Surveys.Has[2], CES: f.Surveys.Latest[2],
+		OptedOut:  f.OptedOut,
+		Frequency: float64(f.Frequency), RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
+	}
+}
+
 // lastGap is the number of days between the last two purchase days on or
 // before now.
 func lastGap(st *customer.State, now time.Time) float64 {
@@ -453,8 +459,10 @@ func lastGap(st *customer.State, now time.Time) float64 {
 // grow, P(alive) falls, e-mail engagement decays), so the decision is
 // probed at geometric steps (1, 4, 16, 64, 256 days) up to
 // MaxRescoreInterval and the first change is narrowed down to the hour
-// (narrow). A customer is re-scored when something can change, not on a
-// fixed cadence.
+// (narrow). A customer the rules call settled (segment.Engine.Settled:
+// lapsed by a recency, or a churn probability, that only grows; a
+// prospect) is not probed at all. A customer is re-scored when something
+// can change, not on a fixed cadence.
 func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer, m *inForce, hold time.Time) time.Time {
 	now := cur.Features.Now
 	limit := now.Add(s.cfg.MaxRescoreInterval)
@@ -495,9 +503,13 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer,
 	}
 	in := probeCustomers.Get().(*segment.Customer) // one for every probe: the rules take its address
 	defer probeCustomers.Put(in)
-	if *in = *now0; s.engine.Settled(in, cur.Segment) {
+	// A subscriber's churn is the renewal model's, which time moves both
+	// ways between renewals; a buyer's only grows under most churn models.
+	rises := len(st.Subscriptions) == 0 && m.churn.RisesWhenSilent(signalsOf(&cur.Features, 0))
+	if *in = *now0; s.engine.Settled(in, cur.Segment, rises) {
 		// Nothing the rules read can move the decision before a known
-		// instant (say, lapsed by a recency that only grows): no probes.
+		// instant (say, lapsed by a recency or a churn that only grows):
+		// no probes.
 		return limit
 	}
 	// A customer with no fact after now (the usual case: an event is

@@ -251,7 +251,7 @@ func TestSettledCustomersKeepTheirSegment(t *testing.T) {
 				now := nows[k].AddDate(0, 0, later)
 				m := s.inForce(rec)
 				cur, in, _ := s.decide(st, now, &m)
-				if !s.engine.Settled(&in, cur.Segment) {
+				if !s.engine.Settled(&in, cur.Segment, len(st.Subscriptions) == 0 && m.churn.RisesWhenSilent(signalsOf(&cur.Features, 0))) {
 					continue
 				}
 				settled++

@@ -217,6 +217,43 @@ func logistic(u float64) float64 {
 	return e / (1 + e)
 }
 
+// RisesWhenSilent reports whether the churn probability of s can only
+// grow while the customer stays silent (time passes, no event). Under every
+// purchase model clvstream uses, the probability of no purchase in the
+// horizon grows with the time since the last purchase (P(alive) falls,
+// and so does the posterior purchase rate; the baseline's risk grows with
+// recency), so it holds when every other term that time moves moves the
+// same way: a non-negative slope on that probability, a non-positive
+// weight on the purchase rate (frequency over a growing tenure falls),
+// non-negative weights on recency and tenure, and no e-mail engagement
+// term with a positive contribution (the term leaves the sum when the
+// decayed sends fall below one). The other signals do not move without an
+// event.
+func (m Model) RisesWhenSilent(s Signals) bool {
+	if m.slope() < 0 {
+		return false
+	}
+	for _, w := range m.History {
+		switch historyIndex(w.Name) {
+		case 0:
+			if w.Weight > 0 {
+				return false
+			}
+		case 1, 2:
+			if w.Weight < 0 {
+				return false
+			}
+		}
+	}
+	v := s.values()
+	for _, w := range m.Weights {
+		if featureIndex(w.Name) == 0 && !math.IsNaN(v[0]) && w.Weight*(v[0]-w.Mean) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (m Model) slope() float64 {
 	if m.Slope == 0 {
 		return 1

@@ -139,3 +139,31 @@ func TestProbabilityIsRisksProbability(t *testing.T) {
 		}
 	}
 }
+
+// The churn probability rises while a customer is silent under the
+// identity model and under weights that all push the same way; a negative
+// recency weight, a positive purchase-rate weight or an e-mail engagement
+// term that would leave the sum with a positive contribution break it.
+func TestRisesWhenSilent(t *testing.T) {
+	engaged := Signals{EmailSends: 5, EmailOpens: 4}
+	for _, c := range []struct {
+		name string
+		m    Model
+		s    Signals
+		want bool
+	}{
+		{"identity", Model{}, engaged, true},
+		{"constant signals", Model{Weights: []Weight{{Name: FeatureOpen, Weight: 0.8}, {Name: FeatureCSAT, Weight: -0.5}}}, engaged, true},
+		{"recency and tenure up, rate down", Model{History: []Weight{{Name: FeatureRecency, Weight: 0.3}, {Name: FeatureTenure, Weight: 0.1}, {Name: FeatureRate, Weight: -0.4}}}, engaged, true},
+		{"negative recency weight", Model{History: []Weight{{Name: FeatureRecency, Weight: -0.3}}}, engaged, false},
+		{"positive rate weight", Model{History: []Weight{{Name: FeatureRate, Weight: 0.2}}}, engaged, false},
+		{"negative slope", Model{Slope: -1}, engaged, false},
+		{"engagement term that raises churn now", Model{Weights: []Weight{{Name: FeatureEngagement, Weight: 1, Mean: 0.2}}}, engaged, false},
+		{"engagement term that lowers churn now", Model{Weights: []Weight{{Name: FeatureEngagement, Weight: -1, Mean: 0.2}}}, engaged, true},
+		{"no engagement term to lose", Model{Weights: []Weight{{Name: FeatureEngagement, Weight: 1, Mean: 0.2}}}, Signals{}, true},
+	} {
+		if got := c.m.RisesWhenSilent(c.s); got != c.want {
+			t.Errorf("%s: RisesWhenSilent = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

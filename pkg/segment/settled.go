@@ -33,12 +33,17 @@ var drifts = map[string]drift{
 // (recency and tenure). A customer lapsed by `recency_days >= 365` is
 // settled; one at risk by a churn threshold is not. The scorer then needs
 // no due-time probes for it.
-func (e *Engine) Settled(c *Customer, current string) bool {
+//
+// With churnRises the caller knows that c's churn probability can only
+// grow while c is silent (churn.Model.RisesWhenSilent): churn_probability
+// then counts as a field that only grows, and a customer lapsed by a churn
+// threshold is settled too.
+func (e *Engine) Settled(c *Customer, current string, churnRises bool) bool {
 	for _, r := range e.rules {
 		if r.name == current {
-			return settle(r.expr, c, true) == stayTrue
+			return settle(r.expr, c, true, churnRises) == stayTrue
 		}
-		if settle(r.expr, c, false) != stayFalse {
+		if settle(r.expr, c, false, churnRises) != stayFalse {
 			return false
 		}
 	}
@@ -61,12 +66,12 @@ func stays(v bool) settling {
 }
 
 // settle is the three-valued evaluation of n for a silent customer.
-func settle(n node, c *Customer, relax bool) settling {
+func settle(n node, c *Customer, relax, churnRises bool) settling {
 	switch x := n.(type) {
 	case constNode:
 		return stays(bool(x))
 	case *andNode:
-		l, r := settle(x.l, c, relax), settle(x.r, c, relax)
+		l, r := settle(x.l, c, relax, churnRises), settle(x.r, c, relax, churnRises)
 		switch {
 		case l == stayFalse || r == stayFalse:
 			return stayFalse
@@ -75,7 +80,7 @@ func settle(n node, c *Customer, relax bool) settling {
 		}
 		return mayChange
 	case *orNode:
-		l, r := settle(x.l, c, relax), settle(x.r, c, relax)
+		l, r := settle(x.l, c, relax, churnRises), settle(x.r, c, relax, churnRises)
 		switch {
 		case l == stayTrue || r == stayTrue:
 			return stayTrue
@@ -84,7 +89,7 @@ func settle(n node, c *Customer, relax bool) settling {
 		}
 		return mayChange
 	case *notNode:
-		switch settle(x.x, c, relax) {
+		switch settle(x.x, c, relax, churnRises) {
 		case stayTrue:
 			return stayFalse
 		case stayFalse:
@@ -93,7 +98,11 @@ func settle(n node, c *Customer, relax bool) settling {
 		return mayChange
 	case *numCmp:
 		v := x.eval(c, relax)
-		switch drifts[x.f.name] {
+		d := drifts[x.f.name]
+		if churnRises && x.f.name == "churn_probability" {
+			d = driftGrows
+		}
+		switch d {
 		case driftConst:
 			return stays(v)
 		case driftGrows:

@@ -7,8 +7,10 @@ import (
 
 // Settled under the default rules: lapsed by a recency that only grows
 // and a prospect (no purchase, nothing that drifts) stay where they are;
-// lapsed by the churn probability alone, new (tenure below 90 days), and
-// active (the at-risk rules read the churn probability) may move.
+// lapsed by the churn probability alone stays only when the churn is
+// known to rise while silent; new (tenure below 90 days) and active (the
+// at-risk rules read the churn probability, which may rise past 0.5) may
+// move.
 func TestSettledUnderTheDefaultRules(t *testing.T) {
 	e, err := Compile(DefaultRuleSet())
 	if err != nil {
@@ -19,20 +21,22 @@ func TestSettledUnderTheDefaultRules(t *testing.T) {
 		name    string
 		edit    func(*Customer)
 		segment string
+		rises   bool
 		settled bool
 	}{
-		{"lapsed by recency", func(c *Customer) { c.PurchaseDays, c.RecencyDays, c.ChurnProbability = 2, 400, 0.7 }, "lapsed", true},
-		{"lapsed by churn", func(c *Customer) { c.PurchaseDays, c.RecencyDays, c.ChurnProbability = 2, 200, 0.9 }, "lapsed", false},
-		{"prospect", func(c *Customer) { c.PurchaseDays = 0 }, "prospect", true},
-		{"new", func(c *Customer) { c.PurchaseDays, c.TenureDays, c.RecencyDays, c.ChurnProbability = 1, 10, 10, 0.1 }, "new", false},
-		{"active", func(c *Customer) { c.PurchaseDays, c.TenureDays, c.RecencyDays, c.ChurnProbability = 2, 100, 10, 0.1 }, "active", false},
+		{"lapsed by recency", func(c *Customer) { c.PurchaseDays, c.RecencyDays, c.ChurnProbability = 2, 400, 0.7 }, "lapsed", false, true},
+		{"lapsed by churn", func(c *Customer) { c.PurchaseDays, c.RecencyDays, c.ChurnProbability = 2, 200, 0.9 }, "lapsed", false, false},
+		{"lapsed by a rising churn", func(c *Customer) { c.PurchaseDays, c.RecencyDays, c.ChurnProbability = 2, 200, 0.9 }, "lapsed", true, true},
+		{"prospect", func(c *Customer) { c.PurchaseDays = 0 }, "prospect", false, true},
+		{"new", func(c *Customer) { c.PurchaseDays, c.TenureDays, c.RecencyDays, c.ChurnProbability = 1, 10, 10, 0.1 }, "new", true, false},
+		{"active", func(c *Customer) { c.PurchaseDays, c.TenureDays, c.RecencyDays, c.ChurnProbability = 2, 100, 10, 0.1 }, "active", true, false},
 	} {
 		cu := base
 		c.edit(&cu)
 		if got := e.Which(&cu, ""); got != c.segment {
 			t.Fatalf("%s: segment %s, want %s", c.name, got, c.segment)
 		}
-		if got := e.Settled(&cu, c.segment); got != c.settled {
+		if got := e.Settled(&cu, c.segment, c.rises); got != c.settled {
 			t.Errorf("%s: settled %v, want %v", c.name, got, c.settled)
 		}
 	}
