@@ -185,6 +185,9 @@ type Scorer struct {
 	// cuts are, per current segment, the thresholds at which its
 	// decision can change (segment.Engine.ThresholdsFor).
 	cuts map[string]cuts
+	// monotone: the rules read only fields that are constant, only grow or
+	// are the churn probability while a customer is silent (dueMonotone).
+	monotone bool
 	// last is what was derived from the model record last scored against
 	// (a record is immutable once published).
 	last atomic.Pointer[inForce]
@@ -216,7 +219,7 @@ func New(c Config, rs segment.RuleSet) (*Scorer, error) {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%#v\n%#v", c, rs) // fmt prints maps sorted by key
 	sc := &Scorer{cfg: c, engine: e, replenishment: e.Uses("replenishment_due"), fingerprint: strconv.FormatUint(h.Sum64(), 16),
-		cuts: map[string]cuts{}}
+		cuts: map[string]cuts{}, monotone: e.Monotone()}
 	for _, seg := range append(e.Segments(), "") {
 		churnCuts := e.ThresholdsFor("churn_probability", seg)
 		if e.Uses("churn_level") {
@@ -459,43 +462,14 @@ func lastGap(st *customer.State, now time.Time) float64 {
 // grow, P(alive) falls, e-mail engagement decays), so the decision is
 // probed at geometric steps (1, 4, 16, 64, 256 days) up to
 // MaxRescoreInterval and the first change is narrowed down to the hour
-// (narrow). A customer the rules call settled (segment.Engine.Settled:
+// (narrow); where the rules and the churn model allow it, the breakpoints
+// are visited in order instead (dueMonotone). A customer the rules call settled (segment.Engine.Settled:
 // lapsed by a recency, or a churn probability, that only grows; a
 // prospect) is not probed at all. A customer is re-scored when something
 // can change, not on a fixed cadence.
 func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer, m *inForce, hold time.Time) time.Time {
 	now := cur.Features.Now
-	limit := now.Add(s.cfg.MaxRescoreInterval)
-	earlier := func(t time.Time) {
-		// Due times are stored in whole milliseconds: round up, so a
-		// candidate is never due at the instant it was computed for.
-		if r := t.Sub(t.Truncate(time.Millisecond)); r > 0 {
-			t = t.Add(time.Millisecond - r)
-		}
-		if t.After(now) && t.Before(limit) {
-			limit = t
-		}
-	}
-	if !hold.IsZero() {
-		earlier(hold)
-	}
-	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
-	for _, d := range st.Days {
-		if d.D > nowDay {
-			earlier(dayStart(d.D)) // a future-dated purchase becomes visible
-			break
-		}
-	}
-	earlier(s.tierAgeOut(st, now, cur.Tier))
-	if f := cur.Features; s.replenishment && f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
-		// Only rules can turn replenishment_due into a change.
-		gap := durationDays(cur.AvgDaysBetweenOrders)
-		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
-		earlier(f.LastPurchase.Add(3 * gap))
-	}
-	for _, t := range s.subscriptionDue(st, now, m) {
-		earlier(t) // a paid period or its grace ends, a renewal date enters the churn horizon
-	}
+	limit := s.knownDue(st, cur, m, hold)
 	if hold.After(now) {
 		// Within a dwell hold the rules already want another segment:
 		// nothing is published before the hold ends, or a known instant.
@@ -531,6 +505,9 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer,
 	var buf [16]time.Time
 	ct := s.cutsFor(cur.Segment)
 	edges := s.dayEdges(buf[:0], cur.Features, limit, ct)
+	if s.monotone && rises && silent {
+		return s.dueMonotone(changed, now, cur.ChurnRisk, limit, edges, ct.churn, s.warpOf(cur.Features, m))
+	}
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 4 {
 		t := now.Add(step)
@@ -557,6 +534,114 @@ func (s *Scorer) warpOf(f customer.Features, m *inForce) warp {
 		return warp{anchor: f.LastPurchase}
 	}
 	return warp{anchor: f.FirstPurchase, tau: math.Max(0, m.rec.Params.Alpha*m.rec.TimeUnitDays)}
+}
+
+// knownDue is the earliest of the known instants after now at which the
+// decision can change (the end of a dwell hold, a future-dated purchase
+// becoming visible, a tier age-out, a replenishment window's edge when the
+// rules use it, a subscription's period or grace ending) and now +
+// MaxRescoreInterval: the horizon of nextDue's probes.
+func (s *Scorer) knownDue(st *customer.State, cur Result, m *inForce, hold time.Time) time.Time {
+	now := cur.Features.Now
+	limit := now.Add(s.cfg.MaxRescoreInterval)
+	earlier := func(t time.Time) {
+		// Due times are stored in whole milliseconds: round up, so a
+		// candidate is never due at the instant it was computed for.
+		if r := t.Sub(t.Truncate(time.Millisecond)); r > 0 {
+			t = t.Add(time.Millisecond - r)
+		}
+		if t.After(now) && t.Before(limit) {
+			limit = t
+		}
+	}
+	if !hold.IsZero() {
+		earlier(hold)
+	}
+	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
+	for _, d := range st.Days {
+		if d.D > nowDay {
+			earlier(dayStart(d.D)) // a future-dated purchase becomes visible
+			break
+		}
+	}
+	earlier(s.tierAgeOut(st, now, cur.Tier))
+	if f := cur.Features; s.replenishment && f.Frequency >= 3 && cur.AvgDaysBetweenOrders > 0 {
+		// Only rules can turn replenishment_due into a change.
+		gap := durationDays(cur.AvgDaysBetweenOrders)
+		earlier(f.LastPurchase.Add(time.Duration(s.cfg.ReplenishmentFactor * float64(gap))))
+		earlier(f.LastPurchase.Add(3 * gap))
+	}
+	for _, t := range s.subscriptionDue(st, now, m) {
+		earlier(t) // a paid period or its grace ends, a renewal date enters the churn horizon
+	}
+	return limit
+}
+
+// dueMonotone is nextDue's search where the decision of a silent customer
+// can change only at known breakpoints: the rules read nothing but
+// constant fields, recency, tenure and the churn probability
+// (segment.Engine.Monotone), and the churn can only rise
+// (churn.Model.RisesWhenSilent). The breakpoints are then the edges of
+// recency and tenure and the instants the churn crosses a threshold above
+// its current value; between two the decision is constant. They are
+// visited in time order, each crossing located to within the hour, and
+// the first at which the decision differs is the due time: no geometric
+// probes, and every breakpoint checked (a decision can change and change
+// back, so probing a guessed crossing alone would not do).
+func (s *Scorer) dueMonotone(changed func(time.Time) (bool, float64), now time.Time, p0 float64, limit time.Time, edges []time.Time, cuts []float64, w warp) time.Time {
+	type probe struct {
+		at      time.Time
+		changed bool
+		p       float64
+	}
+	var seen [32]probe
+	n := 0
+	at := func(t time.Time) probe { // changed, memoised for the instants of this search
+		for _, x := range seen[:n] {
+			if x.at.Equal(t) {
+				return x
+			}
+		}
+		c, p := changed(t)
+		x := probe{t, c, p}
+		if n < len(seen) {
+			seen[n] = x
+			n++
+		}
+		return x
+	}
+	lo, pLo := now, p0
+	for {
+		for len(edges) > 0 && !edges[0].After(lo) {
+			edges = edges[1:]
+		}
+		e := limit
+		if len(edges) > 0 && edges[0].Before(limit) {
+			e = edges[0]
+		}
+		pe := at(e)
+		c, crossed := 0.0, false
+		for _, x := range cuts {
+			if x > pLo && x <= pe.p {
+				c, crossed = x, true
+				break
+			}
+		}
+		if !crossed {
+			if pe.changed || !e.Before(limit) {
+				return e // the edge changed the decision, or nothing does before the limit
+			}
+			lo, pLo = e, pe.p
+			continue
+		}
+		// The first crossing lies in (lo, e]: locate it to within the hour.
+		above := func(t time.Time) (bool, float64) { x := at(t); return x.p >= c, x.p }
+		x := at(s.narrow(above, lo, pLo, e, pe.p, nil, w, []float64{c}))
+		if x.changed {
+			return x.at
+		}
+		lo, pLo = x.at, x.p
+	}
 }
 
 // dayEdges appends to dst, in order, the instants in (f.Now, limit) just

@@ -273,3 +273,53 @@ func TestSettledCustomersKeepTheirSegment(t *testing.T) {
 	}
 	t.Logf("%d settled scorings", settled)
 }
+
+// Where the decision can change only at known breakpoints (the default
+// rules read constant fields, recency, tenure and a rising churn), the due
+// time found by visiting the breakpoints is the first change an hourly
+// scan of the whole horizon sees, to within the hour, and the decision
+// has changed there.
+func TestMonotoneDueIsTheFirstChange(t *testing.T) {
+	s := newScorer(t, Config{})
+	if !s.monotone {
+		t.Fatal("the default rules should be monotone")
+	}
+	sts, nows := benchStates(60)
+	checked := 0
+	for _, rec := range []*model.Record{nil, benchRecord()} {
+		for k, st := range sts {
+			for _, later := range []int{0, 90} {
+				now := nows[k].AddDate(0, 0, later)
+				m := s.inForce(rec)
+				cur, in, hold := s.decide(st, now, &m)
+				if !hold.IsZero() || len(st.Subscriptions) > 0 || !m.churn.RisesWhenSilent(signalsOf(&cur.Features, 0)) || s.engine.Settled(&in, cur.Segment, true) {
+					continue
+				}
+				checked++
+				due := s.nextDue(st, cur, &in, &m, hold)
+				limit := s.knownDue(st, cur, &m, hold) // the horizon: known instants included
+				changedAt := func(at time.Time) bool {
+					_, probe := s.evaluate(st, at, &m, &cur)
+					return s.engine.Which(&probe, cur.Segment) != cur.Segment
+				}
+				first := limit
+				for at := now.Add(time.Hour); at.Before(limit); at = at.Add(time.Hour) {
+					if changedAt(at) {
+						first = at
+						break
+					}
+				}
+				if due.After(first.Add(time.Hour)) || !due.After(first.Add(-time.Hour)) {
+					t.Fatalf("customer %d in %s on %s: due %s, the hourly scan first changes at %s", k, cur.Segment, now, due, first)
+				}
+				if due.Before(limit) && !changedAt(due) {
+					t.Fatalf("customer %d in %s on %s: due %s but nothing changes there", k, cur.Segment, now, due)
+				}
+			}
+		}
+	}
+	if checked < 50 {
+		t.Errorf("only %d scorings took the monotone search", checked)
+	}
+	t.Logf("%d scorings checked against an hourly scan", checked)
+}

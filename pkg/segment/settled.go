@@ -131,3 +131,29 @@ func settle(n node, c *Customer, relax, churnRises bool) settling {
 	}
 	return mayChange
 }
+
+// Monotone reports whether every field the rules read is constant while a
+// customer is silent, only grows (recency, tenure), or is the churn
+// probability: for a customer whose churn can only rise, the decision then
+// changes only where a comparison with a recency, tenure or churn
+// threshold flips, and each flips at most once.
+func (e *Engine) Monotone() bool {
+	ok := true
+	for _, r := range e.rules {
+		walk(r.expr, func(x node) {
+			switch x := x.(type) {
+			case *numCmp: // a threshold: flips once on a field that only grows
+				if x.f.name != "churn_probability" && drifts[x.f.name] == driftUnknown {
+					ok = false
+				}
+			case *numIn: // equalities: only on a constant field
+				ok = ok && drifts[x.f.name] == driftConst
+			case *strIn:
+				ok = ok && drifts[x.f.name] == driftConst
+			case *boolIs:
+				ok = ok && drifts[x.f.name] == driftConst
+			}
+		})
+	}
+	return ok
+}

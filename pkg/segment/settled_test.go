@@ -41,3 +41,29 @@ func TestSettledUnderTheDefaultRules(t *testing.T) {
 		}
 	}
 }
+
+// The default rules read only constant fields, recency, tenure and the
+// churn probability; a rule on a decaying engagement, on the churn level
+// or an equality on recency makes a rule set not monotone.
+func TestMonotoneRules(t *testing.T) {
+	e, err := Compile(DefaultRuleSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Monotone() {
+		t.Error("the default rules are not monotone")
+	}
+	for _, when := range []string{"email_engagement < 0.1", "churn_level == high", "recency_days in [30, 60]"} {
+		rs, err := ParseRuleSet([]byte("rules:\n  - name: x\n    when: " + when + "\n  - name: other\n    when: \"true\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Compile(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Monotone() {
+			t.Errorf("rules on %q are monotone", when)
+		}
+	}
+}
