@@ -42,7 +42,9 @@ type Options struct {
 	NoProxy bool
 	// CPUProfile, when set, is where a CPU profile of the service over
 	// the first seconds of ingest (at most 25 s: the service's HTTP write
-	// timeout is 30 s) is written; the service runs with http.pprof on.
+	// timeout is 30 s) is written, its heap profile at the end of ingest
+	// to CPUProfile+".heap" and a CPU profile of the first 3 s of the
+	// sweep to CPUProfile+".sweep"; the service runs with http.pprof on.
 	CPUProfile string
 	// Sets are extra --set path=value options for clvstream run.
 	Sets []string

@@ -287,6 +287,18 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 			return r, err
 		}
 		logf("sweep: clock moved to %s; %d customers due", clock.Format("2006-01-02"), r.SweepDue)
+		if o.CPUProfile != "" {
+			sweepProf := make(chan struct{})
+			defer func() { <-sweepProf }()
+			go func() {
+				defer close(sweepProf)
+				if err := fetchProfile(ctx, svc.base, o.CPUProfile+".sweep", "profile?seconds=3"); err != nil {
+					logf("%v", err)
+					return
+				}
+				logf("CPU profile of the first 3 s of the sweep: %s.sweep", o.CPUProfile)
+			}()
+		}
 		if ok, err = rn.waitFor(ctx, "sweep", total+int64(o.Partitions), sweepBy); err != nil || !ok {
 			return r, errors.Join(err, notSettled(ok))
 		}

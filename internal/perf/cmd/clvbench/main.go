@@ -50,7 +50,7 @@ func main() {
 	fs.Var(&sets, "set", "extra clvstream run --set path=value (repeatable), e.g. -set kafka.batch_size=1000")
 	fs.BoolVar(&o.NoModel, "no-model", false, "do not publish a fitted model before the run (baseline scores; the service's fitter fits during the run)")
 	fs.BoolVar(&o.NoProxy, "no-proxy", false, "connect the service to Redis directly (round trips and Redis traffic are then not measured)")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of clvstream run over the first 25 s of ingest to this file, and its heap profile at the end of ingest to FILE.heap (turns http.pprof on)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of clvstream run over the first 25 s of ingest to this file, and its heap profile at the end of ingest to FILE.heap, a CPU profile of the first 3 s of the sweep to FILE.sweep (turns http.pprof on)")
 	fs.StringVar(&modes, "modes", "plain,json,naive,service", "modes to measure, comma-separated")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "longest wait for the service to settle")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the topics and Redis keys after the run")
