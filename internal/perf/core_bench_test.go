@@ -129,7 +129,33 @@ func replayCore(p *core.Processor, recs []core.Decoded, rec *model.Record, wall 
 				fire = append(fire, t)
 			}
 		}
-		out := p.Process(core.Input{Records: batch, States: states, Timers: fire, Horizon: target, Dues: dues,
+		// As the stream task does: the states and known due times of the
+		// step's customers only.
+		stepStates := make(map[string]*customer.State, len(batch)+len(fire))
+		stepDues := make(map[string]int64, len(batch)+len(fire))
+		load := func(id string) {
+			if _, ok := stepStates[id]; ok {
+				return
+			}
+			st := states[id]
+			if st == nil {
+				st = &customer.State{ID: id}
+				states[id] = st
+			}
+			stepStates[id] = st
+			if d, ok := dues[id]; ok {
+				stepDues[id] = d
+			}
+		}
+		for i := range batch {
+			if batch[i].Err == nil {
+				load(batch[i].Event.CustomerID)
+			}
+		}
+		for _, t := range fire {
+			load(t.ID)
+		}
+		out := p.Process(core.Input{Records: batch, States: stepStates, Timers: fire, Horizon: target, Dues: stepDues,
 			Applied: applied, Clock: clock, Wall: wall, Model: rec, Idle: idle})
 		for topic, r := range out.Offsets {
 			applied[topic] = r.To

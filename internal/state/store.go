@@ -174,6 +174,9 @@ func (s *Store) LoadRaw(ctx context.Context, p int, ids []string) ([][]byte, err
 // binary codec of pkg/customer (docs/state.md).
 func EncodeState(st *customer.State) ([]byte, error) { return st.MarshalBinary() }
 
+// AppendState appends the stored encoding of st to b.
+func AppendState(b []byte, st *customer.State) ([]byte, error) { return st.AppendBinary(b) }
+
 // DecodeState decodes a stored state into st, reusing st's slices; it also
 // reads the JSON states of earlier versions (migrated on their next
 // write). An error wraps customer.ErrMalformed when the bytes are not a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ type task struct {
 	cacheBytes int // the cache's budget: this task's share of the instance's
 	merge      *merger
 	batch      []core.Decoded // the records of the current step (reused)
+	// encoded is the buffer a step's states are encoded in: nothing
+	// references it once the step returned.
+	encoded []byte
 	kick       chan struct{}  // wakes the relay after a commit
 	readers    []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
@@ -496,13 +500,16 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		b.Offsets[topic] = state.OffsetRange{From: r.From, To: r.To}
 	}
 	enc := make([]state.Raw, len(out.States))
+	buf := t.encoded[:0]
 	for i, st := range out.States {
-		data, err := state.EncodeState(st)
-		if err != nil {
+		n := len(buf)
+		var err error
+		if buf, err = state.AppendState(buf, st); err != nil {
 			return 0, false, fmt.Errorf("encode state: %w", err)
 		}
-		enc[i] = state.Raw{ID: st.ID, Data: data}
+		enc[i] = state.Raw{ID: st.ID, Data: buf[n:len(buf):len(buf)]}
 	}
+	t.encoded = buf
 	b.Raw = enc
 	for _, r := range out.Outbox {
 		b.Outbox = append(b.Outbox, outboxRecord(r))
@@ -523,7 +530,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 				d = -1
 			}
 		}
-		t.cache.put(e.ID, e.Data, d)
+		t.cache.put(e.ID, slices.Clone(e.Data), d) // buf is reused by the next step
 	}
 	for id, d := range out.Due {
 		t.cache.setDue(id, d)
