@@ -259,20 +259,32 @@ for j = 1, n do
   redis.call('HSET', KEYS[1], 'off:' .. ARGV[i], ARGV[i+2])
   i = i + 3
 end
-n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
-  i = i + 2
+-- Many fields per HSET, ZADD and ZREM (each redis.call costs more than
+-- the field it writes), at most 2000 arguments per call (Lua's unpack).
+local function bulk(cmd, key, t)
+  for s = 1, #t, 2000 do
+    redis.call(cmd, key, unpack(t, s, math.min(s + 1999, #t)))
+  end
 end
 n = tonumber(ARGV[i]); i = i + 1
+local hs = {}
+for j = 1, n do
+  hs[#hs + 1] = ARGV[i]; hs[#hs + 1] = ARGV[i+1]
+  i = i + 2
+end
+bulk('HSET', KEYS[2], hs)
+n = tonumber(ARGV[i]); i = i + 1
+local za, zr = {}, {}
 for j = 1, n do
   if ARGV[i+1] == '0' then
-    redis.call('ZREM', KEYS[3], ARGV[i])
+    zr[#zr + 1] = ARGV[i]
   else
-    redis.call('ZADD', KEYS[3], ARGV[i+1], ARGV[i])
+    za[#za + 1] = ARGV[i+1]; za[#za + 1] = ARGV[i]
   end
   i = i + 2
 end
+bulk('ZADD', KEYS[3], za)
+bulk('ZREM', KEYS[3], zr)
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
   if ARGV[i+2] == '' then

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -162,6 +163,68 @@ func TestOutboxDestinations(t *testing.T) {
 		_, hasDest := m.Values["d"]
 		if want := recs[i].Dest != ""; hasDest != want || len(m.Values) != 2+map[bool]int{true: 1}[want] {
 			t.Errorf("entry %d stored as %v", i, m.Values)
+		}
+	}
+}
+
+// A batch larger than one bulk call of the commit script (1000 fields)
+// writes every state and every due-set change: additions, moves and
+// removals.
+func TestCommitLargeBatch(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, time.Minute)
+	if _, err := s.Claim(ctx, 0, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2500
+	ids := make([]string, n)
+	first := state.Batch{Gen: 1, Offsets: map[string]state.OffsetRange{"purchases": {From: -1, To: 1}}, Due: map[string]int64{}}
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%04d", i)
+		first.States = append(first.States, &customer.State{ID: ids[i], Version: 1, Segment: "new"})
+		first.Due[ids[i]] = int64(1000 + i)
+	}
+	if err := s.Commit(ctx, 0, first); err != nil {
+		t.Fatal(err)
+	}
+	// Every third customer leaves the due set, every other one moves.
+	second := state.Batch{Gen: 1, Offsets: map[string]state.OffsetRange{"purchases": {From: 1, To: 2}}, Due: map[string]int64{}}
+	want := map[string]int64{}
+	for i, id := range ids {
+		second.States = append(second.States, &customer.State{ID: id, Version: 2, Segment: "loyal"})
+		switch {
+		case i%3 == 0:
+			second.Due[id] = 0
+		case i%2 == 0:
+			second.Due[id] = int64(100000 + i)
+			want[id] = int64(100000 + i)
+		default:
+			want[id] = int64(1000 + i)
+		}
+	}
+	if err := s.Commit(ctx, 0, second); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx, 0, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if st := got[id]; st.Version != 2 || st.Segment != "loyal" {
+			t.Fatalf("state %s = version %d segment %q, want 2 loyal", id, st.Version, st.Segment)
+		}
+	}
+	timers, err := s.Timers(ctx, 0, 1, 1<<50, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(timers) != len(want) {
+		t.Fatalf("%d timers stored, want %d", len(timers), len(want))
+	}
+	for _, tm := range timers {
+		if want[tm.ID] != tm.Due {
+			t.Fatalf("timer %s due %d, want %d", tm.ID, tm.Due, want[tm.ID])
 		}
 	}
 }
