@@ -227,4 +227,17 @@ func TestCommitLargeBatch(t *testing.T) {
 			t.Fatalf("timer %s due %d, want %d", tm.ID, tm.Due, want[tm.ID])
 		}
 	}
+	// LoadRaw reads the due times with the states: 0 for none.
+	raw, dues, err := s.LoadRaw(ctx, 0, append([]string{"unknown"}, ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw[0] != nil || dues[0] != 0 {
+		t.Fatalf("unknown customer loaded as %q due %d", raw[0], dues[0])
+	}
+	for i, id := range ids {
+		if raw[i+1] == nil || dues[i+1] != want[id] {
+			t.Fatalf("customer %s loaded with due %d, want %d", id, dues[i+1], want[id])
+		}
+	}
 }

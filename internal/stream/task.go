@@ -573,7 +573,7 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 	if len(miss) > 0 {
 		t.s.d.Metrics.CacheMisses.Add(float64(len(miss)))
 		st0 := time.Now()
-		raw, err := t.s.d.Store.LoadRaw(ctx, t.p, miss)
+		raw, due, err := t.s.d.Store.LoadRaw(ctx, t.p, miss)
 		t.s.d.Metrics.RedisSeconds.WithLabelValues("load").Observe(time.Since(st0).Seconds())
 		if err != nil {
 			t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
@@ -590,7 +590,8 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 				}
 			}
 			states[id] = st
-			t.cache.put(id, raw[i], -1)
+			dues[id] = due[i]
+			t.cache.put(id, raw[i], due[i])
 		}
 	}
 	t.s.d.Metrics.CacheHits.Add(float64(len(ids) - len(miss)))
