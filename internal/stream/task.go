@@ -59,8 +59,8 @@ type task struct {
 	// encoded is the buffer a step's states are encoded in: nothing
 	// references it once the step returned.
 	encoded []byte
-	kick       chan struct{}  // wakes the relay after a commit
-	readers    []*kafka.Reader
+	kick    chan struct{} // wakes the relay after a commit
+	readers []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
 	// progress is when the applied offsets last moved (stall detection).
