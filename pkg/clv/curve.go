@@ -70,21 +70,36 @@ func bgExpectedCurve(s, beta, a, b float64, ts, out []float64) {
 	if far > 0 {
 		reflected(s, beta, a, b, ts, z[:n], out)
 	}
+	var tol [maxCurve]float64
+	lo := n // the open horizons lie in [lo, hi)
+	hi := 0
+	for i := 0; i < n; i++ {
+		tol[i] = curveTol * (1 - z[i])
+		if !done[i] {
+			lo, hi = min(lo, i), i+1
+		}
+	}
 	coef := 1.0
 	for k := 0; k < 20*maxSeriesStart && open > 0; k++ {
 		fk := float64(k)
 		coef *= (A + fk) * (B + fk) / ((c + fk) * (fk + 1))
-		for i := 0; i < n; i++ {
+		for i := lo; i < hi; i++ {
 			if done[i] {
 				continue
 			}
 			zpow[i] *= z[i]
 			term := coef * zpow[i]
 			sum[i] += term
-			if term == 0 || (fk >= nmin && math.Abs(term) <= curveTol*math.Abs(sum[i])*(1-z[i])) {
+			if term == 0 || (fk >= nmin && math.Abs(term) <= tol[i]*math.Abs(sum[i])) {
 				done[i] = true
 				open--
 			}
+		}
+		for lo < hi && done[lo] {
+			lo++
+		}
+		for hi > lo && done[hi-1] {
+			hi--
 		}
 	}
 	for i := 0; i < n; i++ {
