@@ -350,7 +350,7 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 			marginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
 		}
 	}
-	pNoPurchase := 0.0
+	pNoPurchase := s.pNoPurchase(&f, m)
 	if f.PurchaseDays > 0 {
 		if pm := m.pm; pm != nil {
 			rec := m.rec
@@ -360,7 +360,6 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 			if held == nil { // no segment field reads it: probes skip it
 				r.PAlive = pm.PAlive(sum.X, sum.TX, sum.T)
 			}
-			pNoPurchase = pm.ProbNoPurchase(m.horizon/u, sum.X, sum.TX, sum.T)
 			if held != nil {
 				r.ExpectedPurchases, r.PredictedCLV, r.CLVPercentile = held.ExpectedPurchases, held.PredictedCLV, held.CLVPercentile
 			} else {
@@ -376,7 +375,6 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 			gap := s.populationGap(m.pop)
 			risk := s.baseline.Risk(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap)
 			r.PAlive = 1 - risk
-			pNoPurchase = s.baseline.ProbNoPurchase(f.RecencyDays, f.MeanGapDays(), f.Frequency, gap, m.horizon)
 		}
 	}
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
@@ -416,6 +414,31 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 	}
 	s.applySubscription(st, now, m, &r, &c, held)
 	return r, c
+}
+
+// pNoPurchase is the probability of no purchase within the churn horizon
+// of a customer with features f: the purchase model's, or the baseline's
+// before a fit (0 before a first purchase).
+func (s *Scorer) pNoPurchase(f *customer.Features, m *inForce) float64 {
+	switch {
+	case f.PurchaseDays == 0:
+		return 0
+	case m.pm != nil:
+		u := m.rec.TimeUnitDays
+		return m.pm.ProbNoPurchase(m.horizon/u, float64(f.Frequency), f.SpanDays/u, f.TenureDays/u)
+	default:
+		return s.baseline.ProbNoPurchase(f.RecencyDays, f.MeanGapDays(), f.Frequency, s.populationGap(m.pop), m.horizon)
+	}
+}
+
+// probeChurn is the churn probability a due-time probe of features f sees
+// (evaluateFeatures' with a held result), without the rest of the figures.
+func (s *Scorer) probeChurn(f *customer.Features, m *inForce) float64 {
+	p := m.churn.Probability(signalsOf(f, s.pNoPurchase(f, m)))
+	if f.PurchaseDays == 0 || math.IsNaN(p) {
+		return 0
+	}
+	return p
 }
 
 // signalsOf are the churn model's signals of the features f, with the
@@ -502,11 +525,18 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer,
 		}
 		return s.engine.Which(in, cur.Segment) != cur.Segment, r.ChurnRisk
 	}
+	// churnAt is changed's churn probability alone: what locating a
+	// threshold crossing needs.
+	churnAt := func(t time.Time) float64 {
+		f := cur.Features
+		st.Advance(&f, t, opts)
+		return s.probeChurn(&f, m)
+	}
 	var buf [16]time.Time
 	ct := s.cutsFor(cur.Segment)
 	edges := s.dayEdges(buf[:0], cur.Features, limit, ct)
 	if s.monotone && rises && silent {
-		return s.dueMonotone(changed, now, cur.ChurnRisk, limit, edges, ct.churn, s.warpOf(cur.Features, m))
+		return s.dueMonotone(changed, churnAt, now, cur.ChurnRisk, limit, edges, ct.churn, s.warpOf(cur.Features, m))
 	}
 	lo, pLo := now, cur.ChurnRisk
 	for step := 24 * time.Hour; ; step *= 4 {
@@ -588,7 +618,7 @@ func (s *Scorer) knownDue(st *customer.State, cur Result, m *inForce, hold time.
 // the first at which the decision differs is the due time: no geometric
 // probes, and every breakpoint checked (a decision can change and change
 // back, so probing a guessed crossing alone would not do).
-func (s *Scorer) dueMonotone(changed func(time.Time) (bool, float64), now time.Time, p0 float64, limit time.Time, edges []time.Time, cuts []float64, w warp) time.Time {
+func (s *Scorer) dueMonotone(changed func(time.Time) (bool, float64), churnAt func(time.Time) float64, now time.Time, p0 float64, limit time.Time, edges []time.Time, cuts []float64, w warp) time.Time {
 	type probe struct {
 		at      time.Time
 		changed bool
@@ -634,8 +664,9 @@ func (s *Scorer) dueMonotone(changed func(time.Time) (bool, float64), now time.T
 			lo, pLo = e, pe.p
 			continue
 		}
-		// The first crossing lies in (lo, e]: locate it to within the hour.
-		above := func(t time.Time) (bool, float64) { x := at(t); return x.p >= c, x.p }
+		// The first crossing lies in (lo, e]: locate it to within the hour
+		// on the churn probability alone, then decide there.
+		above := func(t time.Time) (bool, float64) { p := churnAt(t); return p >= c, p }
 		x := at(s.narrow(above, lo, pLo, e, pe.p, nil, w, []float64{c}))
 		if x.changed {
 			return x.at
