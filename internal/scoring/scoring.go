@@ -258,7 +258,9 @@ func (s *Scorer) Score(st *customer.State, now time.Time, rec *model.Record) Res
 		return Result{Segment: segment.Erased, Tier: "none", ChurnLevel: "low", Reason: segment.Reason{Rule: "erasure"}, ModelVersion: rec.Label()}
 	}
 	m := s.inForce(rec)
-	r, in, hold := s.decide(st, now, &m)
+	var r Result
+	var in segment.Customer
+	hold := s.decide(st, now, &m, &r, &in)
 	r.NextDue = s.nextDue(st, r, &in, &m, hold)
 	return r
 }
@@ -270,21 +272,24 @@ func (s *Scorer) Snapshot(st *customer.State, now time.Time, rec *model.Record) 
 		return s.Score(st, now, rec)
 	}
 	m := s.inForce(rec)
-	r, _, _ := s.decide(st, now, &m)
+	var r Result
+	var in segment.Customer
+	s.decide(st, now, &m, &r, &in)
 	return r
 }
 
-// decide evaluates st as of now and decides its segment, with the state's
-// current segment and entry time for hysteresis and dwell; in is what the
-// rules saw, hold the end of a dwell hold (zero for none).
-func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce) (r Result, in segment.Customer, hold time.Time) {
-	r, in = s.evaluate(st, now, m, nil)
+// decide evaluates st as of now into r and decides its segment, with the
+// state's current segment and entry time for hysteresis and dwell; in is
+// set to what the rules saw. It returns the end of a dwell hold (zero for
+// none).
+func (s *Scorer) decide(st *customer.State, now time.Time, m *inForce, r *Result, in *segment.Customer) (hold time.Time) {
+	s.evaluate(st, now, m, nil, r, in)
 	since := time.Time{}
 	if st.Segment != "" {
 		since = time.UnixMilli(st.SegmentSince)
 	}
-	r.Segment, r.Reason, hold = s.engine.Decide(in, st.Segment, since, now)
-	return r, in, hold
+	r.Segment, r.Reason, hold = s.engine.Decide(*in, st.Segment, since, now)
+	return hold
 }
 
 // probeCustomers are the scratch customers of nextDue's probes.
@@ -323,15 +328,18 @@ func (s *Scorer) deriveInForce(rec *model.Record) inForce {
 	return m
 }
 
-// evaluate computes every figure except the segment decision. With held
+// evaluate computes into r every figure except the segment decision, and
+// into c what the rules read (results are written in place: both are
+// large, and a due-time search evaluates many times). With held
 // non-nil (a due-time probe) the figures that do not drift between the
 // known instants of nextDue are taken from it instead of recomputed:
 // predicted CLV, its percentile, expected purchases (slow-moving value
 // figures the probes do not look for) and the tier (it changes only at
 // the known instants of tierAgeOut); P(alive), which no segment field
 // reads, is left at 0.
-func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result) (Result, segment.Customer) {
-	return s.evaluateFeatures(st, st.DeriveWith(now, s.deriveOptions()), m, held)
+func (s *Scorer) evaluate(st *customer.State, now time.Time, m *inForce, held *Result, r *Result, c *segment.Customer) {
+	f := st.DeriveWith(now, s.deriveOptions())
+	s.evaluateFeatures(st, &f, m, held, r, c)
 }
 
 func (s *Scorer) deriveOptions() customer.DeriveOptions {
@@ -339,10 +347,10 @@ func (s *Scorer) deriveOptions() customer.DeriveOptions {
 }
 
 // evaluateFeatures is evaluate from the features f of st as of f.Now.
-func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *inForce, held *Result) (Result, segment.Customer) {
+func (s *Scorer) evaluateFeatures(st *customer.State, f *customer.Features, m *inForce, held *Result, r *Result, c *segment.Customer) {
 	now := f.Now
 	major := s.cfg.MinorPerMajor
-	r := Result{Features: f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
+	*r = Result{Features: *f, HistoricCLV: f.Net, HistoricMargin: f.Margin, ModelVersion: m.label}
 	marginRate := s.cfg.DefaultMargin
 	if f.Gross > 0 {
 		marginRate = 0
@@ -350,7 +358,7 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 			marginRate = math.Max(0, float64(f.Margin)/float64(f.Net))
 		}
 	}
-	pNoPurchase := s.pNoPurchase(&f, m)
+	pNoPurchase := s.pNoPurchase(f, m)
 	if f.PurchaseDays > 0 {
 		if pm := m.pm; pm != nil {
 			rec := m.rec
@@ -380,7 +388,7 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 	// Churn: P(no purchase in the horizon) of the purchase model (or the
 	// baseline), combined with the email and support signals by the churn
 	// model fitted with the record (identity before a fit).
-	sig := signalsOf(&f, pNoPurchase)
+	sig := signalsOf(f, pNoPurchase)
 	if held != nil {
 		r.ChurnRisk = m.churn.Probability(sig) // a probe compares, it does not explain
 	} else {
@@ -404,16 +412,15 @@ func (s *Scorer) evaluateFeatures(st *customer.State, f customer.Features, m *in
 	if r.R > 0 {
 		rfm = r.R + r.F + r.M
 	}
-	c := segment.Customer{
+	*c = segment.Customer{
 		CLV: r.PredictedCLV / major, CLVPercentile: r.CLVPercentile, HistoricCLV: float64(f.Margin) / major,
 		NetRevenue: float64(f.Net) / major, ChurnProbability: r.ChurnRisk, ChurnLevel: r.ChurnLevel, Tier: r.Tier,
 		RFM: rfm, R: r.R, F: r.F, M: r.M, RecencyDays: f.RecencyDays, TenureDays: f.TenureDays,
 		LastGapDays: lastGap(st, now), Frequency: f.Frequency, PurchaseDays: f.PurchaseDays,
 		OpenTickets: f.OpenTickets, ReplenishmentDue: r.ReplenishmentDue,
-		Surveys: surveyFields(&f.Surveys), Channels: channelFields(&f),
+		Surveys: surveyFields(&f.Surveys), Channels: channelFields(f),
 	}
-	s.applySubscription(st, now, m, &r, &c, held)
-	return r, c
+	s.applySubscription(st, now, m, r, c, held)
 }
 
 // pNoPurchase is the probability of no purchase within the churn horizon
@@ -514,14 +521,14 @@ func (s *Scorer) nextDue(st *customer.State, cur Result, now0 *segment.Customer,
 	// features at a probe are those of now advanced, not derived again.
 	silent := st.LatestAt() <= now.UnixMilli()
 	opts := s.deriveOptions()
+	var r Result // every probe's figures
 	changed := func(t time.Time) (bool, float64) {
-		var r Result
 		if silent {
 			f := cur.Features
 			st.Advance(&f, t, opts)
-			r, *in = s.evaluateFeatures(st, f, m, &cur)
+			s.evaluateFeatures(st, &f, m, &cur, &r, in)
 		} else {
-			r, *in = s.evaluate(st, t, m, &cur)
+			s.evaluate(st, t, m, &cur, &r, in)
 		}
 		return s.engine.Which(in, cur.Segment) != cur.Segment, r.ChurnRisk
 	}

@@ -250,7 +250,9 @@ func TestSettledCustomersKeepTheirSegment(t *testing.T) {
 			for _, later := range []int{0, 200, 400, 700} {
 				now := nows[k].AddDate(0, 0, later)
 				m := s.inForce(rec)
-				cur, in, _ := s.decide(st, now, &m)
+				var cur Result
+				var in segment.Customer
+				s.decide(st, now, &m, &cur, &in)
 				if !s.engine.Settled(&in, cur.Segment, len(st.Subscriptions) == 0 && m.churn.RisesWhenSilent(signalsOf(&cur.Features, 0))) {
 					continue
 				}
@@ -260,7 +262,9 @@ func TestSettledCustomersKeepTheirSegment(t *testing.T) {
 					t.Fatalf("settled customer due %s, outside (%s, %s]", d, now, limit)
 				}
 				for at := now.Add(12 * time.Hour); at.Before(limit); at = at.Add(12 * time.Hour) {
-					_, probe := s.evaluate(st, at, &m, &cur)
+					var pr Result
+					var probe segment.Customer
+					s.evaluate(st, at, &m, &cur, &pr, &probe)
 					if got := s.engine.Which(&probe, cur.Segment); got != cur.Segment {
 						t.Fatalf("customer %d settled in %s on %s is %s on %s", k, cur.Segment, now, got, at)
 					}
@@ -291,7 +295,9 @@ func TestMonotoneDueIsTheFirstChange(t *testing.T) {
 			for _, later := range []int{0, 90} {
 				now := nows[k].AddDate(0, 0, later)
 				m := s.inForce(rec)
-				cur, in, hold := s.decide(st, now, &m)
+				var cur Result
+				var in segment.Customer
+				hold := s.decide(st, now, &m, &cur, &in)
 				if !hold.IsZero() || len(st.Subscriptions) > 0 || !m.churn.RisesWhenSilent(signalsOf(&cur.Features, 0)) || s.engine.Settled(&in, cur.Segment, true) {
 					continue
 				}
@@ -299,7 +305,9 @@ func TestMonotoneDueIsTheFirstChange(t *testing.T) {
 				due := s.nextDue(st, cur, &in, &m, hold)
 				limit := s.knownDue(st, cur, &m, hold) // the horizon: known instants included
 				changedAt := func(at time.Time) bool {
-					_, probe := s.evaluate(st, at, &m, &cur)
+					var pr Result
+					var probe segment.Customer
+					s.evaluate(st, at, &m, &cur, &pr, &probe)
 					return s.engine.Which(&probe, cur.Segment) != cur.Segment
 				}
 				first := limit
