@@ -35,15 +35,19 @@ func CLV(m PurchaseModel, spend float64, c Customer, horizonMonths int, monthlyD
 			ts[i] = float64(i+1) * mu
 		}
 		bm.conditionalExpectedCurve(ts[:horizonMonths], c.X, c.TX, c.T, cur[:horizonMonths])
+		disc := 1.0 // (1 + monthlyDiscount)^i
 		for i := 1; i <= horizonMonths; i++ {
-			value += (cur[i-1] - prev) * spend / math.Pow(1+monthlyDiscount, float64(i))
+			disc *= 1 + monthlyDiscount
+			value += (cur[i-1] - prev) * spend / disc
 			prev = cur[i-1]
 		}
 		return value
 	}
+	disc := 1.0
 	for i := 1; i <= horizonMonths; i++ {
 		cur := m.ConditionalExpectedPurchases(float64(i)*mu, c.X, c.TX, c.T)
-		value += (cur - prev) * spend / math.Pow(1+monthlyDiscount, float64(i))
+		disc *= 1 + monthlyDiscount
+		value += (cur - prev) * spend / disc
 		prev = cur
 	}
 	return value
