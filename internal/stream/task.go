@@ -56,9 +56,11 @@ type task struct {
 	cacheBytes int // the cache's budget: this task's share of the instance's
 	merge      *merger
 	batch      []core.Decoded // the records of the current step (reused)
-	// encoded is the buffer a step's states are encoded in: nothing
-	// references it once the step returned.
+	// encoded is the buffer a step's states are encoded in, free the
+	// states of earlier steps to decode into (newState): nothing
+	// references either once a step returned.
 	encoded []byte
+	free    []*customer.State
 	kick    chan struct{} // wakes the relay after a commit
 	readers []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
@@ -483,6 +485,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	if err != nil {
 		return 0, false, err
 	}
+	defer t.recycle(states)
 	out := t.s.core.Process(core.Input{
 		Records: recs, States: states, Timers: timers, Horizon: horizon, Dues: dues,
 		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
@@ -558,7 +561,7 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 			miss = append(miss, id)
 			continue
 		}
-		st := &customer.State{ID: id}
+		st := t.newState(id)
 		if e.data != nil {
 			if err := state.DecodeState(e.data, st); err != nil {
 				return nil, nil, nil, fmt.Errorf("decode cached state: %w", err)
@@ -580,11 +583,12 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 			return nil, nil, nil, err
 		}
 		for i, id := range miss {
-			st := &customer.State{ID: id}
+			st := t.newState(id)
 			if raw[i] != nil {
 				if err := state.DecodeState(raw[i], st); err != nil {
 					quarantine = append(quarantine, state.Raw{ID: id, Data: raw[i]})
-					st = &customer.State{ID: id}
+					st.Reset()
+					st.ID = id
 					t.log.Error("stored customer state cannot be decoded; quarantined and started afresh",
 						append(t.s.idFields(id), zap.Error(err))...)
 				}
@@ -596,6 +600,41 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 	}
 	t.s.d.Metrics.CacheHits.Add(float64(len(ids) - len(miss)))
 	return states, dues, quarantine, nil
+}
+
+// Bounds of the states a task keeps for reuse: about one batch of them,
+// none that grew large (their slices would stay allocated at that size).
+const (
+	maxFree      = 512
+	maxFreeItems = 64
+)
+
+// newState returns an empty state of customer id, reusing one of an
+// earlier step when there is one.
+func (t *task) newState(id string) *customer.State {
+	n := len(t.free)
+	if n == 0 {
+		return &customer.State{ID: id}
+	}
+	st := t.free[n-1]
+	t.free = t.free[:n-1]
+	st.Reset()
+	st.ID = id
+	return st
+}
+
+// recycle keeps the states of a finished step for newState (the core's
+// new customers are in states too). Decoding into a kept state reuses its
+// slices: loading a customer allocates little more than its strings.
+func (t *task) recycle(states map[string]*customer.State) {
+	for _, st := range states {
+		if len(t.free) == maxFree {
+			return
+		}
+		if st != nil && cap(st.Days)+cap(st.Orders)+cap(st.Refunds)+cap(st.Tickets)+cap(st.Emails)+cap(st.Surveys)+cap(st.Subscriptions)+cap(st.Referrals) <= maxFreeItems {
+			t.free = append(t.free, st)
+		}
+	}
 }
 
 // rescoreModel continues the gradual re-scoring of the partition's

@@ -513,14 +513,15 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		err = fmt.Errorf("%w: unknown encoding version %d (this release reads 1 and JSON)", ErrMalformed, data[0])
 	}
 	if err != nil {
-		s.reset()
+		s.Reset()
 		return err
 	}
 	return nil
 }
 
-// reset empties s, keeping its slices' capacity.
-func (s *State) reset() {
+// Reset empties s, keeping its slices' capacity, so that decoding into it
+// again reuses them.
+func (s *State) Reset() {
 	*s = State{Days: s.Days[:0], Orders: s.Orders[:0], Refunds: s.Refunds[:0], Tickets: s.Tickets[:0], Emails: s.Emails[:0], Surveys: s.Surveys[:0], Subscriptions: s.Subscriptions[:0], Referrals: s.Referrals[:0]}
 }
 

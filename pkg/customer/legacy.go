@@ -79,7 +79,7 @@ func (s *State) unmarshalJSONv0(data []byte) error {
 		}
 		return nil
 	}
-	s.reset()
+	s.Reset()
 	s.ID, s.Version, s.Erased, s.ErasedAt = v.ID, v.V, v.Erased, v.ErasedAt
 	s.Segment, s.SegmentSince, s.Tier, s.ScoredNet, s.ModelVersion = v.Seg, v.SegSince, v.Tier, v.ScoredNet, v.ModelVersion
 	if err := neg("refunded", v.Refunded); err != nil {
