@@ -35,11 +35,18 @@ type Scored struct {
 // tier, scored net revenue or model version moved) and builds the records
 // to publish with that version.
 func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, cause event.Cause, factsChanged bool) Scored {
+	var out Scored
+	p.scoreInto(&out, st, now, rec, cause, factsChanged)
+	return out
+}
+
+// scoreInto is Score into out, whose Outbox and Changes slices it reuses.
+func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, rec *model.Record, cause event.Cause, factsChanged bool) {
 	if latest := st.LatestAt(); latest > now.UnixMilli() {
 		now = time.UnixMilli(latest).UTC()
 	}
-	res := p.cfg.Scorer.Score(st, now, rec)
-	out := Scored{Result: res}
+	*out = Scored{Result: p.cfg.Scorer.Score(st, now, rec), Outbox: out.Outbox[:0], Changes: out.Changes[:0]}
+	res := &out.Result
 	if !res.NextDue.IsZero() && !st.Erased {
 		out.Due = res.NextDue.UnixMilli()
 	}
@@ -53,12 +60,12 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 	tierChanged := res.Tier != st.Tier
 	out.Write = factsChanged || segChanged || tierChanged || st.ScoredNet != res.HistoricCLV || st.ModelVersion != recVersion
 	if !out.Write {
-		return out
+		return
 	}
 	st.Version++
 	currency := p.Currency
 	if segChanged {
-		fig := p.Figures(res, rec)
+		fig := p.Figures(*res, rec)
 		var prev *string
 		if st.Segment != "" {
 			prev = &st.Segment
@@ -107,7 +114,7 @@ func (p *Processor) Score(st *customer.State, now time.Time, rec *model.Record, 
 	}
 	st.ScoredNet = res.HistoricCLV
 	st.ModelVersion = recVersion
-	return out
+
 }
 
 // jsonScratch are the buffers segment changes are encoded in before they

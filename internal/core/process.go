@@ -17,6 +17,7 @@ type run struct {
 	states map[string]*customer.State
 	cust   map[string]custRun
 	timers timerHeap
+	scored Scored // every scoring's, its slices reused
 }
 
 // custRun is what a Process call tracks per customer: the current due
@@ -196,7 +197,8 @@ func (r *run) state(id string) *customer.State {
 // score re-scores st as of at and records what it produced; it reports
 // whether the segment changed.
 func (r *run) score(st *customer.State, at int64, cause event.Cause, factsChanged bool) bool {
-	s := r.p.Score(st, time.UnixMilli(at).UTC(), r.in.Model, cause, factsChanged)
+	s := &r.scored
+	r.p.scoreInto(s, st, time.UnixMilli(at).UTC(), r.in.Model, cause, factsChanged)
 	if s.Due != 0 && s.Due <= at {
 		s.Due = at + 1 // a timer always moves the customer forward
 	}
