@@ -28,9 +28,24 @@ func NewPartitioner(name string) (Partitioner, error) {
 
 // PartitionOf returns the partition of key among n partitions.
 func PartitionOf(p Partitioner, key string, n int) int {
-	parts := make([]int, n)
-	for i := range parts {
-		parts[i] = i
+	var parts []int
+	if n <= len(partitionNumbers) {
+		parts = partitionNumbers[:n] // the balancers only read it
+	} else {
+		parts = make([]int, n)
+		for i := range parts {
+			parts[i] = i
+		}
 	}
 	return p.Balance(kafka.Message{Key: []byte(key)}, parts...)
 }
+
+// partitionNumbers are 0, 1, …, 1023: the partitions of PartitionOf's
+// usual topics without an allocation per record.
+var partitionNumbers = func() []int {
+	out := make([]int, 1024)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}()
