@@ -156,6 +156,8 @@ func (a *App) preflight(ctx context.Context) error {
 		defer wg.Done()
 		if err := a.store.Ping(ctx); err != nil {
 			redisErr = fmt.Errorf("redis at %s: %w (set redis.addr, CLVSTREAM_REDIS_ADDR)", redisTarget(a.cfg.Redis), err)
+		} else if err := a.store.CheckVersion(ctx); err != nil {
+			redisErr = fmt.Errorf("redis at %s: %w (upgrade the server, or point redis.addr at one)", redisTarget(a.cfg.Redis), err)
 		}
 	}()
 	go func() {

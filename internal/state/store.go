@@ -456,6 +456,37 @@ func (s *Store) OutboxLen(ctx context.Context, p int) (int64, error) {
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 
+// CheckVersion checks that Redis is 6.2 or later (loads use ZMSCORE). A
+// server that does not say its version in INFO (some managed services
+// hide it, an embedded one has no server section) is let through.
+func (s *Store) CheckVersion(ctx context.Context) error {
+	info, err := s.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok && !versionAtLeast(v, 6, 2) {
+			return fmt.Errorf("Redis %s is too old: clvstream needs 6.2 or later (ZMSCORE)", v)
+		}
+	}
+	return nil
+}
+
+// versionAtLeast reports whether the dotted version v is at least
+// major.minor; a version it cannot read counts as new enough.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return true
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
 // Each calls fn for every stored customer state of every partition. It
 // reads with SCAN/HSCAN, so it does not block Redis, and sees a state as of
 // some instant during the walk.
