@@ -34,19 +34,26 @@ func expectCurve(t *testing.T, s, beta, a, b float64) {
 	for i := range ts {
 		ts[i] = float64(i+1) * 30 / 7
 	}
+	checkCurve(t, s, beta, a, b, ts, bgExpected, 1e-8)
+}
+
+// checkCurve checks bgExpectedCurve at the horizons ts against ref, to a
+// relative tol.
+func checkCurve(t *testing.T, s, beta, a, b float64, ts []float64, ref func(s, beta, a, b, t float64) float64, tol float64) {
+	t.Helper()
 	got := make([]float64, len(ts))
 	bgExpectedCurve(s, beta, a, b, ts, got)
 	for i, tt := range ts {
-		want := bgExpected(s, beta, a, b, tt)
-		if !(math.Abs(got[i]-want) <= 1e-8*math.Max(1, math.Abs(want))) {
-			t.Fatalf("s=%g β=%g a=%g b=%g t=%g: curve %v, bgExpected %v", s, beta, a, b, tt, got[i], want)
+		want := ref(s, beta, a, b, tt)
+		if !(math.Abs(got[i]-want) <= tol*math.Max(1, math.Abs(want))) {
+			t.Fatalf("s=%g β=%g a=%g b=%g t=%g: curve %v, reference %v", s, beta, a, b, tt, got[i], want)
 		}
 	}
 }
 
-// The reflected horizons (z above 1/2) agree with the quadrature, an
-// independent method, where the series of bgExpected would need hundreds
-// of terms or give up (z above 0.995).
+// The reflected horizons (z above reflectAbove) agree with the quadrature,
+// an independent method, where the series of bgExpected would need
+// hundreds of terms or give up (z above 0.995).
 func TestReflectedCurveEqualsQuadrature(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 300; i++ {
@@ -54,14 +61,6 @@ func TestReflectedCurveEqualsQuadrature(t *testing.T) {
 		x := float64(rng.IntN(4))
 		s, b = s+x, b+x
 		beta := 0.05 + 5*rng.Float64()
-		ts := []float64{beta, 3 * beta, 30 * beta, 400 * beta}
-		got := make([]float64, len(ts))
-		bgExpectedCurve(s, beta, a, b, ts, got)
-		for j, tt := range ts {
-			want := bgExpectedQuad(s, beta, a, b, tt)
-			if !(math.Abs(got[j]-want) <= 1e-7*math.Max(1, math.Abs(want))) {
-				t.Fatalf("s=%g β=%g a=%g b=%g t=%g: curve %v, quadrature %v", s, beta, a, b, tt, got[j], want)
-			}
-		}
+		checkCurve(t, s, beta, a, b, []float64{beta, 3 * beta, 30 * beta, 400 * beta}, bgExpectedQuad, 1e-7)
 	}
 }
