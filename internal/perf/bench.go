@@ -120,14 +120,15 @@ type ServiceResult struct {
 	StrandedDue int64
 	// SweepRan reports whether the clock-advance phase ran; SweepDue is
 	// the customers due by the advanced clock; SweepRescored the
-	// scheduled re-scores over SweepSeconds, with SweepCPU process CPU and
-	// SweepProxy round trips.
+	// scheduled re-scores over SweepSeconds, with SweepCPU process CPU,
+	// SweepRedis Redis CPU (server-wide) and SweepProxy round trips.
 	SweepRan      bool
 	SweepDays     float64 // how far the clock moved
 	SweepDue      int64
 	SweepRescored float64
 	SweepSeconds  float64
 	SweepCPU      time.Duration
+	SweepRedis    float64 // seconds
 	SweepProxy    proxyCounts
 	// SettleProxy, SettleRedis, SettleCPU and SettleSeconds cover the
 	// whole run, from ready to the end of the last phase.

@@ -157,8 +157,8 @@ func (r *Result) Print(w io.Writer) {
 		rate := s.SweepRescored / s.SweepSeconds
 		sn := max(int64(s.SweepRescored), 1)
 		line("sweep", fmt.Sprintf("%s customers/s", num(rate)), fmt.Sprintf("≥ %s  %s", num(TargetSweep), verdict(rate >= TargetSweep)),
-			fmt.Sprintf("clock moved %.0f days: %s due, %s scheduled re-scores in %.1f s; per re-score %s µs CPU, %.4f round trips",
-				s.SweepDays, num(float64(s.SweepDue)), num(s.SweepRescored), s.SweepSeconds, perRec(s.SweepCPU, sn), float64(s.SweepProxy.RoundTrips)/float64(sn)))
+			fmt.Sprintf("clock moved %.0f days: %s due, %s scheduled re-scores in %.1f s; per re-score %s µs CPU, %.2f µs Redis CPU, %.4f round trips",
+				s.SweepDays, num(float64(s.SweepDue)), num(s.SweepRescored), s.SweepSeconds, perRec(s.SweepCPU, sn), s.SweepRedis*1e6/float64(sn), float64(s.SweepProxy.RoundTrips)/float64(sn)))
 	} else {
 		line("sweep", "not measured", fmt.Sprintf("≥ %s", num(TargetSweep)), "")
 	}

@@ -309,6 +309,7 @@ func runService(ctx context.Context, o Options, part stream.Partitioner, rdb *re
 		r.SweepRan = true
 		r.SweepSeconds, r.SweepRescored = sw.at.Sub(s0.at).Seconds(), rescored(sw.metrics)-rescored(s0.metrics)
 		r.SweepCPU, r.SweepProxy = sw.cpu-s0.cpu, sw.proxy.sub(s0.proxy)
+		r.SweepRedis = sw.info.since(s0.info).CPU
 		logf("sweep: %.0f scheduled re-scores in %.1fs (%.0f/s)", r.SweepRescored, r.SweepSeconds, r.SweepRescored/max(r.SweepSeconds, 1e-9))
 		last = sw
 	}
