@@ -121,6 +121,15 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON reports the ASCII bytes a JSON string holds as they are: not a
+// control character, a quote, a backslash or an HTML-sensitive <, > or &.
+var plainJSON = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString writes s as a JSON string the way encoding/json does:
 // quotes and backslashes escaped, \b \f \n \r \t short, other control
 // characters and the HTML-sensitive <, > and & as \u00XX, U+2028 and
@@ -130,7 +139,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plainJSON[c] {
 				i++
 				continue
 			}
