@@ -114,7 +114,6 @@ func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, re
 	}
 	st.ScoredNet = res.HistoricCLV
 	st.ModelVersion = recVersion
-
 }
 
 // jsonScratch are the buffers segment changes are encoded in before they

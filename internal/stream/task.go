@@ -587,8 +587,7 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 			if raw[i] != nil {
 				if err := state.DecodeState(raw[i], st); err != nil {
 					quarantine = append(quarantine, state.Raw{ID: id, Data: raw[i]})
-					st.Reset()
-					st.ID = id
+					st.ID = id // a failed decode leaves the state empty
 					t.log.Error("stored customer state cannot be decoded; quarantined and started afresh",
 						append(t.s.idFields(id), zap.Error(err))...)
 				}
