@@ -212,21 +212,6 @@ func DecodeState(b []byte, st *customer.State) error {
 // stored), To the next offset to apply after the batch.
 type OffsetRange struct{ From, To int64 }
 
-// OutboxRecord is one record for the outbox relay. Dest names the topic
-// it goes to by its role: "" for the segment-changes topic (every record
-// written before destinations existed), DestReferrals for the referrals
-// topic. An entry with the empty destination is stored exactly as before
-// (fields k and v); another destination adds the field d.
-type OutboxRecord struct {
-	Key   string
-	Value []byte
-	Dest  string
-}
-
-// DestReferrals is the destination of referral credits
-// (kafka.topics.referrals).
-const DestReferrals = "referrals"
-
 // Raw is a customer's encoded state.
 type Raw struct {
 	ID   string
@@ -274,41 +259,33 @@ for j = 1, n do
   redis.call('HSET', KEYS[1], 'off:' .. ARGV[i], ARGV[i+2])
   i = i + 3
 end
--- Many fields per HSET, ZADD and ZREM (each redis.call costs more than
--- the field it writes), at most 2000 arguments per call (Lua's unpack).
-local function bulk(cmd, key, t)
-  for s = 1, #t, 2000 do
-    redis.call(cmd, key, unpack(t, s, math.min(s + 1999, #t)))
+-- Many fields per HSET, ZADD and ZREM straight from ARGV[from..to]
+-- (each redis.call costs more than the field it writes), at most 2000
+-- arguments per call (Lua's unpack; even, so pairs stay whole).
+local function bulk(cmd, key, from, to)
+  for s = from, to, 2000 do
+    redis.call(cmd, key, unpack(ARGV, s, math.min(s + 1999, to)))
   end
 end
+-- states: id, data pairs
 n = tonumber(ARGV[i]); i = i + 1
-local hs = {}
-for j = 1, n do
-  hs[#hs + 1] = ARGV[i]; hs[#hs + 1] = ARGV[i+1]
-  i = i + 2
-end
-bulk('HSET', KEYS[2], hs)
+bulk('HSET', KEYS[2], i, i + 2*n - 1)
+i = i + 2*n
+-- due-set additions and moves: score, id pairs
 n = tonumber(ARGV[i]); i = i + 1
-local za, zr = {}, {}
-for j = 1, n do
-  if ARGV[i+1] == '0' then
-    zr[#zr + 1] = ARGV[i]
-  else
-    za[#za + 1] = ARGV[i+1]; za[#za + 1] = ARGV[i]
-  end
-  i = i + 2
-end
-bulk('ZADD', KEYS[3], za)
-bulk('ZREM', KEYS[3], zr)
+bulk('ZADD', KEYS[3], i, i + 2*n - 1)
+i = i + 2*n
+-- due-set removals: ids
 n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do
-  if ARGV[i+2] == '' then
-    redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1])
-  else
-    redis.call('XADD', KEYS[4], '*', 'k', ARGV[i], 'v', ARGV[i+1], 'd', ARGV[i+2])
-  end
-  i = i + 3
+bulk('ZREM', KEYS[3], i, i + n - 1)
+i = i + n
+-- the outbox records, packed into one entry
+n = tonumber(ARGV[i])
+if n > 0 then
+  redis.call('XADD', KEYS[4], '*', 'n', ARGV[i], 'b', ARGV[i+1])
+  redis.call('HINCRBY', KEYS[1], 'outbox', n)
 end
+i = i + 2
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[i+1])
@@ -333,7 +310,13 @@ return 'OK'
 // must not be applied; other errors are Redis errors worth retrying.
 func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	k := s.Keys(p)
-	n := 5 + 3*len(b.Offsets) + 1 + 2*(len(b.States)+len(b.Raw)) + 1 + 2*len(b.Due) + 1 + 3*len(b.Outbox) + 1 + 2*len(b.Quarantine) + 1
+	removed := 0
+	for _, due := range b.Due {
+		if due == 0 {
+			removed++
+		}
+	}
+	n := 5 + 3*len(b.Offsets) + 1 + 2*(len(b.States)+len(b.Raw)) + 1 + 2*(len(b.Due)-removed) + 1 + removed + 2 + 1 + 2*len(b.Quarantine) + 1
 	args := make([]any, 0, n)
 	args = append(args, strconv.Itoa(int(b.Gen)), b.Watermark, b.Clock, b.ModelDone, len(b.Offsets))
 	for topic, r := range b.Offsets {
@@ -350,14 +333,19 @@ func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
 	for _, r := range b.Raw {
 		args = append(args, r.ID, r.Data)
 	}
-	args = append(args, len(b.Due))
+	args = append(args, len(b.Due)-removed)
 	for id, due := range b.Due {
-		args = append(args, id, due)
+		if due != 0 {
+			args = append(args, due, id)
+		}
 	}
-	args = append(args, len(b.Outbox))
-	for _, r := range b.Outbox {
-		args = append(args, r.Key, r.Value, r.Dest)
+	args = append(args, removed)
+	for id, due := range b.Due {
+		if due == 0 {
+			args = append(args, id)
+		}
 	}
+	args = append(args, len(b.Outbox), AppendOutbox(nil, b.Outbox))
 	args = append(args, len(b.Quarantine))
 	for _, r := range b.Quarantine {
 		args = append(args, r.ID, r.Data)
@@ -395,62 +383,6 @@ func (s *Store) Timers(ctx context.Context, p int, min, max int64, limit int64) 
 		out[i] = Timer{ID: id, Due: int64(z.Score)}
 	}
 	return out, nil
-}
-
-// OutboxEntry is a record read from the outbox.
-type OutboxEntry struct {
-	ID string
-	OutboxRecord
-}
-
-// ReadOutbox returns up to count of the oldest outbox records of partition p.
-func (s *Store) ReadOutbox(ctx context.Context, p int, count int64) ([]OutboxEntry, error) {
-	// The reply is read as plain arrays (id, [field, value, ...]): the
-	// client's XRANGE builds a map per entry, a fifth of the relay's cost.
-	reply, err := s.rdb.Do(ctx, "XRANGE", s.Keys(p).Outbox, "-", "+", "COUNT", count).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("read outbox of partition %d: %w", p, err)
-	}
-	out := make([]OutboxEntry, 0, len(reply))
-	for _, x := range reply {
-		e, ok := x.([]any)
-		if !ok || len(e) != 2 {
-			return nil, fmt.Errorf("read outbox of partition %d: malformed entry %v", p, x)
-		}
-		id, _ := e[0].(string)
-		fields, _ := e[1].([]any)
-		var r OutboxRecord
-		for i := 0; i+1 < len(fields); i += 2 {
-			f, _ := fields[i].(string)
-			v, _ := fields[i+1].(string)
-			switch f {
-			case "k":
-				r.Key = v
-			case "v":
-				r.Value = []byte(v)
-			case "d":
-				r.Dest = v
-			}
-		}
-		out = append(out, OutboxEntry{ID: id, OutboxRecord: r})
-	}
-	return out, nil
-}
-
-// AckOutbox deletes delivered outbox records of partition p.
-func (s *Store) AckOutbox(ctx context.Context, p int, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if err := s.rdb.XDel(ctx, s.Keys(p).Outbox, ids...).Err(); err != nil {
-		return fmt.Errorf("ack outbox of partition %d: %w", p, err)
-	}
-	return nil
-}
-
-// OutboxLen returns the number of undelivered outbox records of partition p.
-func (s *Store) OutboxLen(ctx context.Context, p int) (int64, error) {
-	return s.rdb.XLen(ctx, s.Keys(p).Outbox).Result()
 }
 
 // Ping checks that Redis answers.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/clvstream/clvstream/internal/state"
 	"github.com/clvstream/clvstream/internal/testkit"
 	"github.com/clvstream/clvstream/pkg/customer"
@@ -101,6 +103,10 @@ func TestClaimAfterLeaseExpiry(t *testing.T) {
 	}
 }
 
+// A commit's outbox records are one entry, read back in order with their
+// destinations; the backlog count follows commits and acknowledgements,
+// and acknowledging an entry twice (a relay re-run after a crash, the old
+// owner's relay after a rebalance) takes it off once.
 func TestOutboxReadAck(t *testing.T) {
 	rdb, prefix := testkit.Redis(t)
 	ctx := context.Background()
@@ -108,62 +114,87 @@ func TestOutboxReadAck(t *testing.T) {
 	if _, err := s.Claim(ctx, 1, 1, "a"); err != nil {
 		t.Fatal(err)
 	}
-	var recs []state.OutboxRecord
-	for _, k := range []string{"a", "b", "c"} {
-		recs = append(recs, state.OutboxRecord{Key: k, Value: []byte(k)})
+	first := []state.OutboxRecord{
+		{Key: "r1", Value: []byte(`{"type":"segment_changed"}`)},
+		{Key: "f1", Value: []byte(`{"type":"referral_credited"}`), Dest: state.DestReferrals},
+		{Key: "", Value: []byte{}},
 	}
-	if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: recs}); err != nil {
-		t.Fatal(err)
+	second := []state.OutboxRecord{{Key: "r2", Value: []byte(`{"type":"tier_changed"}`)}}
+	for _, recs := range [][]state.OutboxRecord{first, nil, second} {
+		if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: recs}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got, err := s.ReadOutbox(ctx, 1, 2)
-	if err != nil || len(got) != 2 || got[0].Key != "a" || got[1].Key != "b" {
-		t.Fatalf("read outbox: %+v %v", got, err)
+	if n, err := s.OutboxLen(ctx, 1); n != 4 || err != nil {
+		t.Fatalf("OutboxLen = %d, %v; want 4", n, err)
 	}
-	if err := s.AckOutbox(ctx, 1, []string{got[0].ID, got[1].ID}); err != nil {
-		t.Fatal(err)
+	got, err := s.ReadOutbox(ctx, 1, 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ReadOutbox = %d entries, %v; want one per commit with records", len(got), err)
 	}
-	rest, _ := s.ReadOutbox(ctx, 1, 10)
-	if len(rest) != 1 || rest[0].Key != "c" {
+	for i, want := range [][]state.OutboxRecord{first, second} {
+		if got[i].Counted != len(want) || len(got[i].Records) != len(want) {
+			t.Fatalf("entry %d: %d records (counted %d), want %d", i, len(got[i].Records), got[i].Counted, len(want))
+		}
+		for j, r := range got[i].Records {
+			if r.Key != want[j].Key || string(r.Value) != string(want[j].Value) || r.Dest != want[j].Dest {
+				t.Errorf("entry %d record %d = %+v, want %+v", i, j, r, want[j])
+			}
+		}
+	}
+	for range 2 {
+		if err := s.AckOutbox(ctx, 1, got[:1]); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.OutboxLen(ctx, 1); n != 1 {
+			t.Fatalf("after ack: OutboxLen = %d, want 1", n)
+		}
+	}
+	if rest, _ := s.ReadOutbox(ctx, 1, 10); len(rest) != 1 || rest[0].Records[0].Key != "r2" {
 		t.Fatalf("after ack: %+v", rest)
+	}
+	if err := s.AckOutbox(ctx, 1, got); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxLen(ctx, 1); n != 0 {
+		t.Fatalf("drained: OutboxLen = %d, want 0", n)
 	}
 }
 
-// Outbox records keep their destination: a segment change is stored as
-// before destinations existed (fields k and v only), a referral credit
-// with d=referrals, and both read back in commit order.
-func TestOutboxDestinations(t *testing.T) {
+// An outbox written by an older release (one entry per record: fields k,
+// v and, for a referral credit, d) is read and acknowledged as before,
+// alongside packed entries, in commit order.
+func TestOutboxOlderEntries(t *testing.T) {
 	rdb, prefix := testkit.Redis(t)
 	ctx := context.Background()
 	s := state.New(rdb, prefix, time.Minute)
 	if _, err := s.Claim(ctx, 1, 1, "a"); err != nil {
 		t.Fatal(err)
 	}
-	recs := []state.OutboxRecord{
-		{Key: "r1", Value: []byte(`{"type":"segment_changed"}`)},
-		{Key: "f1", Value: []byte(`{"type":"referral_credited"}`), Dest: state.DestReferrals},
-		{Key: "r2", Value: []byte(`{"type":"segment_changed"}`)},
-	}
-	if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: recs}); err != nil {
+	key := s.Keys(1).Outbox
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{"k", "old1", "v", "v1"}})
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{"k", "old2", "v", "v2", "d", state.DestReferrals}})
+	if err := s.Commit(ctx, 1, state.Batch{Gen: 1, Outbox: []state.OutboxRecord{{Key: "new", Value: []byte("v3")}}}); err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := s.OutboxLen(ctx, 1); n != 3 {
+		t.Fatalf("OutboxLen = %d, want 3 (the entries outnumber the counted records)", n)
 	}
 	got, err := s.ReadOutbox(ctx, 1, 10)
-	if err != nil || len(got) != len(recs) {
+	if err != nil || len(got) != 3 {
 		t.Fatalf("ReadOutbox = %d entries, %v", len(got), err)
 	}
+	want := []state.OutboxRecord{{Key: "old1", Value: []byte("v1")}, {Key: "old2", Value: []byte("v2"), Dest: state.DestReferrals}, {Key: "new", Value: []byte("v3")}}
 	for i, e := range got {
-		if e.Key != recs[i].Key || string(e.Value) != string(recs[i].Value) || e.Dest != recs[i].Dest {
-			t.Errorf("entry %d = %+v, want %+v", i, e.OutboxRecord, recs[i])
+		if len(e.Records) != 1 || e.Records[0].Key != want[i].Key || string(e.Records[0].Value) != string(want[i].Value) || e.Records[0].Dest != want[i].Dest {
+			t.Errorf("entry %d = %+v, want %+v", i, e, want[i])
 		}
 	}
-	raw, err := rdb.XRange(ctx, s.Keys(1).Outbox, "-", "+").Result()
-	if err != nil {
+	if err := s.AckOutbox(ctx, 1, got); err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range raw {
-		_, hasDest := m.Values["d"]
-		if want := recs[i].Dest != ""; hasDest != want || len(m.Values) != 2+map[bool]int{true: 1}[want] {
-			t.Errorf("entry %d stored as %v", i, m.Values)
-		}
+	if n, _ := s.OutboxLen(ctx, 1); n != 0 {
+		t.Fatalf("drained: OutboxLen = %d, want 0", n)
 	}
 }
 

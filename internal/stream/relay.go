@@ -13,7 +13,8 @@ import (
 	"github.com/clvstream/clvstream/internal/core"
 )
 
-// relayBatch is the number of outbox records produced per round.
+// relayBatch is about the number of outbox records produced per round:
+// entries are read until it is reached, at least one.
 const relayBatch = 1000
 
 // relayLoop moves the partition's outbox to the segment-changes and
@@ -22,7 +23,7 @@ const relayBatch = 1000
 func (t *task) relayLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for {
-		n, err := t.relayOnce(ctx)
+		more, err := t.relayOnce(ctx)
 		wait := time.Second
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -32,7 +33,7 @@ func (t *task) relayLoop(ctx context.Context) {
 			backoff = min(2*backoff, 10*time.Second)
 		case err == nil:
 			backoff = 100 * time.Millisecond
-			if n == relayBatch {
+			if more {
 				continue
 			}
 		}
@@ -45,50 +46,67 @@ func (t *task) relayLoop(ctx context.Context) {
 	}
 }
 
-// relayOnce produces up to relayBatch outbox records, oldest first, each to
-// its destination topic, and deletes them from the outbox once the broker
-// acknowledged all of them. A crash in between re-sends them with the same
-// event ids. A referral credit whose topic is no longer configured
-// (kafka.topics.referrals unset since it was committed) cannot be delivered
-// anywhere: it is dropped with a warning.
-func (t *task) relayOnce(ctx context.Context) (int, error) {
-	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, relayBatch)
+// relayOnce produces the records of the oldest outbox entries (one per
+// commit; about relayBatch records), each to its destination topic, and
+// deletes the entries once the broker acknowledged all of them. A crash in
+// between re-sends them with the same event ids. A referral credit whose
+// topic is no longer configured (kafka.topics.referrals unset since it was
+// committed) cannot be delivered anywhere: it is dropped with a warning.
+// more says entries may be waiting beyond those read.
+func (t *task) relayOnce(ctx context.Context) (more bool, err error) {
+	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, t.relayCount)
 	if err != nil || len(entries) == 0 {
 		t.observeBacklog(ctx)
-		return 0, err
+		return false, err
 	}
-	msgs := make([]kafka.Message, 0, len(entries))
-	ids := make([]string, len(entries))
-	dropped := 0
+	more = int64(len(entries)) == t.relayCount
+	n := 0
 	for i, e := range entries {
-		ids[i] = e.ID
-		topic := t.s.destTopic(e.Dest)
-		if topic == "" {
-			dropped++
-			continue
+		if i > 0 && n+len(e.Records) > relayBatch {
+			entries, more = entries[:i], true
+			break
 		}
-		msgs = append(msgs, kafka.Message{
-			Topic:   topic,
-			Key:     []byte(e.Key),
-			Value:   e.Value,
-			Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}},
-		})
+		n += len(e.Records)
+	}
+	// Entries to read next time: as many as held about relayBatch records
+	// in this round's.
+	t.relayCount = min(relayBatch, max(1, int64(relayBatch*len(entries)/max(1, n))))
+	msgs := make([]kafka.Message, 0, n)
+	dropped := 0
+	for _, e := range entries {
+		for _, r := range e.Records {
+			topic := t.s.destTopic(r.Dest)
+			if topic == "" {
+				dropped++
+				continue
+			}
+			msgs = append(msgs, kafka.Message{
+				Topic:   topic,
+				Key:     []byte(r.Key),
+				Value:   r.Value,
+				Headers: jsonHeaders,
+			})
+		}
 	}
 	if dropped > 0 {
 		t.log.Warn("dropped outbox records whose destination topic is not configured (kafka.topics.referrals was unset after they were committed)", zap.Int("records", dropped))
 	}
 	start := time.Now()
 	if err := t.s.out.WriteMessages(ctx, msgs...); err != nil {
-		return 0, err
+		return false, err
 	}
 	t.s.d.Metrics.RelaySeconds.Observe(time.Since(start).Seconds())
 	t.s.d.Metrics.RelayRecords.Add(float64(len(msgs)))
-	if err := t.s.d.Store.AckOutbox(ctx, t.p, ids); err != nil {
-		return 0, err
+	if err := t.s.d.Store.AckOutbox(ctx, t.p, entries); err != nil {
+		return false, err
 	}
 	t.observeBacklog(ctx)
-	return len(entries), nil
+	return more, nil
 }
+
+// jsonHeaders are the headers of every relayed record. The writer only
+// reads them.
+var jsonHeaders = []kafka.Header{{Key: "content-type", Value: []byte("application/json")}}
 
 func (t *task) observeBacklog(ctx context.Context) {
 	if n, err := t.s.d.Store.OutboxLen(ctx, t.p); err == nil {

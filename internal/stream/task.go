@@ -62,7 +62,9 @@ type task struct {
 	encoded []byte
 	free    []*customer.State
 	kick    chan struct{} // wakes the relay after a commit
-	readers []*kafka.Reader
+	// relayCount is the number of outbox entries the relay reads next.
+	relayCount int64
+	readers    []*kafka.Reader
 	// lagProbe reads the end offsets for the lag gauge (lag.go).
 	lagProbe *lagProbe
 	// progress is when the applied offsets last moved (stall detection).
@@ -86,9 +88,10 @@ func newTask(s *Service, gen *kafka.Generation, p, tasks int) *task {
 	}
 	return &task{
 		s: s, gen: gen, p: p, topics: topics,
-		log:     s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
-		applied: map[string]int64{},
-		kick:    make(chan struct{}, 1),
+		log:        s.log.With(zap.Int("partition", p), zap.Int32("generation", gen.ID)),
+		applied:    map[string]int64{},
+		kick:       make(chan struct{}, 1),
+		relayCount: 1,
 		// The instance's cache budget, shared by the generation's tasks.
 		cacheBytes: s.cfg.StateCacheBytes / max(tasks, 1),
 	}
@@ -182,8 +185,8 @@ loop:
 		}
 	}
 	for {
-		n, err := t.relayOnce(fctx)
-		if err != nil || n == 0 {
+		more, err := t.relayOnce(fctx)
+		if err != nil || !more {
 			break
 		}
 	}
