@@ -149,35 +149,42 @@ func (s *Store) ReadOutbox(ctx context.Context, p int, count int64) ([]OutboxEnt
 	return out, nil
 }
 
-// ackScript deletes delivered entries (KEYS[1] the outbox, KEYS[2] the
-// partition's meta hash; ARGV id, counted pairs) and takes their records
-// off the backlog count, once per entry however often it is acknowledged.
+// ackScript deletes delivered entries (KEYS[1] the outbox, KEYS[2] its
+// record count; ARGV id, counted pairs), takes their records off the
+// count, once per entry however often it is acknowledged, and returns the
+// records left (as OutboxLen). The count is a key of its own, not a field
+// of the meta hash, whose writes would make commits (which WATCH it) start
+// over.
 var ackScript = redis.NewScript(`
 for j = 1, #ARGV, 2 do
   if redis.call('XDEL', KEYS[1], ARGV[j]) == 1 and ARGV[j+1] ~= '0' then
-    redis.call('HINCRBY', KEYS[2], 'outbox', -tonumber(ARGV[j+1]))
+    redis.call('DECRBY', KEYS[2], ARGV[j+1])
   end
 end
-if redis.call('XLEN', KEYS[1]) == 0 then
-  redis.call('HDEL', KEYS[2], 'outbox')
+local entries = redis.call('XLEN', KEYS[1])
+if entries == 0 then
+  redis.call('DEL', KEYS[2])
+  return 0
 end
-return 'OK'
+return math.max(entries, tonumber(redis.call('GET', KEYS[2]) or '0'))
 `)
 
-// AckOutbox deletes delivered outbox entries of partition p.
-func (s *Store) AckOutbox(ctx context.Context, p int, entries []OutboxEntry) error {
+// AckOutbox deletes delivered outbox entries of partition p and returns
+// the number of records left in its outbox (as OutboxLen).
+func (s *Store) AckOutbox(ctx context.Context, p int, entries []OutboxEntry) (int64, error) {
 	if len(entries) == 0 {
-		return nil
+		return s.OutboxLen(ctx, p)
 	}
 	args := make([]any, 0, 2*len(entries))
 	for _, e := range entries {
 		args = append(args, e.ID, e.Counted)
 	}
 	k := s.Keys(p)
-	if err := ackScript.Run(ctx, s.rdb, []string{k.Outbox, k.Meta}, args...).Err(); err != nil {
-		return fmt.Errorf("ack outbox of partition %d: %w", p, err)
+	left, err := ackScript.Run(ctx, s.rdb, []string{k.Outbox, k.OutboxLen}, args...).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("ack outbox of partition %d: %w", p, err)
 	}
-	return nil
+	return left, nil
 }
 
 // OutboxLen returns the number of undelivered outbox records of partition
@@ -188,7 +195,7 @@ func (s *Store) OutboxLen(ctx context.Context, p int) (int64, error) {
 	k := s.Keys(p)
 	pipe := s.rdb.Pipeline()
 	entries := pipe.XLen(ctx, k.Outbox)
-	counted := pipe.HGet(ctx, k.Meta, "outbox")
+	counted := pipe.Get(ctx, k.OutboxLen)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("outbox length of partition %d: %w", p, err)
 	}

@@ -31,6 +31,9 @@ type Store struct {
 	prefix string
 	lease  time.Duration
 	now    func() time.Time
+	// beforeExec, when set (by tests), runs between a commit's checks and
+	// its EXEC.
+	beforeExec func()
 }
 
 // New returns a store with key prefix prefix (e.g. "clv") and owner lease
@@ -41,12 +44,12 @@ func New(rdb redis.UniversalClient, prefix string, lease time.Duration) *Store {
 }
 
 // Keys are the Redis keys of one partition.
-type Keys struct{ Meta, Customers, Due, Outbox, Quarantine string }
+type Keys struct{ Meta, Customers, Due, Outbox, OutboxLen, Quarantine string }
 
 // Keys returns the keys of partition p.
 func (s *Store) Keys(p int) Keys {
 	tag := fmt.Sprintf("{%s:%d}", s.prefix, p)
-	return Keys{Meta: tag + ":meta", Customers: tag + ":customers", Due: tag + ":due", Outbox: tag + ":outbox", Quarantine: tag + ":quarantine"}
+	return Keys{Meta: tag + ":meta", Customers: tag + ":customers", Due: tag + ":due", Outbox: tag + ":outbox", OutboxLen: tag + ":outboxlen", Quarantine: tag + ":quarantine"}
 }
 
 // Checkpoint is what a task resumes from.
@@ -236,132 +239,6 @@ type Batch struct {
 	// ModelDone, when not empty, records the scoring (model version and
 	// scoring configuration) the partition was fully re-scored under.
 	ModelDone string
-}
-
-var commitScript = redis.NewScript(`
-local gen = ARGV[1]
-local cur = redis.call('HGET', KEYS[1], 'gen')
-if cur ~= gen then
-  return redis.error_reply('FENCED partition owned by generation ' .. tostring(cur))
-end
-local i = 6
-local n = tonumber(ARGV[5])
-for j = 1, n do
-  local field = 'off:' .. ARGV[i]
-  local stored = redis.call('HGET', KEYS[1], field)
-  if (stored or '-1') ~= ARGV[i+1] then
-    return redis.error_reply('OFFSET ' .. ARGV[i] .. ' stored ' .. tostring(stored) .. ' batch from ' .. ARGV[i+1])
-  end
-  i = i + 3
-end
-i = 6
-for j = 1, n do
-  redis.call('HSET', KEYS[1], 'off:' .. ARGV[i], ARGV[i+2])
-  i = i + 3
-end
--- Many fields per HSET, ZADD and ZREM straight from ARGV[from..to]
--- (each redis.call costs more than the field it writes), at most 2000
--- arguments per call (Lua's unpack; even, so pairs stay whole).
-local function bulk(cmd, key, from, to)
-  for s = from, to, 2000 do
-    redis.call(cmd, key, unpack(ARGV, s, math.min(s + 1999, to)))
-  end
-end
--- states: id, data pairs
-n = tonumber(ARGV[i]); i = i + 1
-bulk('HSET', KEYS[2], i, i + 2*n - 1)
-i = i + 2*n
--- due-set additions and moves: score, id pairs
-n = tonumber(ARGV[i]); i = i + 1
-bulk('ZADD', KEYS[3], i, i + 2*n - 1)
-i = i + 2*n
--- due-set removals: ids
-n = tonumber(ARGV[i]); i = i + 1
-bulk('ZREM', KEYS[3], i, i + n - 1)
-i = i + n
--- the outbox records, packed into one entry
-n = tonumber(ARGV[i])
-if n > 0 then
-  redis.call('XADD', KEYS[4], '*', 'n', ARGV[i], 'b', ARGV[i+1])
-  redis.call('HINCRBY', KEYS[1], 'outbox', n)
-end
-i = i + 2
-n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do
-  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i+1])
-  i = i + 2
-end
-local function forward(field, v)
-  if tonumber(v) > tonumber(redis.call('HGET', KEYS[1], field) or '0') then
-    redis.call('HSET', KEYS[1], field, v)
-  end
-end
-forward('wm', ARGV[2])
-forward('clk', ARGV[3])
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'model_done', ARGV[4])
-end
-redis.call('HSET', KEYS[1], 'lease_until', ARGV[i])
-return 'OK'
-`)
-
-// Commit applies b to partition p atomically (see the package doc). It
-// returns an error wrapping ErrFenced or ErrOffsetConflict when the batch
-// must not be applied; other errors are Redis errors worth retrying.
-func (s *Store) Commit(ctx context.Context, p int, b Batch) error {
-	k := s.Keys(p)
-	removed := 0
-	for _, due := range b.Due {
-		if due == 0 {
-			removed++
-		}
-	}
-	n := 5 + 3*len(b.Offsets) + 1 + 2*(len(b.States)+len(b.Raw)) + 1 + 2*(len(b.Due)-removed) + 1 + removed + 2 + 1 + 2*len(b.Quarantine) + 1
-	args := make([]any, 0, n)
-	args = append(args, strconv.Itoa(int(b.Gen)), b.Watermark, b.Clock, b.ModelDone, len(b.Offsets))
-	for topic, r := range b.Offsets {
-		args = append(args, topic, strconv.FormatInt(r.From, 10), r.To)
-	}
-	args = append(args, len(b.States)+len(b.Raw))
-	for _, st := range b.States {
-		js, err := EncodeState(st)
-		if err != nil {
-			return fmt.Errorf("encode state: %w", err)
-		}
-		args = append(args, st.ID, js)
-	}
-	for _, r := range b.Raw {
-		args = append(args, r.ID, r.Data)
-	}
-	args = append(args, len(b.Due)-removed)
-	for id, due := range b.Due {
-		if due != 0 {
-			args = append(args, due, id)
-		}
-	}
-	args = append(args, removed)
-	for id, due := range b.Due {
-		if due == 0 {
-			args = append(args, id)
-		}
-	}
-	args = append(args, len(b.Outbox), AppendOutbox(nil, b.Outbox))
-	args = append(args, len(b.Quarantine))
-	for _, r := range b.Quarantine {
-		args = append(args, r.ID, r.Data)
-	}
-	args = append(args, s.now().Add(s.lease).UnixMilli())
-	err := commitScript.Run(ctx, s.rdb, []string{k.Meta, k.Customers, k.Due, k.Outbox, k.Quarantine}, args...).Err()
-	switch {
-	case err == nil:
-		return nil
-	case strings.Contains(err.Error(), "FENCED"):
-		return fmt.Errorf("commit partition %d: %w: %v", p, ErrFenced, err)
-	case strings.Contains(err.Error(), "OFFSET"):
-		return fmt.Errorf("commit partition %d: %w: %v", p, ErrOffsetConflict, err)
-	default:
-		return fmt.Errorf("commit partition %d: %w", p, err)
-	}
 }
 
 // Timer is a stored due time.

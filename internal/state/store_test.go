@@ -143,8 +143,8 @@ func TestOutboxReadAck(t *testing.T) {
 		}
 	}
 	for range 2 {
-		if err := s.AckOutbox(ctx, 1, got[:1]); err != nil {
-			t.Fatal(err)
+		if left, err := s.AckOutbox(ctx, 1, got[:1]); left != 1 || err != nil {
+			t.Fatalf("ack: %d records left, %v; want 1", left, err)
 		}
 		if n, _ := s.OutboxLen(ctx, 1); n != 1 {
 			t.Fatalf("after ack: OutboxLen = %d, want 1", n)
@@ -153,8 +153,8 @@ func TestOutboxReadAck(t *testing.T) {
 	if rest, _ := s.ReadOutbox(ctx, 1, 10); len(rest) != 1 || rest[0].Records[0].Key != "r2" {
 		t.Fatalf("after ack: %+v", rest)
 	}
-	if err := s.AckOutbox(ctx, 1, got); err != nil {
-		t.Fatal(err)
+	if left, err := s.AckOutbox(ctx, 1, got); left != 0 || err != nil {
+		t.Fatalf("ack: %d records left, %v; want 0", left, err)
 	}
 	if n, _ := s.OutboxLen(ctx, 1); n != 0 {
 		t.Fatalf("drained: OutboxLen = %d, want 0", n)
@@ -190,7 +190,7 @@ func TestOutboxOlderEntries(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, e, want[i])
 		}
 	}
-	if err := s.AckOutbox(ctx, 1, got); err != nil {
+	if _, err := s.AckOutbox(ctx, 1, got); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.OutboxLen(ctx, 1); n != 0 {
@@ -270,5 +270,66 @@ func TestCommitLargeBatch(t *testing.T) {
 		if raw[i+1] == nil || dues[i+1] != want[id] {
 			t.Fatalf("customer %s loaded with due %d, want %d", id, dues[i+1], want[id])
 		}
+	}
+}
+
+// A claim by a newer generation that lands between a commit's checks and
+// its EXEC fences the commit: nothing of it is written. A write to the meta
+// hash that does not fence (a release of the lease) makes the commit start
+// over, and it is applied once.
+func TestCommitRacingTheMetaHash(t *testing.T) {
+	rdb, prefix := testkit.Redis(t)
+	ctx := context.Background()
+	s := state.New(rdb, prefix, time.Minute)
+	if _, err := s.Claim(ctx, 2, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(from, to int64, id string) state.Batch {
+		return state.Batch{Gen: 1, Offsets: map[string]state.OffsetRange{"purchases": {From: from, To: to}},
+			States: []*customer.State{{ID: id, Segment: "new"}}, Due: map[string]int64{id: 5000},
+			Outbox: []state.OutboxRecord{{Key: id, Value: []byte("{}")}}, Watermark: to, Clock: to}
+	}
+	released := 0
+	s.SetBeforeExec(func() {
+		if released++; released == 1 {
+			if ok, err := s.Release(ctx, 2, 1, "a"); !ok || err != nil {
+				t.Errorf("release: %v %v", ok, err)
+			}
+		}
+	})
+	if err := s.Commit(ctx, 2, batch(-1, 10, "c1")); err != nil {
+		t.Fatalf("commit after a release: %v", err)
+	}
+	if released != 2 {
+		t.Fatalf("the commit ran its checks %d times, want 2 (once more after the release)", released)
+	}
+	claimed := false
+	s.SetBeforeExec(func() {
+		if !claimed {
+			claimed = true
+			if _, err := s.Claim(ctx, 2, 2, "b"); err != nil {
+				t.Errorf("claim: %v", err)
+			}
+		}
+	})
+	if err := s.Commit(ctx, 2, batch(10, 20, "c2")); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("commit raced by a claim: err = %v, want ErrFenced", err)
+	}
+	cp, err := s.Claim(ctx, 2, 2, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Offsets["purchases"] != 10 || cp.Watermark != 10 || cp.Clock != 10 {
+		t.Fatalf("checkpoint = %+v, want the first commit's only", cp)
+	}
+	k := s.Keys(2)
+	if n := rdb.HLen(ctx, k.Customers).Val(); n != 1 {
+		t.Fatalf("%d customers stored, want 1", n)
+	}
+	if n := rdb.ZCard(ctx, k.Due).Val(); n != 1 {
+		t.Fatalf("%d due entries, want 1", n)
+	}
+	if n, _ := s.OutboxLen(ctx, 2); n != 1 {
+		t.Fatalf("outbox holds %d records, want 1", n)
 	}
 }

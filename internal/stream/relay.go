@@ -54,20 +54,22 @@ func (t *task) relayLoop(ctx context.Context) {
 // committed) cannot be delivered anywhere: it is dropped with a warning.
 // more says entries may be waiting beyond those read.
 func (t *task) relayOnce(ctx context.Context) (more bool, err error) {
-	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, t.relayCount)
+	// One entry more than this round takes says whether more are waiting.
+	entries, err := t.s.d.Store.ReadOutbox(ctx, t.p, t.relayCount+1)
 	if err != nil || len(entries) == 0 {
 		t.observeBacklog(ctx)
 		return false, err
 	}
-	more = int64(len(entries)) == t.relayCount
-	n := 0
-	for i, e := range entries {
-		if i > 0 && n+len(e.Records) > relayBatch {
-			entries, more = entries[:i], true
+	n, take := 0, 0
+	for _, e := range entries {
+		if take == int(t.relayCount) || (take > 0 && n+len(e.Records) > relayBatch) {
 			break
 		}
 		n += len(e.Records)
+		take++
 	}
+	more = take < len(entries)
+	entries = entries[:take]
 	// Entries to read next time: as many as held about relayBatch records
 	// in this round's.
 	t.relayCount = min(relayBatch, max(1, int64(relayBatch*len(entries)/max(1, n))))
@@ -97,10 +99,11 @@ func (t *task) relayOnce(ctx context.Context) (more bool, err error) {
 	}
 	t.s.d.Metrics.RelaySeconds.Observe(time.Since(start).Seconds())
 	t.s.d.Metrics.RelayRecords.Add(float64(len(msgs)))
-	if err := t.s.d.Store.AckOutbox(ctx, t.p, entries); err != nil {
+	left, err := t.s.d.Store.AckOutbox(ctx, t.p, entries)
+	if err != nil {
 		return false, err
 	}
-	t.observeBacklog(ctx)
+	t.s.d.Metrics.OutboxBacklog.WithLabelValues(strconv.Itoa(t.p)).Set(float64(left))
 	return more, nil
 }
 
