@@ -123,10 +123,14 @@ up() {
     prometheus --config.file="$CONF" --storage.tsdb.path="$DATA" \
     --web.listen-address="127.0.0.1:$PORT" --storage.tsdb.retention.time=1d \
     --log.level=warn >"$LOGFILE" 2>&1 </dev/null &
-  for _ in $(seq 1 20); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
-  for _ in $(seq 1 80); do           # 80 x 0.25 s = 20 s
+  # The pid file appears once the new session's shell has run; on a busy
+  # machine that can take seconds, and until then `running` is false.
+  for _ in $(seq 1 200); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
+  for i in $(seq 1 80); do           # 80 x 0.25 s = 20 s
     if ready; then echo "prometheus: up on 127.0.0.1:$PORT (target $target)"; return 0; fi
-    running || break
+    # Give up early only on a process that is gone after its first 2 s
+    # (a busy machine can leave it unseen for a moment while it execs).
+    if [ "$i" -gt 8 ] && ! running; then break; fi
     sleep 0.25
   done
   echo "prometheus: not ready on port $PORT; log tail:" >&2

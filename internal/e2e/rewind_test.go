@@ -63,7 +63,7 @@ func (e *env) partitionKeys() []string {
 	s := e.store()
 	for p := 0; p < e.parts; p++ {
 		k := s.Keys(p)
-		keys = append(keys, k.Meta, k.Customers, k.Due, k.Outbox, k.Quarantine)
+		keys = append(keys, k.Meta, k.Customers, k.Due, k.Outbox, k.OutboxLen, k.Quarantine)
 	}
 	return keys
 }
