@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,11 @@ func AppendOutbox(dst []byte, recs []OutboxRecord) []byte {
 	if len(recs) == 0 {
 		return dst
 	}
+	n := 1
+	for _, r := range recs {
+		n += 3*binary.MaxVarintLen32 + len(r.Key) + len(r.Value) + len(r.Dest)
+	}
+	dst = slices.Grow(dst, n)
 	dst = append(dst, outboxVersion)
 	for _, r := range recs {
 		dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
