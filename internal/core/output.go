@@ -1,7 +1,6 @@
 package core
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"sync"
@@ -76,10 +75,7 @@ func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, re
 			CLV: fig.CLV, ChurnRisk: fig.ChurnRisk, LoyaltyTier: res.Tier, ModelVersion: res.ModelVersion,
 			Reason: fig.Reason,
 		}
-		buf := jsonScratch.Get().(*[]byte)
-		*buf = sc.AppendJSON((*buf)[:0])
-		js := slices.Clone(*buf) // the outbox keeps it: exactly its size
-		jsonScratch.Put(buf)
+		js := appendExact(sc.AppendJSON)
 		out.Changes = append(out.Changes, Change{From: st.Segment, To: res.Segment, Cause: cause})
 		out.Outbox = append(out.Outbox, OutboxRecord{Key: st.ID, Value: js})
 		out.SegmentChanged = true
@@ -88,11 +84,12 @@ func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, re
 	if tierChanged {
 		// A first tier is not a change; an erasure's drop to "none" is.
 		if st.Tier != "" {
-			js, _ := json.Marshal(event.TierChange{
+			tc := event.TierChange{
 				EventID: event.TierChangeID(st.ID, st.Version), Type: event.TierChangeType, CustomerID: st.ID,
 				Version: st.Version, PreviousTier: st.Tier, Tier: res.Tier, Cause: cause, OccurredAt: now,
 				TrailingYearSpend: p.Money(res.Features.T12M), Currency: currency,
-			})
+			}
+			js := appendExact(tc.AppendJSON)
 			out.Outbox = append(out.Outbox, OutboxRecord{Key: st.ID, Value: js})
 			out.Changes = append(out.Changes, Change{Tier: [2]string{st.Tier, res.Tier}})
 		}
@@ -102,10 +99,11 @@ func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, re
 		milestones := segment.CrossedMilestones(float64(st.ScoredNet)/major, float64(res.HistoricCLV)/major, cfg.Milestones)
 		for _, m := range milestones {
 			th := p.Money(int64(math.Round(m * major)))
-			js, _ := json.Marshal(event.Milestone{
+			ms := event.Milestone{
 				EventID: event.MilestoneID(st.ID, th, st.Version), Type: event.MilestoneType, CustomerID: st.ID, Version: st.Version,
 				Threshold: th, CumulativeSpend: p.Money(res.HistoricCLV), Currency: currency, OccurredAt: now,
-			})
+			}
+			js := appendExact(ms.AppendJSON)
 			out.Outbox = append(out.Outbox, OutboxRecord{Key: st.ID, Value: js})
 		}
 		if len(milestones) > 0 {
@@ -116,9 +114,19 @@ func (p *Processor) scoreInto(out *Scored, st *customer.State, now time.Time, re
 	st.ModelVersion = recVersion
 }
 
-// jsonScratch are the buffers segment changes are encoded in before they
-// are copied to their exact size.
+// jsonScratch are the buffers records are encoded in before they are
+// copied to their exact size.
 var jsonScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendExact is what appendJSON writes, in a slice of exactly its size:
+// the outbox keeps it.
+func appendExact(appendJSON func([]byte) []byte) []byte {
+	buf := jsonScratch.Get().(*[]byte)
+	*buf = appendJSON((*buf)[:0])
+	js := slices.Clone(*buf)
+	jsonScratch.Put(buf)
+	return js
+}
 
 // Figures are the published figures of one scoring, rounded and formatted
 // exactly as the segment-changes topic and the query API show them.

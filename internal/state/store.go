@@ -155,35 +155,45 @@ func (s *Store) Load(ctx context.Context, p int, ids []string) (map[string]*cust
 }
 
 // LoadRaw returns the stored encodings of ids in partition p, nil for an
-// unknown customer, and their stored due times (Unix ms, 0 for none), in
-// one round trip (HMGET and ZMSCORE, Redis 6.2 or later): a known due time
-// that did not change is not written again.
-func (s *Store) LoadRaw(ctx context.Context, p int, ids []string) ([][]byte, []int64, error) {
-	out, dues := make([][]byte, len(ids)), make([]int64, len(ids))
-	if len(ids) == 0 {
+// unknown customer, and the stored due times of dueIDs (Unix ms, 0 for
+// none), in one round trip (HMGET and ZMSCORE, Redis 6.2 or later): a
+// known due time that did not change is not written again. A caller that
+// knows a customer's due time already (a timer read from the due-set)
+// leaves it out of dueIDs.
+func (s *Store) LoadRaw(ctx context.Context, p int, ids, dueIDs []string) ([][]byte, []int64, error) {
+	out, dues := make([][]byte, len(ids)), make([]int64, len(dueIDs))
+	if len(ids) == 0 && len(dueIDs) == 0 {
 		return out, dues, nil
 	}
 	k := s.Keys(p)
 	var vals *redis.SliceCmd
 	var scores *redis.FloatSliceCmd
 	if _, err := s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
-		vals = pl.HMGet(ctx, k.Customers, ids...)
-		scores = pl.ZMScore(ctx, k.Due, ids...)
+		if len(ids) > 0 {
+			vals = pl.HMGet(ctx, k.Customers, ids...)
+		}
+		if len(dueIDs) > 0 {
+			scores = pl.ZMScore(ctx, k.Due, dueIDs...)
+		}
 		return nil
 	}); err != nil {
 		return nil, nil, fmt.Errorf("load %d customers of partition %d: %w", len(ids), p, err)
 	}
-	for i, v := range vals.Val() {
-		if str, ok := v.(string); ok {
-			out[i] = []byte(str)
+	if vals != nil {
+		for i, v := range vals.Val() {
+			if str, ok := v.(string); ok {
+				out[i] = []byte(str)
+			}
 		}
 	}
-	sc := scores.Val()
-	if len(sc) != len(ids) {
-		return nil, nil, fmt.Errorf("load %d customers of partition %d: %d due times", len(ids), p, len(sc))
-	}
-	for i, f := range sc {
-		dues[i] = int64(f) // a member not in the set reads as 0: no due time
+	if scores != nil {
+		sc := scores.Val()
+		if len(sc) != len(dueIDs) {
+			return nil, nil, fmt.Errorf("load %d customers of partition %d: %d due times for %d", len(ids), p, len(sc), len(dueIDs))
+		}
+		for i, f := range sc {
+			dues[i] = int64(f) // a member not in the set reads as 0: no due time
+		}
 	}
 	return out, dues, nil
 }

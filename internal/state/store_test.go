@@ -258,10 +258,15 @@ func TestCommitLargeBatch(t *testing.T) {
 			t.Fatalf("timer %s due %d, want %d", tm.ID, tm.Due, want[tm.ID])
 		}
 	}
-	// LoadRaw reads the due times with the states: 0 for none.
-	raw, dues, err := s.LoadRaw(ctx, 0, append([]string{"unknown"}, ids...))
+	// LoadRaw reads the due times with the states: 0 for none; only those
+	// asked for.
+	all := append([]string{"unknown"}, ids...)
+	raw, dues, err := s.LoadRaw(ctx, 0, all, all)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r, d, err := s.LoadRaw(ctx, 0, all, nil); err != nil || len(d) != 0 || len(r) != len(all) || r[1] == nil {
+		t.Fatalf("load without due times: %d states, %d due times, %v", len(r), len(d), err)
 	}
 	if raw[0] != nil || dues[0] != 0 {
 		t.Fatalf("unknown customer loaded as %q due %d", raw[0], dues[0])

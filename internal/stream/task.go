@@ -484,7 +484,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	for _, x := range timers {
 		ids = append(ids, x.ID)
 	}
-	states, dues, quarantine, err := t.loadStates(ctx, ids)
+	states, dues, quarantine, err := t.loadStates(ctx, ids, timers)
 	if err != nil {
 		return 0, false, err
 	}
@@ -549,10 +549,14 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 
 // loadStates returns the states of ids from the cache or Redis, the known
 // stored due times, and the stored states that could not be decoded
-// (quarantined: the customer starts afresh, the raw bytes are kept).
-func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*customer.State, map[string]int64, []state.Raw, error) {
+// (quarantined: the customer starts afresh, the raw bytes are kept). The
+// due time of a customer with a timer is the timer's: it is not read again.
+func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer) (map[string]*customer.State, map[string]int64, []state.Raw, error) {
 	states := make(map[string]*customer.State, len(ids))
-	dues := map[string]int64{}
+	dues := make(map[string]int64, len(timers))
+	for _, x := range timers {
+		dues[x.ID] = x.Due
+	}
 	var miss []string
 	for _, id := range ids {
 		if _, done := states[id]; done {
@@ -579,7 +583,13 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 	if len(miss) > 0 {
 		t.s.d.Metrics.CacheMisses.Add(float64(len(miss)))
 		st0 := time.Now()
-		raw, due, err := t.s.d.Store.LoadRaw(ctx, t.p, miss)
+		var dueIDs []string
+		for _, id := range miss {
+			if _, known := dues[id]; !known {
+				dueIDs = append(dueIDs, id)
+			}
+		}
+		raw, due, err := t.s.d.Store.LoadRaw(ctx, t.p, miss, dueIDs)
 		t.s.d.Metrics.RedisSeconds.WithLabelValues("load").Observe(time.Since(st0).Seconds())
 		if err != nil {
 			t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
@@ -596,8 +606,12 @@ func (t *task) loadStates(ctx context.Context, ids []string) (map[string]*custom
 				}
 			}
 			states[id] = st
+		}
+		for i, id := range dueIDs {
 			dues[id] = due[i]
-			t.cache.put(id, raw[i], due[i])
+		}
+		for i, id := range miss {
+			t.cache.put(id, raw[i], dues[id])
 		}
 	}
 	t.s.d.Metrics.CacheHits.Add(float64(len(ids) - len(miss)))

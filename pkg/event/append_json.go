@@ -184,3 +184,51 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendJSON appends c's JSON encoding to b: the same bytes json.Marshal
+// writes for it, without reflection.
+func (c *TierChange) AppendJSON(b []byte) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendJSONString(b, c.EventID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, c.Type)
+	b = append(b, `,"customer_id":`...)
+	b = appendJSONString(b, c.CustomerID)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendUint(b, c.Version, 10)
+	b = append(b, `,"previous_tier":`...)
+	b = appendJSONString(b, c.PreviousTier)
+	b = append(b, `,"tier":`...)
+	b = appendJSONString(b, c.Tier)
+	b = append(b, `,"cause":`...)
+	b = appendJSONString(b, string(c.Cause))
+	b = append(b, `,"occurred_at":"`...)
+	b = c.OccurredAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","trailing_year_spend":`...)
+	b = appendJSONString(b, c.TrailingYearSpend)
+	b = append(b, `,"currency":`...)
+	b = appendJSONString(b, c.Currency)
+	return append(b, '}')
+}
+
+// AppendJSON appends m's JSON encoding to b: the same bytes json.Marshal
+// writes for it, without reflection.
+func (m *Milestone) AppendJSON(b []byte) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendJSONString(b, m.EventID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, m.Type)
+	b = append(b, `,"customer_id":`...)
+	b = appendJSONString(b, m.CustomerID)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendUint(b, m.Version, 10)
+	b = append(b, `,"threshold":`...)
+	b = appendJSONString(b, m.Threshold)
+	b = append(b, `,"cumulative_spend":`...)
+	b = appendJSONString(b, m.CumulativeSpend)
+	b = append(b, `,"currency":`...)
+	b = appendJSONString(b, m.Currency)
+	b = append(b, `,"occurred_at":"`...)
+	b = m.OccurredAt.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...)
+}

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// AppendJSON writes exactly what json.Marshal writes, for random records
+// AppendJSON writes exactly what json.Marshal writes, for random segment
+// changes, tier changes and milestones
 // with every kind of string (control characters, quotes, HTML-sensitive
 // characters, U+2028, invalid UTF-8, multi-byte runes) and float (tiny,
 // huge, negative, integral, zero), nil and empty factors and values.
@@ -53,13 +54,23 @@ func TestAppendJSONEqualsMarshal(t *testing.T) {
 				c.Reason.Values[str()] = num()
 			}
 		}
-		want, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
+		same := func(kind string, got []byte, v any) {
+			t.Helper()
+			want, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s %d:\nAppendJSON %s\nMarshal    %s", kind, i, got, want)
+			}
 		}
-		if got := c.AppendJSON(nil); !bytes.Equal(got, want) {
-			t.Fatalf("record %d:\nAppendJSON %s\nMarshal    %s", i, got, want)
-		}
+		same("segment change", c.AppendJSON(nil), c)
+		tc := TierChange{EventID: str(), Type: str(), CustomerID: str(), Version: c.Version, PreviousTier: str(), Tier: str(),
+			Cause: Cause(str()), OccurredAt: c.OccurredAt, TrailingYearSpend: str(), Currency: str()}
+		same("tier change", tc.AppendJSON(nil), tc)
+		m := Milestone{EventID: str(), Type: str(), CustomerID: str(), Version: c.Version, Threshold: str(), CumulativeSpend: str(),
+			Currency: str(), OccurredAt: c.OccurredAt}
+		same("milestone", m.AppendJSON(nil), m)
 	}
 }
 
