@@ -484,7 +484,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	for _, x := range timers {
 		ids = append(ids, x.ID)
 	}
-	states, dues, quarantine, err := t.loadStates(ctx, ids, timers)
+	states, dues, fetched, quarantine, err := t.loadStates(ctx, ids, timers)
 	if err != nil {
 		return 0, false, err
 	}
@@ -494,6 +494,9 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
 	})
 	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
+		for _, f := range fetched {
+			t.cache.put(f.ID, f.Data, dues[f.ID])
+		}
 		return out.Consumed, out.Blocked, nil
 	}
 	if err := t.deadLetter(ctx, out.Dead); err != nil {
@@ -528,6 +531,19 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		t.applied[topic] = r.To
 	}
 	t.clock = out.Clock
+	// The cache takes what Redis now holds: the states loaded and not
+	// written as read, the written ones as encoded.
+	if len(fetched) > 0 {
+		written := make(map[string]bool, len(enc))
+		for _, e := range enc {
+			written[e.ID] = true
+		}
+		for _, f := range fetched {
+			if !written[f.ID] {
+				t.cache.put(f.ID, f.Data, dues[f.ID])
+			}
+		}
+	}
 	for _, e := range enc {
 		d, ok := out.Due[e.ID]
 		if !ok {
@@ -548,10 +564,12 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 }
 
 // loadStates returns the states of ids from the cache or Redis, the known
-// stored due times, and the stored states that could not be decoded
-// (quarantined: the customer starts afresh, the raw bytes are kept). The
-// due time of a customer with a timer is the timer's: it is not read again.
-func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer) (map[string]*customer.State, map[string]int64, []state.Raw, error) {
+// stored due times, the stored encodings read from Redis (for the cache,
+// once the step is durable) and the stored states that could not be
+// decoded (quarantined: the customer starts afresh, the raw bytes are
+// kept). The due time of a customer with a timer is the timer's: it is not
+// read again.
+func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer) (map[string]*customer.State, map[string]int64, []state.Raw, []state.Raw, error) {
 	states := make(map[string]*customer.State, len(ids))
 	dues := make(map[string]int64, len(timers))
 	for _, x := range timers {
@@ -571,7 +589,7 @@ func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer
 		st := t.newState(id)
 		if e.data != nil {
 			if err := state.DecodeState(e.data, st); err != nil {
-				return nil, nil, nil, fmt.Errorf("decode cached state: %w", err)
+				return nil, nil, nil, nil, fmt.Errorf("decode cached state: %w", err)
 			}
 		}
 		states[id] = st
@@ -579,7 +597,7 @@ func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer
 			dues[id] = e.due
 		}
 	}
-	var quarantine []state.Raw
+	var fetched, quarantine []state.Raw
 	if len(miss) > 0 {
 		t.s.d.Metrics.CacheMisses.Add(float64(len(miss)))
 		st0 := time.Now()
@@ -593,7 +611,7 @@ func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer
 		t.s.d.Metrics.RedisSeconds.WithLabelValues("load").Observe(time.Since(st0).Seconds())
 		if err != nil {
 			t.s.d.Metrics.RedisErrors.WithLabelValues("load").Inc()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		for i, id := range miss {
 			st := t.newState(id)
@@ -603,19 +621,19 @@ func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer
 					st.ID = id // a failed decode leaves the state empty
 					t.log.Error("stored customer state cannot be decoded; quarantined and started afresh",
 						append(t.s.idFields(id), zap.Error(err))...)
+					states[id] = st
+					continue
 				}
 			}
 			states[id] = st
+			fetched = append(fetched, state.Raw{ID: id, Data: raw[i]})
 		}
 		for i, id := range dueIDs {
 			dues[id] = due[i]
 		}
-		for i, id := range miss {
-			t.cache.put(id, raw[i], dues[id])
-		}
 	}
 	t.s.d.Metrics.CacheHits.Add(float64(len(ids) - len(miss)))
-	return states, dues, quarantine, nil
+	return states, dues, fetched, quarantine, nil
 }
 
 // Bounds of the states a task keeps for reuse: about one batch of them,
