@@ -873,14 +873,17 @@ func logOdds(p float64) float64 {
 // none): the tier is a function of that window's spend, so only its
 // age-outs move it without an event.
 func (s *Scorer) tierAgeOut(st *customer.State, now time.Time, tier string) time.Time {
-	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
+	nowMs := now.UnixMilli()
+	nowDay := nowMs / (24 * 3600 * 1000)
 	var window customer.Total
 	first := -1
 	for i, d := range st.Days {
 		if d.D > nowDay {
 			break
 		}
-		if dayStart(d.D).AddDate(0, 0, 365).After(now) {
+		// A day leaves the window 365 days after it starts (UTC days:
+		// dayStart(D).AddDate(0, 0, 365) is dayStart(D + 365)).
+		if (d.D+365)*24*3600*1000 > nowMs {
 			if first < 0 {
 				first = i
 			}
@@ -896,7 +899,7 @@ func (s *Scorer) tierAgeOut(st *customer.State, now time.Time, tier string) time
 		}
 		window = window.Minus(d.Amount)
 		if t12m := window.Int64(); s.cfg.Tiers.Of(float64(t12m)/s.cfg.MinorPerMajor, t12m > 0) != tier {
-			return dayStart(d.D).AddDate(0, 0, 365)
+			return dayStart(d.D + 365)
 		}
 	}
 	return time.Time{}

@@ -331,3 +331,13 @@ func TestMonotoneDueIsTheFirstChange(t *testing.T) {
 	}
 	t.Logf("%d scorings checked against an hourly scan", checked)
 }
+
+// tierAgeOut's day arithmetic: a UTC day plus 365 calendar days is the
+// day 365 days later, leap years included.
+func TestDayStartPlusAYear(t *testing.T) {
+	for d := int64(-800); d < 30000; d += 7 {
+		if got, want := dayStart(d+365), dayStart(d).AddDate(0, 0, 365); !got.Equal(want) {
+			t.Fatalf("day %d: %s, want %s", d, got, want)
+		}
+	}
+}
