@@ -33,14 +33,20 @@ type custRun struct {
 // in in.States are updated in place and returned in Output.States when
 // they must be written.
 func (p *Processor) Process(in Input) Output {
+	// Sized for a step that scores every customer once and changes half
+	// of them (a sweep's re-scores mostly change one record each).
+	n := len(in.Records) + len(in.Timers)
 	r := &run{
 		p: p, in: &in,
 		out: &Output{
-			Offsets: map[string]OffsetRange{}, Due: map[string]int64{}, Clock: in.Clock,
+			Offsets: map[string]OffsetRange{}, Due: make(map[string]int64, n), Clock: in.Clock,
 			Outcomes: map[Outcome]int{}, Rescored: map[event.Cause]*[2]int{}, Refunds: map[string]int{},
+			States: make([]*customer.State, 0, len(in.States)), Outbox: make([]OutboxRecord, 0, n/2+len(in.Timers)),
+			Changes: make([]Change, 0, n/2+len(in.Timers)),
 		},
 		states: in.States,
 		cust:   make(map[string]custRun, len(in.Dues)+len(in.Timers)),
+		timers: make(timerHeap, 0, len(in.Timers)),
 	}
 	if r.states == nil {
 		r.states = map[string]*customer.State{}

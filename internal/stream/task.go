@@ -520,8 +520,9 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 	}
 	t.encoded = buf
 	b.Raw = enc
-	for _, r := range out.Outbox {
-		b.Outbox = append(b.Outbox, outboxRecord(r))
+	b.Outbox = make([]state.OutboxRecord, len(out.Outbox))
+	for i, r := range out.Outbox {
+		b.Outbox[i] = outboxRecord(r)
 	}
 	if err := t.commit(ctx, b); err != nil {
 		return 0, false, err
@@ -571,7 +572,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 // read again.
 func (t *task) loadStates(ctx context.Context, ids []string, timers []core.Timer) (map[string]*customer.State, map[string]int64, []state.Raw, []state.Raw, error) {
 	states := make(map[string]*customer.State, len(ids))
-	dues := make(map[string]int64, len(timers))
+	dues := make(map[string]int64, len(ids))
 	for _, x := range timers {
 		dues[x.ID] = x.Due
 	}
