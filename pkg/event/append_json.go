@@ -13,14 +13,7 @@ import (
 // sorted reason keys), without reflection. The service encodes one record
 // per segment change with it.
 func (c *SegmentChange) AppendJSON(b []byte) []byte {
-	b = append(b, `{"event_id":`...)
-	b = appendJSONString(b, c.EventID)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, c.Type)
-	b = append(b, `,"customer_id":`...)
-	b = appendJSONString(b, c.CustomerID)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendUint(b, c.Version, 10)
+	b = appendHead(b, c.EventID, c.Type, c.CustomerID, c.Version)
 	b = append(b, `,"previous_segment":`...)
 	if c.PreviousSegment == nil {
 		b = append(b, "null"...)
@@ -188,14 +181,7 @@ func appendJSONString(b []byte, s string) []byte {
 // AppendJSON appends c's JSON encoding to b: the same bytes json.Marshal
 // writes for it, without reflection.
 func (c *TierChange) AppendJSON(b []byte) []byte {
-	b = append(b, `{"event_id":`...)
-	b = appendJSONString(b, c.EventID)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, c.Type)
-	b = append(b, `,"customer_id":`...)
-	b = appendJSONString(b, c.CustomerID)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendUint(b, c.Version, 10)
+	b = appendHead(b, c.EventID, c.Type, c.CustomerID, c.Version)
 	b = append(b, `,"previous_tier":`...)
 	b = appendJSONString(b, c.PreviousTier)
 	b = append(b, `,"tier":`...)
@@ -214,14 +200,7 @@ func (c *TierChange) AppendJSON(b []byte) []byte {
 // AppendJSON appends m's JSON encoding to b: the same bytes json.Marshal
 // writes for it, without reflection.
 func (m *Milestone) AppendJSON(b []byte) []byte {
-	b = append(b, `{"event_id":`...)
-	b = appendJSONString(b, m.EventID)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, m.Type)
-	b = append(b, `,"customer_id":`...)
-	b = appendJSONString(b, m.CustomerID)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendUint(b, m.Version, 10)
+	b = appendHead(b, m.EventID, m.Type, m.CustomerID, m.Version)
 	b = append(b, `,"threshold":`...)
 	b = appendJSONString(b, m.Threshold)
 	b = append(b, `,"cumulative_spend":`...)
@@ -231,4 +210,17 @@ func (m *Milestone) AppendJSON(b []byte) []byte {
 	b = append(b, `,"occurred_at":"`...)
 	b = m.OccurredAt.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
+}
+
+// appendHead opens the JSON object of an output record with the fields
+// every one of them starts with.
+func appendHead(b []byte, eventID, typ, customerID string, version uint64) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendJSONString(b, eventID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, typ)
+	b = append(b, `,"customer_id":`...)
+	b = appendJSONString(b, customerID)
+	b = append(b, `,"version":`...)
+	return strconv.AppendUint(b, version, 10)
 }
