@@ -137,7 +137,7 @@ func (r *Result) Print(w io.Writer) {
 	line("process CPU per record", perRec(s.CPU, s.Events)+" µs", "", "ingest window")
 	if s.Redis != nil {
 		line("Redis CPU per record", fmt.Sprintf("%.2f µs", s.Redis.CPU*1e6/float64(n)), "", "INFO used_cpu_user+used_cpu_sys")
-		line("Redis commands per record", fmt.Sprintf("%.4f", float64(s.Redis.Commands)/float64(n)), "", "INFO total_commands_processed (counts the commands a script runs), harness's own taken out")
+		line("Redis commands per record", fmt.Sprintf("%.4f", float64(s.Redis.Commands)/float64(n)), "", "INFO total_commands_processed (counts the commands a script or MULTI/EXEC runs), harness's own taken out")
 		line("  by kind, per 1000 records", "", "", topCalls(s.Redis.Calls, n, 8)+" (INFO commandstats)")
 	}
 	if o.NoProxy {
