@@ -113,6 +113,9 @@ func (s *State) checkReferrals() error {
 	if len(s.Referrals) > MaxReferrals {
 		return fmt.Errorf("%d referrals, more than MaxReferrals (%d)", len(s.Referrals), MaxReferrals)
 	}
+	if len(s.Referrals) == 0 {
+		return nil // the usual case: no map to make
+	}
 	seen := make(map[uint64]bool, len(s.Referrals))
 	for i, v := range s.Referrals {
 		if v.Referred == 0 {
