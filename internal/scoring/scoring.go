@@ -725,7 +725,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 	bisect := false
 	var last time.Time // the previous guess of a threshold crossing
 	moved := 0         // the end the last guess moved: -1 lo, 1 hi
-	for hi.Sub(lo) > time.Hour {
+	for elapsed(hi, lo) > time.Hour {
 		for len(edges) > 0 && !edges[0].After(lo) {
 			edges = edges[1:]
 		}
@@ -747,7 +747,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 			}
 			continue
 		}
-		width := hi.Sub(lo)
+		width := elapsed(hi, lo)
 		if g, th, ok := s.crossing(lo, pLo, hi, pHi, w, churnCuts); ok && !bisect && width > 2*time.Hour {
 			g = g.Truncate(time.Minute) // tidy instants: whole minutes
 			if g.Before(lo.Add(half)) {
@@ -755,7 +755,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 			} else if g.After(hi.Add(-half)) {
 				g = hi.Add(-half)
 			}
-			if d := g.Sub(last); width > 12*time.Hour && (last.IsZero() || d > half || d < -half) {
+			if d := elapsed(g, last); width > 12*time.Hour && (last.IsZero() || d > half || d < -half) {
 				// Not settled yet: one probe at the guess (regula falsi).
 				// When the same end moves twice in a row the other one is
 				// stale; halving its log-odds distance to the threshold
@@ -790,7 +790,7 @@ func (s *Scorer) narrow(changed func(time.Time) (bool, float64), lo time.Time, p
 					lo, pLo = g.Add(half), p
 				}
 			}
-			bisect = hi.Sub(lo) > width/2
+			bisect = elapsed(hi, lo) > width/2
 			last, moved = time.Time{}, 0
 			continue
 		}
@@ -830,7 +830,7 @@ func (s *Scorer) crossing(lo time.Time, pLo float64, hi time.Time, pHi float64, 
 			return g, th, true
 		}
 	}
-	return lo.Add(time.Duration(f * float64(hi.Sub(lo)))), th, true
+	return lo.Add(time.Duration(f * float64(elapsed(hi, lo)))), th, true
 }
 
 // warp is the time axis on which a silent customer's churn log-odds are
@@ -847,7 +847,17 @@ type warp struct {
 
 func (w warp) ok() bool { return !w.anchor.IsZero() }
 
-func (w warp) u(t time.Time) float64 { return math.Log(w.tau + t.Sub(w.anchor).Hours()/24) }
+func (w warp) u(t time.Time) float64 { return math.Log(w.tau + elapsed(t, w.anchor).Hours()/24) }
+
+// elapsed is t.Sub(u), on Unix nanoseconds between instants of 1970 to
+// 2262 (where they are Sub's result without its overflow check, which
+// costs more than the rest of a probe's time arithmetic).
+func elapsed(t, u time.Time) time.Duration {
+	if a, b := t.Unix(), u.Unix(); min(a, b) >= 0 && max(a, b) < math.MaxInt64/int64(time.Second)-1 {
+		return time.Duration(t.UnixNano() - u.UnixNano())
+	}
+	return t.Sub(u)
+}
 
 func (w warp) inv(u float64) (time.Time, bool) {
 	d := math.Exp(u) - w.tau

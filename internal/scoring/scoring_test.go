@@ -341,3 +341,18 @@ func TestDayStartPlusAYear(t *testing.T) {
 		}
 	}
 }
+
+// elapsed equals time.Time.Sub, including the zero time narrow compares
+// with.
+func TestElapsedIsSub(t *testing.T) {
+	for _, c := range [][2]time.Time{
+		{time.UnixMilli(1_700_000_000_123).UTC(), time.UnixMilli(1_600_000_000_000).UTC()},
+		{time.UnixMilli(1_600_000_000_000).UTC(), time.UnixMilli(1_700_000_000_123).UTC()},
+		{time.UnixMilli(1_700_000_000_000).UTC(), {}},
+		{time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC), time.Unix(0, 0).UTC()},
+	} {
+		if got, want := elapsed(c[0], c[1]), c[0].Sub(c[1]); got != want {
+			t.Errorf("elapsed(%s, %s) = %v, Sub %v", c[0], c[1], got, want)
+		}
+	}
+}

@@ -67,3 +67,24 @@ func sameValue(a, b reflect.Value) bool {
 	}
 	return a.Interface() == b.Interface()
 }
+
+// elapsed equals time.Time.Sub, in the nanosecond range and outside it.
+func TestElapsedIsSub(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	at := func() time.Time {
+		switch rng.IntN(4) {
+		case 0:
+			return time.Unix(rng.Int64N(1<<34)-(1<<33), rng.Int64N(1e9)).UTC() // 1698 to 2242, either side of 1970
+		case 1:
+			return time.Date(1+rng.IntN(9999), 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(1 << 55)))
+		default:
+			return time.UnixMilli(rng.Int64N(9e12)).UTC() // 1970 to 2255
+		}
+	}
+	for i := range 100000 {
+		a, b := at(), at()
+		if got, want := elapsed(a, b), a.Sub(b); got != want {
+			t.Fatalf("case %d: elapsed(%s, %s) = %v, Sub %v", i, a, b, got, want)
+		}
+	}
+}

@@ -114,9 +114,9 @@ func (s *State) DeriveWith(now time.Time, o DeriveOptions) Features {
 	}
 	if f.PurchaseDays > 0 {
 		f.Frequency = f.PurchaseDays - 1
-		f.RecencyDays = days(now.Sub(f.LastPurchase))
-		f.TenureDays = days(now.Sub(f.FirstPurchase))
-		f.SpanDays = days(f.LastPurchase.Sub(f.FirstPurchase))
+		f.RecencyDays = days(elapsed(now, f.LastPurchase))
+		f.TenureDays = days(elapsed(now, f.FirstPurchase))
+		f.SpanDays = days(elapsed(f.LastPurchase, f.FirstPurchase))
 	}
 	// Refunds count against their orders, at most each order's own amount
 	// and margin, for orders on or before now's day; carried refunds (of
@@ -143,6 +143,17 @@ func (s *State) DeriveWith(now time.Time, o DeriveOptions) Features {
 
 func days(d time.Duration) float64 { return d.Hours() / 24 }
 
+// elapsed is t.Sub(u). Between instants of 1970 to 2262 (every instant a
+// state keeps) it is the difference of their Unix nanoseconds, which is
+// what Sub returns after an overflow check (an Add and an Equal) that cost
+// as much as the due-time probes' other arithmetic on features.
+func elapsed(t, u time.Time) time.Duration {
+	if a, b := t.Unix(), u.Unix(); min(a, b) >= 0 && max(a, b) < math.MaxInt64/int64(time.Second)-1 {
+		return time.Duration(t.UnixNano() - u.UnixNano())
+	}
+	return t.Sub(u)
+}
+
 // Advance moves f, the features of s as of f.Now (from DeriveWith with o),
 // to the later instant t for a customer silent in between: no fact of s
 // is after f.Now (s.LatestAt() <= f.Now, checked by the caller). Only time
@@ -156,8 +167,8 @@ func (s *State) Advance(f *Features, t time.Time, o DeriveOptions) {
 	dtMs := t.UnixMilli() - f.Now.UnixMilli() // DeriveWith counts whole milliseconds
 	f.Now = t
 	if f.PurchaseDays > 0 {
-		f.RecencyDays = days(t.Sub(f.LastPurchase))
-		f.TenureDays = days(t.Sub(f.FirstPurchase))
+		f.RecencyDays = days(elapsed(t, f.LastPurchase))
+		f.TenureDays = days(elapsed(t, f.FirstPurchase))
 		yearAgo := t.UnixMilli() - 365*msPerDay
 		var t12m Total
 		for _, d := range s.Days {
