@@ -494,9 +494,7 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		Applied: t.applied, Clock: t.clock, Wall: wall, Model: t.model, Idle: idle,
 	})
 	if out.Empty() && len(quarantine) == 0 && len(out.Dead) == 0 && out.Clock == t.clock {
-		for _, f := range fetched {
-			t.cache.put(f.ID, f.Data, dues[f.ID])
-		}
+		t.remember(fetched, nil, dues, nil)
 		return out.Consumed, out.Blocked, nil
 	}
 	if err := t.deadLetter(ctx, out.Dead); err != nil {
@@ -532,36 +530,42 @@ func (t *task) process(ctx context.Context, recs []core.Decoded, idle bool, wall
 		t.applied[topic] = r.To
 	}
 	t.clock = out.Clock
-	// The cache takes what Redis now holds: the states loaded and not
-	// written as read, the written ones as encoded.
-	if len(fetched) > 0 {
-		written := make(map[string]bool, len(enc))
-		for _, e := range enc {
-			written[e.ID] = true
-		}
-		for _, f := range fetched {
-			if !written[f.ID] {
-				t.cache.put(f.ID, f.Data, dues[f.ID])
-			}
-		}
-	}
-	for _, e := range enc {
-		d, ok := out.Due[e.ID]
-		if !ok {
-			d = dues[e.ID]
-			if _, known := dues[e.ID]; !known {
-				d = -1
-			}
-		}
-		t.cache.put(e.ID, slices.Clone(e.Data), d) // buf is reused by the next step
-	}
-	for id, d := range out.Due {
-		t.cache.setDue(id, d)
-	}
+	t.remember(fetched, enc, dues, out.Due)
 	t.commitKafka(out.Offsets)
 	t.observe(out, quarantine)
 	m.BatchSeconds.Observe(time.Since(start).Seconds())
 	return out.Consumed, out.Blocked, nil
+}
+
+// remember puts into the cache what Redis holds once a step is durable:
+// the states it read from Redis and did not rewrite as read, the rewritten
+// ones as encoded (written; their buffer is reused by the next step, so
+// they are copied), each with its stored due time (dues as loaded,
+// changed as the step wrote them; -1 when not known).
+func (t *task) remember(fetched, written []state.Raw, dues, changed map[string]int64) {
+	if len(fetched) > 0 {
+		rewritten := make(map[string]bool, len(written))
+		for _, e := range written {
+			rewritten[e.ID] = true
+		}
+		for _, f := range fetched {
+			if !rewritten[f.ID] {
+				t.cache.put(f.ID, f.Data, dues[f.ID])
+			}
+		}
+	}
+	for _, e := range written {
+		d, ok := changed[e.ID]
+		if !ok {
+			if d, ok = dues[e.ID]; !ok {
+				d = -1
+			}
+		}
+		t.cache.put(e.ID, slices.Clone(e.Data), d)
+	}
+	for id, d := range changed {
+		t.cache.setDue(id, d)
+	}
 }
 
 // loadStates returns the states of ids from the cache or Redis, the known
